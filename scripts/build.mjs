@@ -1,0 +1,40 @@
+// Builds the CLI (Node, ESM, code-split so `runs list` does not load Fastify)
+// and the Studio viewer (browser, minified). Type checking is `tsc --noEmit`.
+import { build } from 'esbuild';
+import { mkdirSync, copyFileSync, chmodSync, readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const define = { __AGENTV_VERSION__: JSON.stringify(pkg.version) };
+
+await build({
+  entryPoints: { cli: 'cli/main.ts', bench: 'bench/main.ts', seed: 'bench/seed.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: 'linked',
+  define,
+  banner: { js: '#!/usr/bin/env node' },
+  logLevel: 'warning',
+});
+chmodSync('dist/cli.js', 0o755);
+
+await build({
+  entryPoints: { app: 'web/main.tsx' },
+  outdir: 'dist/web',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  define: { ...define, 'process.env.NODE_ENV': '"production"' },
+  logLevel: 'warning',
+});
+mkdirSync('dist/web', { recursive: true });
+copyFileSync('web/index.html', 'dist/web/index.html');
+copyFileSync('web/style.css', 'dist/web/style.css');

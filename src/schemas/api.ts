@@ -1,0 +1,57 @@
+// Documents that leave the process: `--json` output and Studio's HTTP API.
+// A CLI command and the matching route print the same document.
+import { z } from 'zod';
+import { RunId, RunStatus } from './common.js';
+import { Manifest, RunEvent } from './manifest.js';
+import { Row } from './row.js';
+import { RunSummary } from './summary.js';
+
+export const RunsListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().max(512).optional(),
+  suite: z.string().max(256).optional(),
+  target: z.string().max(256).optional(),
+  status: RunStatus.optional(),
+  commit: z.string().max(256).optional(),
+});
+export type RunsListQuery = z.infer<typeof RunsListQuery>;
+
+export const RunsListResponse = z.object({
+  runs: z.array(RunSummary),
+  next_cursor: z.string().nullable(),
+});
+export type RunsListResponse = z.infer<typeof RunsListResponse>;
+
+export const ResumeReason = z.enum(['execution_errors', 'incomplete', 'interrupted', 'stopped']);
+export type ResumeReason = z.infer<typeof ResumeReason>;
+
+export const RunDetailResponse = z.object({
+  run: Manifest.extend({ status: RunStatus }),
+  results: z.array(Row),
+  history: z.array(Row).optional(),
+  planned_test_count: z.number().int().nonnegative(),
+  is_resumable: z.boolean(),
+  resume_reason: ResumeReason.nullable(),
+  events: z.array(RunEvent),
+});
+export type RunDetailResponse = z.infer<typeof RunDetailResponse>;
+
+export const EvalSummary = z.object({
+  run_id: RunId,
+  status: RunStatus,
+  planned_test_count: z.number().int().nonnegative(),
+  completed_count: z.number().int().nonnegative(),
+  passed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  errored: z.number().int().nonnegative(),
+  pass_rate: z.number().nullable(),
+  resume_command: z.string().nullable(),
+});
+export type EvalSummary = z.infer<typeof EvalSummary>;
+
+export const ReindexReport = z.object({
+  runs: z.number().int().nonnegative(),
+  drift: z.array(z.object({ run_id: z.string(), kind: z.enum(['missing', 'extra', 'different']) })),
+  rewritten: z.boolean(),
+});
+export type ReindexReport = z.infer<typeof ReindexReport>;

@@ -1,0 +1,21 @@
+// One line of the committed run index (index/*.jsonl): what list views show.
+import { z } from 'zod';
+import { RunId, RunStatus, Timestamp } from './common.js';
+
+export const RunSummary = z.object({
+  run_id: RunId,
+  suite: z.string(),
+  target: z.string(),
+  status: RunStatus,
+  started_at: Timestamp,
+  finished_at: Timestamp.nullable(),
+  planned_test_count: z.number().int().nonnegative(),
+  passed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  errored: z.number().int().nonnegative(),
+  pass_rate: z.number().nullable(),
+  avg_score: z.number().nullable(),
+  source_commit: z.string().nullable(),
+  tags: z.array(z.string()),
+});
+export type RunSummary = z.infer<typeof RunSummary>;
