@@ -1,0 +1,91 @@
+// Interfaces between the eval pieces: suite loading, targets, assertions and the
+// runner. Internal (camelCase); the wire shapes are in src/schemas/.
+import type { AssertionResult, TokenUsage } from '../schemas/row.js';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+/** A rendered prompt: plain text, or chat messages when `vars.input` is a message list. */
+export type Prompt = string | ChatMessage[];
+
+/** One assertion after normalisation (bare strings became llm-rubric, `not-` parsed). */
+export interface AssertionSpec {
+  /** Kind without the `not-` prefix, e.g. `contains`. */
+  type: string;
+  negate: boolean;
+  value?: unknown;
+  threshold?: number;
+  weight: number;
+  required: boolean;
+  metric?: string;
+  /** For `script`: the argv to spawn. */
+  command?: string[];
+  /** For llm-rubric: an optional per-assertion grader name. */
+  provider?: string;
+}
+
+export interface SuiteTest {
+  id: string;
+  description?: string;
+  vars: Record<string, unknown>;
+  /** The prompt rendered from the suite's template with this test's vars. */
+  prompt: Prompt;
+  /** default_test + suite-level + the test's own assertions, in that order. */
+  assertions: AssertionSpec[];
+  threshold?: number;
+  metadata: Record<string, unknown>;
+  tags: string[];
+}
+
+export interface Suite {
+  name: string;
+  description?: string;
+  /** The suite file, relative to the repository root, with forward slashes. */
+  path: string;
+  absPath: string;
+  /** sha256 of the suite file and every file it pulled tests from. */
+  hash: string;
+  tests: SuiteTest[];
+  /** True when any test uses llm-rubric (a grader is then required). */
+  needsGrader: boolean;
+}
+
+export interface TargetCall {
+  prompt: Prompt;
+  /** The prompt flattened to text (messages joined), for text-only providers. */
+  promptText: string;
+  testId: string;
+  vars: Record<string, unknown>;
+  /** Aborted when the run is stopped hard: the target must end its work at once. */
+  signal: AbortSignal;
+}
+
+export interface TargetResponse {
+  output: string;
+  tokenUsage?: TokenUsage;
+  costUsd?: number;
+}
+
+export interface Target {
+  name: string;
+  provider: string;
+  /** sha256 of the target's configuration without secrets. */
+  configHash: string;
+  /** Rejects with a TargetError for an execution failure (non-zero exit, timeout, HTTP error). */
+  call(input: TargetCall): Promise<TargetResponse>;
+}
+
+export class TargetError extends Error {
+  constructor(message: string, readonly kind: 'exit' | 'timeout' | 'http' | 'spawn' | 'aborted' | 'other' = 'other') {
+    super(message);
+    this.name = 'TargetError';
+  }
+}
+
+export interface AssertionOutcome {
+  passed: boolean;
+  score: number;
+  results: AssertionResult[];
+}
