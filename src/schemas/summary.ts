@@ -17,5 +17,7 @@ export const RunSummary = z.object({
   avg_score: z.number().nullable(),
   source_commit: z.string().nullable(),
   tags: z.array(z.string()),
+  /** The machine that ran it: lets a reader tell a dead local owner from a remote one. */
+  host: z.string().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;

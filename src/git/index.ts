@@ -1,0 +1,7 @@
+// The git layer's public surface. Nothing outside src/git spawns git.
+export * from './exec.js';
+export * from './repo.js';
+export * from './cat-file.js';
+export * from './objects.js';
+export * from './refs.js';
+export * from './source.js';

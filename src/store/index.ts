@@ -1,0 +1,11 @@
+// The results store's public surface.
+export * from './layout.js';
+export * from './store.js';
+export * from './journal.js';
+export * from './owner.js';
+export * from './run-index.js';
+export * from './runs.js';
+export * from './writer.js';
+export * from './recover.js';
+export * from './queries.js';
+export * from './reindex.js';

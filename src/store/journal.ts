@@ -1,0 +1,86 @@
+// The per-run local journal: every finished row is appended and fdatasync'd
+// before the runner reports it, so a crash loses only tests still in flight.
+// Rows that arrive while a sync is in progress share the next sync (group fsync).
+// Lives in <git-common-dir>/agentv/journal/<run_id>.jsonl, outside the work tree.
+import { closeSync, existsSync, fdatasync, mkdirSync, openSync, readFileSync, unlinkSync, write } from 'node:fs';
+import path from 'node:path';
+import { Row } from '../schemas/row.js';
+
+export function journalPath(localDir: string, runId: string): string {
+  return path.join(localDir, 'journal', `${runId}.jsonl`);
+}
+
+export interface JournalContents {
+  rows: Row[];
+  /** Lines that did not parse (a torn last write, damage); skipped, counted. */
+  damaged: number;
+}
+
+/** Read a journal file; a missing file is empty. Never throws on damaged lines. */
+export function readJournal(file: string): JournalContents {
+  if (!existsSync(file)) return { rows: [], damaged: 0 };
+  const rows: Row[] = [];
+  let damaged = 0;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const parsed = Row.safeParse(JSON.parse(line));
+      if (parsed.success) rows.push(parsed.data);
+      else damaged++;
+    } catch {
+      damaged++;
+    }
+  }
+  return { rows, damaged };
+}
+
+export function removeJournal(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+export class Journal {
+  private fd: number;
+  private waiting: { line: string; done: () => void; fail: (e: Error) => void }[] = [];
+  private syncing = false;
+
+  constructor(readonly file: string) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    this.fd = openSync(file, 'a');
+  }
+
+  /** Resolves once the row is on disk. */
+  append(row: Row): Promise<void> {
+    return new Promise((done, fail) => {
+      this.waiting.push({ line: `${JSON.stringify(row)}\n`, done, fail });
+      if (!this.syncing) this.drain();
+    });
+  }
+
+  private drain(): void {
+    const batch = this.waiting;
+    if (batch.length === 0) {
+      this.syncing = false;
+      return;
+    }
+    this.waiting = [];
+    this.syncing = true;
+    const data = Buffer.from(batch.map((b) => b.line).join(''));
+    const finish = (err: Error | null) => {
+      for (const b of batch) (err ? b.fail(err) : b.done());
+      this.drain();
+    };
+    write(this.fd, data, 0, data.length, null, (err, written) => {
+      if (err) return finish(err);
+      if (written !== data.length) return finish(new Error(`short journal write (${written}/${data.length})`));
+      fdatasync(this.fd, (e) => finish(e));
+    });
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}

@@ -1,0 +1,52 @@
+// Where things live on refs/agentv/runs/v1. Run directories are sharded by a
+// hash of the run id (runs/ab/cd/<run_id>/) so that no tree level passes ~1,000
+// entries at a million runs: 256 x 256 shards, ~15 runs per leaf.
+import { createHash } from 'node:crypto';
+
+export const RESULTS_REF = 'refs/agentv/runs/v1';
+export const MANIFEST_FILE = 'manifest.json';
+export const ROWS_DIR = 'rows';
+export const INDEX_HEAD = 'index/runs.jsonl';
+export const INDEX_SEALED = 'index/sealed';
+
+export function runShard(runId: string): string {
+  const h = createHash('sha1').update(runId).digest('hex');
+  return `${h.slice(0, 2)}/${h.slice(2, 4)}`;
+}
+
+export function runDir(runId: string): string {
+  return `runs/${runShard(runId)}/${runId}`;
+}
+
+export function rowChunkName(seq: number): string {
+  return `${String(seq).padStart(6, '0')}.jsonl`;
+}
+
+export function parseRowChunkSeq(name: string): number | null {
+  const m = /^(\d{6,})\.jsonl$/.exec(name);
+  return m ? Number(m[1]) : null;
+}
+
+/** Sealed index chunk `seq` lives at index/sealed/<bucket>/<seq>.jsonl, 1,000 chunks per bucket. */
+export function sealedChunkPath(seq: number): string {
+  return `${INDEX_SEALED}/${String(Math.floor(seq / 1000)).padStart(4, '0')}/${String(seq).padStart(7, '0')}.jsonl`;
+}
+
+/** Trailers every commit on the ref carries, so `git log --grep` and `%(trailers)` find a run. */
+export function commitMessage({
+  subject,
+  runId,
+  sourceCommit,
+}: {
+  subject: string;
+  runId: string | null;
+  sourceCommit: string | null;
+}): string {
+  const trailers = [runId ? `Agentv-Run: ${runId}` : null, sourceCommit ? `Agentv-Source-Commit: ${sourceCommit}` : null].filter(Boolean);
+  return trailers.length ? `${subject}\n\n${trailers.join('\n')}\n` : `${subject}\n`;
+}
+
+/** Canonical timestamps: ISO-8601 UTC with milliseconds, so they sort as strings. */
+export function isoNow(now: Date = new Date()): string {
+  return now.toISOString();
+}

@@ -1,0 +1,124 @@
+// Who owns a run, and whether that owner is still alive: detected, not guessed.
+// An owner is (host, boot id, pid, process start time): a pid reused after the
+// owner died, or a reboot, reads as dead. A run lock is an O_EXCL file in
+// <git-common-dir>/agentv/locks; a lock whose owner is dead may be taken over.
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AgentvError } from '../errors.js';
+import type { Owner } from '../schemas/manifest.js';
+
+function readFirst(file: string): string | null {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+const bootId = readFirst('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
+
+/** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
+function procStart(pid: number): string | null {
+  const stat = readFirst(`/proc/${pid}/stat`);
+  if (!stat) return null;
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return rest[19] ?? null;
+}
+
+export function currentOwner(pid = process.pid): Owner {
+  return { host: os.hostname(), pid, boot_id: bootId, proc_start: procStart(pid) };
+}
+
+export type Liveness = 'alive' | 'dead' | 'unknown';
+
+/** 'unknown' only for an owner on another host: we cannot see its processes. */
+export function ownerLiveness(owner: Owner | null): Liveness {
+  if (!owner) return 'dead';
+  if (owner.host !== os.hostname()) return 'unknown';
+  if (owner.boot_id && bootId && owner.boot_id !== bootId) return 'dead';
+  try {
+    process.kill(owner.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return 'dead';
+  }
+  if (owner.proc_start) {
+    const now = procStart(owner.pid);
+    if (now !== null && now !== owner.proc_start) return 'dead';
+  }
+  return 'alive';
+}
+
+export interface RunLock {
+  owner: Owner;
+  release(): void;
+}
+
+function lockPath(localDir: string, runId: string): string {
+  return path.join(localDir, 'locks', `${runId}.lock`);
+}
+
+export function readLockOwner(localDir: string, runId: string): Owner | null {
+  const text = readFirst(lockPath(localDir, runId));
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as Owner;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Take the run's lock, or throw RUN_LIVE naming the live owner. A lock left by a
+ * dead owner is moved aside (rename is atomic: of two takers only one wins it).
+ */
+export function acquireRunLock({ localDir, runId, owner = currentOwner() }: { localDir: string; runId: string; owner?: Owner }): RunLock {
+  const file = lockPath(localDir, runId);
+  mkdirSync(path.dirname(file), { recursive: true });
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      // Write the content first, then link it into place: link fails if the lock
+      // exists, and a reader never sees a half-written lock.
+      const tmp = `${file}.${process.pid}.tmp`;
+      const fd = openSync(tmp, 'w');
+      writeSync(fd, JSON.stringify(owner));
+      closeSync(fd);
+      try {
+        linkSync(tmp, file);
+      } finally {
+        unlinkSync(tmp);
+      }
+      let released = false;
+      return {
+        owner,
+        release() {
+          if (released) return;
+          released = true;
+          if (readLockOwner(localDir, runId)?.pid === owner.pid) {
+            try {
+              unlinkSync(file);
+            } catch {
+              // already gone
+            }
+          }
+        },
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = readLockOwner(localDir, runId);
+    if (holder && ownerLiveness(holder) === 'alive') {
+      throw new AgentvError('RUN_LIVE', `run ${runId} is being written by process ${holder.pid} on ${holder.host}`, {
+        run_id: runId,
+        owner: holder,
+      });
+    }
+    try {
+      renameSync(file, `${file}.stale.${process.pid}.${attempt}`);
+      unlinkSync(`${file}.stale.${process.pid}.${attempt}`);
+    } catch {
+      // another process took it over first; try again
+    }
+  }
+  throw new AgentvError('RUN_LOCKED', `could not take the lock of run ${runId}`, { run_id: runId });
+}

@@ -1,0 +1,93 @@
+// The read side used by `runs list`, `runs show` and Studio: pages from the
+// committed index (no per-run reads), one run's detail with resume facts.
+import { RunDetailResponse, RunsListQuery, type ResumeReason, type RunsListResponse } from '../schemas/api.js';
+import type { Manifest } from '../schemas/manifest.js';
+import type { Row } from '../schemas/row.js';
+import type { RunSummary } from '../schemas/summary.js';
+import { effectiveStatus, recoverRun } from './recover.js';
+import { IndexView, readPage } from './run-index.js';
+import { currentRows, readRun } from './runs.js';
+import type { Store } from './store.js';
+
+/**
+ * A page of runs, newest first. Pass `view` to reuse chunk caches across calls
+ * on the same tip (Studio does).
+ * @example await listRuns({ store, query: { limit: 50 } })
+ */
+export async function listRuns({
+  store,
+  query,
+  view,
+}: {
+  store: Store;
+  query: Partial<RunsListQuery>;
+  view?: IndexView;
+}): Promise<RunsListResponse> {
+  const q = RunsListQuery.parse(query);
+  let v = view;
+  if (!v) {
+    const tip = await store.tip();
+    if (!tip) return { runs: [], next_cursor: null };
+    v = new IndexView(store, tip.tree);
+  }
+  const live = (s: RunSummary): RunSummary => (s.status === 'running' ? { ...s, status: effectiveStatus(store, s) } : s);
+  const filter =
+    q.suite || q.target || q.status || q.commit
+      ? (s: RunSummary) =>
+          (!q.suite || s.suite === q.suite) &&
+          (!q.target || s.target === q.target) &&
+          (!q.commit || (s.source_commit ?? '').startsWith(q.commit)) &&
+          (!q.status || live(s).status === q.status)
+      : undefined;
+  const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
+  return { runs: page.runs.map(live), next_cursor: page.nextCursor };
+}
+
+export interface ResumeFacts {
+  isResumable: boolean;
+  reason: ResumeReason | null;
+  missing: string[];
+  errored: string[];
+}
+
+/** Whether a run has work left, and why (the `resume_reason` of the API). */
+export function resumeFacts(m: Manifest, status: Manifest['status'], current: Map<string, Row>): ResumeFacts {
+  const missing: string[] = [];
+  const errored: string[] = [];
+  for (const p of m.planned_tests) {
+    const r = current.get(p.test_id);
+    if (!r) missing.push(p.test_id);
+    else if (r.execution_status === 'execution_error') errored.push(p.test_id);
+  }
+  const work = missing.length + errored.length > 0;
+  if (status === 'running' || !work) return { isResumable: false, reason: null, missing, errored };
+  const reason: ResumeReason =
+    status === 'interrupted' ? 'interrupted' : status === 'stopped' ? 'stopped' : missing.length ? 'incomplete' : 'execution_errors';
+  return { isResumable: true, reason, missing, errored };
+}
+
+/**
+ * One run: manifest, current row per test (planned order first), resume facts.
+ * Commits rows a dead owner left in its journal first, so nothing finished is hidden.
+ */
+export async function showRun({ store, runId, history = false }: { store: Store; runId: string; history?: boolean }): Promise<RunDetailResponse> {
+  await recoverRun({ store, runId });
+  const { manifest, rows } = await readRun({ store, runId });
+  const status = effectiveStatus(store, manifest);
+  const current = currentRows(rows);
+  const order = new Map(manifest.planned_tests.map((p, i) => [p.test_id, i]));
+  const results = [...current.values()].sort(
+    (a, b) => (order.get(a.test_id) ?? Infinity) - (order.get(b.test_id) ?? Infinity) || (a.test_id < b.test_id ? -1 : 1),
+  );
+  const currentSet = new Set(results);
+  const facts = resumeFacts(manifest, status, current);
+  return RunDetailResponse.parse({
+    run: { ...manifest, status },
+    results,
+    ...(history ? { history: rows.filter((r) => !currentSet.has(r)) } : {}),
+    planned_test_count: manifest.planned_test_count,
+    is_resumable: facts.isResumable,
+    resume_reason: facts.reason,
+    events: manifest.events,
+  });
+}

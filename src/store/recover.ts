@@ -1,0 +1,77 @@
+// Liveness and recovery. A `running` run whose owner is provably dead reads as
+// `interrupted`; the next command that touches it commits any rows its journal
+// holds that never reached the ref, marks it interrupted, and drops the journal.
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import { isAgentvError } from '../errors.js';
+import type { RunStatus } from '../schemas/common.js';
+import type { Manifest } from '../schemas/manifest.js';
+import { journalPath, readJournal, removeJournal } from './journal.js';
+import { acquireRunLock, ownerLiveness, readLockOwner } from './owner.js';
+import { countsOf, currentRows, readManifestAt, updateRun } from './runs.js';
+import type { Store } from './store.js';
+
+/** The status a reader should show: `running` only while its owner lives (or cannot be checked). */
+export function effectiveStatus(store: Store, run: { run_id: string; status: RunStatus; host?: string }): RunStatus {
+  if (run.status !== 'running') return run.status;
+  const holder = readLockOwner(store.localDir, run.run_id);
+  if (holder && ownerLiveness(holder) !== 'dead') return 'running';
+  // Owned by another machine: we cannot see its processes, so we do not guess.
+  if (run.host && run.host !== os.hostname()) return 'running';
+  return 'interrupted';
+}
+
+export interface Recovery {
+  recovered: number;
+  damaged: number;
+  status: RunStatus;
+}
+
+/**
+ * Commit journaled-but-uncommitted rows of a run whose owner is dead, and mark
+ * it interrupted if it still says running. No-op (null) when the owner lives.
+ */
+export async function recoverRun({ store, runId }: { store: Store; runId: string }): Promise<Recovery | null> {
+  const file = journalPath(store.localDir, runId);
+  const tip = await store.tip();
+  const manifest = tip ? await readManifestAt(store, tip.tree, runId) : null;
+  if (!manifest) return null;
+  const hasJournal = existsSync(file);
+  if (!hasJournal && effectiveStatus(store, manifest) !== 'interrupted') return null;
+  if (!hasJournal && manifest.status !== 'running') return null;
+  let lock;
+  try {
+    lock = acquireRunLock({ localDir: store.localDir, runId });
+  } catch (e) {
+    if (isAgentvError(e, 'RUN_LIVE')) return null;
+    throw e;
+  }
+  try {
+    const journal = readJournal(file);
+    const { manifest: m, added } = await updateRun({
+      store,
+      runId,
+      update: {
+        rows: journal.rows,
+        dedupe: true,
+        subject: `run ${runId}: recover journaled rows`,
+        manifest: (cur: Manifest, committed) => {
+          const counts = countsOf(cur.planned_tests, currentRows(committed));
+          if (cur.status !== 'running') return { ...cur, counts };
+          const at = store.now().toISOString();
+          return {
+            ...cur,
+            status: 'interrupted',
+            counts,
+            owner: null,
+            events: [...cur.events, { type: 'interrupted', at, detail: 'owner process ended without finishing' }],
+          };
+        },
+      },
+    });
+    removeJournal(file);
+    return { recovered: added, damaged: journal.damaged, status: m.status };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,100 @@
+// Rebuild the run index from the manifests (the index is only a projection of
+// them), or with `check` only report where the two disagree.
+import { isAgentvError } from '../errors.js';
+import { MODE_DIR } from '../git/index.js';
+import type { ReindexReport } from '../schemas/api.js';
+import type { RunSummary } from '../schemas/summary.js';
+import { IndexView, buildIndexFiles, summaryOf } from './run-index.js';
+import { readManifestAt } from './runs.js';
+import type { Edits, Store } from './store.js';
+
+export interface Walked {
+  summaries: RunSummary[];
+  /** Run directories whose manifest is missing or does not parse. */
+  broken: { run_id: string; reason: string }[];
+}
+
+/** Every run's summary, from the manifests under runs/<ab>/<cd>/<run_id>/. */
+export async function walkManifests(store: Store, tree: string): Promise<Walked> {
+  const summaries: RunSummary[] = [];
+  const broken: Walked['broken'] = [];
+  const shards = (await store.readTree(tree, 'runs')) ?? [];
+  for (const a of shards) {
+    if (a.mode !== MODE_DIR) continue;
+    for (const b of await store.treeEntries(a.oid)) {
+      if (b.mode !== MODE_DIR) continue;
+      const runs = (await store.treeEntries(b.oid)).filter((e) => e.mode === MODE_DIR);
+      const results = await Promise.all(
+        runs.map(async (r) => {
+          try {
+            const m = await readManifestAt(store, tree, r.name);
+            return m ? { s: summaryOf(m) } : { bad: { run_id: r.name, reason: 'no manifest.json' } };
+          } catch (e) {
+            if (isAgentvError(e, 'CORRUPT')) return { bad: { run_id: r.name, reason: e.message } };
+            throw e;
+          }
+        }),
+      );
+      for (const x of results) {
+        if ('s' in x && x.s) summaries.push(x.s);
+        else if ('bad' in x && x.bad) broken.push(x.bad);
+      }
+    }
+  }
+  return { summaries, broken };
+}
+
+function canonical(s: RunSummary): string {
+  return JSON.stringify(s, Object.keys(s).sort());
+}
+
+export function diffIndex(expected: RunSummary[], actual: RunSummary[]): ReindexReport['drift'] {
+  const want = new Map(expected.map((s) => [s.run_id, canonical(s)]));
+  const seen = new Map<string, number>();
+  const drift: ReindexReport['drift'] = [];
+  for (const s of actual) {
+    seen.set(s.run_id, (seen.get(s.run_id) ?? 0) + 1);
+    const w = want.get(s.run_id);
+    if (w === undefined) drift.push({ run_id: s.run_id, kind: 'extra' });
+    else if (w !== canonical(s) || seen.get(s.run_id)! > 1) drift.push({ run_id: s.run_id, kind: 'different' });
+  }
+  for (const id of want.keys()) if (!seen.has(id)) drift.push({ run_id: id, kind: 'missing' });
+  return drift;
+}
+
+/**
+ * @example const report = await reindex({ store, check: true }); if (report.drift.length) exit(1)
+ */
+export async function reindex({ store, check = false }: { store: Store; check?: boolean }): Promise<ReindexReport & { broken: Walked['broken']; damaged: number }> {
+  let report: (ReindexReport & { broken: Walked['broken']; damaged: number }) | null = null;
+  const compute = async (tree: string) => {
+    const walked = await walkManifests(store, tree);
+    const view = new IndexView(store, tree);
+    const actual = await view.all();
+    const drift = diffIndex(walked.summaries, actual);
+    return { walked, drift, damaged: view.damaged };
+  };
+  if (check) {
+    const tip = await store.tip();
+    if (!tip) return { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0 };
+    const r = await compute(tip.tree);
+    return { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged };
+  }
+  await store.commit({
+    subject: 'reindex: rebuild the run index from manifests',
+    runId: null,
+    sourceCommit: null,
+    change: async (tip) => {
+      if (!tip) return null;
+      const r = await compute(tip.tree);
+      report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged };
+      if (r.drift.length === 0 && r.damaged === 0) return null;
+      const edits: Edits = new Map([['index', null]]);
+      for (const [p, v] of buildIndexFiles(r.walked.summaries)) edits.set(p, v);
+      report.rewritten = true;
+      return edits;
+    },
+  });
+  return report ?? { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0 };
+}
+

@@ -1,0 +1,235 @@
+// The committed run index: a projection of the manifests, one summary row per
+// run, ordered by (started_at, run_id). The newest rows live in a small head
+// file (index/runs.jsonl, SEAL..2*SEAL-1 rows once there are that many runs);
+// older rows are sealed into chunks of SEAL rows (index/sealed/<bucket>/<seq>.jsonl)
+// whose order is the key order. Writing one run rewrites the head only, and a
+// page of 50 reads the head (plus a chunk or two), whatever the number of runs.
+import { AgentvError } from '../errors.js';
+import { RunSummary } from '../schemas/summary.js';
+import type { Manifest } from '../schemas/manifest.js';
+import { INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
+import type { Edits, Store } from './store.js';
+
+export const SEAL = 128;
+
+export function summaryOf(m: Manifest): RunSummary {
+  const c = m.counts;
+  return {
+    run_id: m.run_id,
+    suite: m.suite.name,
+    target: m.target.name,
+    status: m.status,
+    started_at: m.started_at,
+    finished_at: m.finished_at,
+    planned_test_count: m.planned_test_count,
+    passed: c?.passed ?? 0,
+    failed: c?.failed ?? 0,
+    errored: c?.errored ?? 0,
+    pass_rate: c?.pass_rate ?? null,
+    avg_score: c?.avg_score ?? null,
+    source_commit: m.source_commit,
+    tags: m.tags,
+    host: m.host,
+  };
+}
+
+export function keyOf(s: { started_at: string; run_id: string }): string {
+  return `${s.started_at}\u0000${s.run_id}`;
+}
+
+const byKey = (a: RunSummary, b: RunSummary) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
+
+export interface ParsedIndex {
+  rows: RunSummary[];
+  damaged: number;
+}
+
+/** Parse an index file; damaged lines are skipped and counted, never fatal. */
+export function parseIndex(buf: Buffer | null): ParsedIndex {
+  const rows: RunSummary[] = [];
+  let damaged = 0;
+  if (!buf) return { rows, damaged };
+  for (const line of buf.toString('utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      const r = RunSummary.safeParse(JSON.parse(line));
+      if (r.success) rows.push(r.data);
+      else damaged++;
+    } catch {
+      damaged++;
+    }
+  }
+  return { rows, damaged };
+}
+
+export function serializeIndex(rows: RunSummary[]): string {
+  return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+}
+
+/** Index files for a full set of summaries (reindex, seeding, merges). */
+export function buildIndexFiles(all: RunSummary[]): Map<string, string> {
+  const rows = [...all].sort(byKey);
+  const files = new Map<string, string>();
+  const chunks = rows.length < 2 * SEAL ? 0 : Math.floor((rows.length - SEAL) / SEAL);
+  for (let c = 0; c < chunks; c++) files.set(sealedChunkPath(c), serializeIndex(rows.slice(c * SEAL, (c + 1) * SEAL)));
+  files.set(INDEX_HEAD, serializeIndex(rows.slice(chunks * SEAL)));
+  return files;
+}
+
+/** Reads of one index version (one root tree). */
+export class IndexView {
+  private chunkCache = new Map<number, RunSummary[]>();
+  damaged = 0;
+
+  constructor(
+    private readonly store: Store,
+    readonly tree: string,
+  ) {}
+
+  async head(): Promise<RunSummary[]> {
+    const p = parseIndex(await this.store.readBlob(this.tree, INDEX_HEAD));
+    this.damaged += p.damaged;
+    return p.rows.sort(byKey);
+  }
+
+  /** Highest sealed chunk number, or -1 when nothing is sealed. */
+  async lastSealed(): Promise<number> {
+    const buckets = await this.store.readTree(this.tree, INDEX_SEALED);
+    if (!buckets || buckets.length === 0) return -1;
+    const last = buckets[buckets.length - 1]!;
+    const chunks = await this.store.treeEntries(last.oid);
+    const name = chunks[chunks.length - 1]?.name;
+    return name ? Number(name.replace('.jsonl', '')) : -1;
+  }
+
+  async chunk(seq: number): Promise<RunSummary[]> {
+    const hit = this.chunkCache.get(seq);
+    if (hit) return hit;
+    const p = parseIndex(await this.store.readBlob(this.tree, sealedChunkPath(seq)));
+    this.damaged += p.damaged;
+    const rows = p.rows.sort(byKey);
+    this.chunkCache.set(seq, rows);
+    return rows;
+  }
+
+  /** Every row, oldest first (reindex --check, merges). */
+  async all(): Promise<RunSummary[]> {
+    const last = await this.lastSealed();
+    const out: RunSummary[] = [];
+    for (let c = 0; c <= last; c++) out.push(...(await this.chunk(c)));
+    out.push(...(await this.head()));
+    return out;
+  }
+
+  /** The sealed chunk whose key range covers `key` (binary search on chunk minima). */
+  async chunkFor(key: string, last: number): Promise<number> {
+    let lo = 0;
+    let hi = last;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      const rows = await this.chunk(mid);
+      if (rows.length > 0 && keyOf(rows[0]!) <= key) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+}
+
+function upsert(rows: RunSummary[], s: RunSummary): void {
+  const i = rows.findIndex((r) => r.run_id === s.run_id);
+  if (i >= 0) rows.splice(i, 1);
+  const k = keyOf(s);
+  let j = rows.length;
+  while (j > 0 && keyOf(rows[j - 1]!) > k) j--;
+  rows.splice(j, 0, s);
+}
+
+/**
+ * The edits that put `summaries` into the index of `tree` (insert or replace by
+ * run id), sealing the oldest SEAL head rows once the head reaches 2*SEAL.
+ */
+export async function indexEdits(store: Store, tree: string | null, summaries: RunSummary[]): Promise<Edits> {
+  const edits: Edits = new Map();
+  const view = tree ? new IndexView(store, tree) : null;
+  const head = view ? await view.head() : [];
+  let last = view ? await view.lastSealed() : -1;
+  const dirty = new Map<number, RunSummary[]>();
+  for (const s of summaries) {
+    const inHead = head.some((r) => r.run_id === s.run_id);
+    if (last < 0 || inHead || (head.length > 0 && keyOf(s) >= keyOf(head[0]!))) {
+      upsert(head, s);
+      continue;
+    }
+    const seq = await view!.chunkFor(keyOf(s), last);
+    const rows = dirty.get(seq) ?? [...(await view!.chunk(seq))];
+    upsert(rows, s);
+    dirty.set(seq, rows);
+  }
+  while (head.length >= 2 * SEAL) {
+    last++;
+    dirty.set(last, head.splice(0, SEAL));
+  }
+  for (const [seq, rows] of dirty) edits.set(sealedChunkPath(seq), serializeIndex(rows));
+  edits.set(INDEX_HEAD, serializeIndex(head));
+  return edits;
+}
+
+interface CursorData {
+  key: string;
+  /** Where the last row came from: -1 the head, else a sealed chunk. */
+  chunk: number;
+}
+
+export function encodeCursor(c: CursorData): string {
+  return Buffer.from(JSON.stringify([c.key, c.chunk])).toString('base64url');
+}
+
+export function decodeCursor(text: string): CursorData {
+  try {
+    const [key, chunk] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown];
+    if (typeof key === 'string' && key.includes('\u0000') && Number.isInteger(chunk) && (chunk as number) >= -1) {
+      return { key, chunk: chunk as number };
+    }
+  } catch {
+    // fall through
+  }
+  throw new AgentvError('USAGE', 'invalid cursor: pass the next_cursor value of a previous page unchanged', { cursor: text });
+}
+
+export interface PageRequest {
+  limit: number;
+  cursor?: string;
+  filter?: (s: RunSummary) => boolean;
+}
+
+/**
+ * One page, newest first. The cursor is the key of the last row returned, so a
+ * page never repeats or skips a run while new (newer) runs are added.
+ */
+export async function readPage(view: IndexView, req: PageRequest): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
+  const after = req.cursor ? decodeCursor(req.cursor) : null;
+  const out: { row: RunSummary; chunk: number }[] = [];
+  const take = (rows: RunSummary[], chunk: number): boolean => {
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const row = rows[i]!;
+      if (after && keyOf(row) >= after.key) continue;
+      if (req.filter && !req.filter(row)) continue;
+      out.push({ row, chunk });
+      if (out.length > req.limit) return true;
+    }
+    return false;
+  };
+  let done = false;
+  const last = await view.lastSealed();
+  let start = last;
+  if (!after || after.chunk === -1) done = take(await view.head(), -1);
+  else start = Math.min(after.chunk, last);
+  for (let c = start; c >= 0 && !done; c--) done = take(await view.chunk(c), c);
+  const more = out.length > req.limit;
+  const page = out.slice(0, req.limit);
+  const tail = page[page.length - 1];
+  return {
+    runs: page.map((p) => p.row),
+    nextCursor: more && tail ? encodeCursor({ key: keyOf(tail.row), chunk: tail.chunk }) : null,
+  };
+}

@@ -1,0 +1,190 @@
+// Runs on the ref: create (manifest + index row in one commit), append rows as
+// numbered chunks (rows/000001.jsonl, ... one per group commit, so a commit
+// never rewrites earlier rows), update the manifest, read a run back.
+// Every write is a change applied by Store.commit, re-applied on a lost race.
+import { AgentvError } from '../errors.js';
+import { Manifest, type RunCounts } from '../schemas/manifest.js';
+import { Row } from '../schemas/row.js';
+import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
+import { indexEdits, summaryOf } from './run-index.js';
+import type { Edits, Store, Tip } from './store.js';
+
+export function manifestPath(runId: string): string {
+  return `${runDir(runId)}/${MANIFEST_FILE}`;
+}
+
+export function serializeManifest(m: Manifest): string {
+  return `${JSON.stringify(m, null, 1)}\n`;
+}
+
+export async function readManifestAt(store: Store, tree: string, runId: string): Promise<Manifest | null> {
+  const buf = await store.readBlob(tree, manifestPath(runId));
+  if (!buf) return null;
+  let json: unknown;
+  try {
+    json = JSON.parse(buf.toString('utf8'));
+  } catch (e) {
+    throw new AgentvError('CORRUPT', `manifest of run ${runId} is not valid JSON: ${(e as Error).message}`, { run_id: runId });
+  }
+  const parsed = Manifest.safeParse(json);
+  if (!parsed.success) {
+    throw new AgentvError('CORRUPT', `manifest of run ${runId} does not match the schema: ${parsed.error.issues[0]?.message}`, {
+      run_id: runId,
+    });
+  }
+  return parsed.data;
+}
+
+export interface RunRows {
+  /** Every row in commit order (chunk by chunk). */
+  rows: Row[];
+  lastChunk: number;
+  damaged: number;
+}
+
+export async function readRowsAt(store: Store, tree: string, runId: string): Promise<RunRows> {
+  const entries = (await store.readTree(tree, `${runDir(runId)}/${ROWS_DIR}`)) ?? [];
+  const chunks = entries
+    .map((e) => ({ e, seq: parseRowChunkSeq(e.name) }))
+    .filter((x): x is { e: (typeof entries)[number]; seq: number } => x.seq !== null)
+    .sort((a, b) => a.seq - b.seq);
+  const bufs = await Promise.all(chunks.map((c) => store.readBlobOid(c.e.oid)));
+  const rows: Row[] = [];
+  let damaged = 0;
+  for (const buf of bufs) {
+    for (const line of buf.toString('utf8').split('\n')) {
+      if (!line) continue;
+      try {
+        const r = Row.safeParse(JSON.parse(line));
+        if (r.success) rows.push(r.data);
+        else damaged++;
+      } catch {
+        damaged++;
+      }
+    }
+  }
+  return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged };
+}
+
+/** The current row of each test: the highest attempt (the later one on a tie). */
+export function currentRows(rows: Row[]): Map<string, Row> {
+  const cur = new Map<string, Row>();
+  for (const r of rows) {
+    const prev = cur.get(r.test_id);
+    if (!prev || r.attempt >= prev.attempt) cur.set(r.test_id, r);
+  }
+  return cur;
+}
+
+/** Aggregates over the planned tests. pass_rate is passed / completed (null before any). */
+export function countsOf(planned: { test_id: string }[], current: Map<string, Row>): RunCounts {
+  let passed = 0;
+  let failed = 0;
+  let errored = 0;
+  let scoreSum = 0;
+  for (const p of planned) {
+    const r = current.get(p.test_id);
+    if (!r) continue;
+    if (r.execution_status === 'execution_error') errored++;
+    else if (r.passed) passed++;
+    else failed++;
+    scoreSum += r.score;
+  }
+  const completed = passed + failed + errored;
+  return {
+    completed_count: completed,
+    passed,
+    failed,
+    errored,
+    pass_rate: completed ? passed / completed : null,
+    avg_score: completed ? scoreSum / completed : null,
+  };
+}
+
+function rowsBlob(rows: Row[]): string {
+  return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+}
+
+/** Commit a new run: its manifest and its index row. RUN_EXISTS-style USAGE error if the id is taken. */
+export async function createRun({ store, manifest, rows = [] }: { store: Store; manifest: Manifest; rows?: Row[] }): Promise<void> {
+  const m = Manifest.parse(manifest);
+  await store.commit({
+    subject: `run ${m.run_id}: start (${m.planned_test_count} tests)`,
+    runId: m.run_id,
+    sourceCommit: m.source_commit,
+    change: async (tip) => {
+      if (tip && (await store.readTree(tip.tree, runDir(m.run_id)))) {
+        throw new AgentvError('USAGE', `run id ${m.run_id} already exists; choose another --run-id`, { run_id: m.run_id });
+      }
+      const edits = await indexEdits(store, tip?.tree ?? null, [summaryOf(m)]);
+      edits.set(manifestPath(m.run_id), serializeManifest(m));
+      if (rows.length) edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, rowsBlob(rows));
+      return edits;
+    },
+  });
+}
+
+export interface RunUpdate {
+  /** Rows to add as a new chunk (skipping any (test_id, attempt) already committed when `dedupe`). */
+  rows?: Row[];
+  dedupe?: boolean;
+  /** Rewrites the manifest; the index row follows it in the same commit. */
+  manifest?: (m: Manifest, committed: Row[]) => Manifest;
+  subject: string;
+}
+
+/** Apply rows and/or a manifest change to a run in one commit. Returns the manifest as committed and the rows added. */
+export async function updateRun({
+  store,
+  runId,
+  update,
+}: {
+  store: Store;
+  runId: string;
+  update: RunUpdate;
+}): Promise<{ manifest: Manifest; added: number }> {
+  let result: Manifest | null = null;
+  let added = 0;
+  let sourceCommit: string | null = null;
+  const change = async (tip: Tip | null): Promise<Edits | null> => {
+    const current = tip ? await readManifestAt(store, tip.tree, runId) : null;
+    if (!tip || !current) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+    sourceCommit = current.source_commit;
+    const edits: Edits = new Map();
+    let rows = update.rows ?? [];
+    const needRows = update.dedupe || update.manifest !== undefined || rows.length > 0;
+    const existing = needRows ? await readRowsAt(store, tip.tree, runId) : { rows: [], lastChunk: 0, damaged: 0 };
+    if (update.dedupe) {
+      const have = new Set(existing.rows.map((r) => `${r.test_id}\u0000${r.attempt}`));
+      rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
+    }
+    if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, rowsBlob(rows));
+    added = rows.length;
+    result = current;
+    if (update.manifest) {
+      const next = Manifest.parse(update.manifest(current, [...existing.rows, ...rows]));
+      result = next;
+      edits.set(manifestPath(runId), serializeManifest(next));
+      for (const [k, v] of await indexEdits(store, tip.tree, [summaryOf(next)])) edits.set(k, v);
+    }
+    return edits.size ? edits : null;
+  };
+  await store.commit({
+    subject: update.subject,
+    runId,
+    // Known only once the change has read the manifest; Store.commit reads it after change().
+    get sourceCommit() {
+      return sourceCommit;
+    },
+    change,
+  });
+  return { manifest: result!, added };
+}
+
+export async function readRun({ store, runId, tree }: { store: Store; runId: string; tree?: string }) {
+  const t = tree ?? (await store.tip())?.tree;
+  const manifest = t ? await readManifestAt(store, t, runId) : null;
+  if (!t || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+  const rows = await readRowsAt(store, t, runId);
+  return { manifest, ...rows };
+}

@@ -1,0 +1,201 @@
+// The results store handle: one repository, one long-lived reader, and the
+// compare-and-swap commit loop that every write goes through. A change is a
+// function of the current tip, so a writer that loses a race re-applies it
+// on the new tip and nothing another writer committed is lost.
+import path from 'node:path';
+import { AgentvError } from '../errors.js';
+import {
+  CatFile,
+  MODE_DIR,
+  MODE_FILE,
+  commitIdentity,
+  encodeCommit,
+  encodeTree,
+  openRepo,
+  parseCommitMessage,
+  parseTree,
+  sortTreeEntries,
+  updateRefCas,
+  writeObject,
+  type Identity,
+  type Repo,
+  type TreeEntry,
+} from '../git/index.js';
+import { RESULTS_REF, commitMessage } from './layout.js';
+
+/** Path (relative to the root tree) → new blob content, or null to delete. */
+export type Edits = Map<string, Buffer | string | null>;
+
+export interface Tip {
+  commit: string;
+  tree: string;
+}
+
+export interface CommitRequest {
+  subject: string;
+  runId: string | null;
+  sourceCommit: string | null;
+  /** Computes the edits against the given tip; null means nothing to do. */
+  change: (tip: Tip | null) => Promise<Edits | null>;
+  maxAttempts?: number;
+}
+
+export interface StoreOptions {
+  /** Any directory inside the repository that holds the results ref. */
+  repoDir: string;
+  ref?: string;
+  now?: () => Date;
+}
+
+export class Store {
+  readonly reader: CatFile;
+  private identity: Identity | null = null;
+  private trees = new Map<string, TreeEntry[]>();
+  /** Counts for tests and benchmarks. */
+  readonly stats = { commits: 0, casRetries: 0 };
+
+  constructor(
+    readonly repo: Repo,
+    readonly ref: string,
+    readonly now: () => Date,
+  ) {
+    this.reader = new CatFile(repo.root);
+  }
+
+  get localDir(): string {
+    return path.join(this.repo.commonDir, 'agentv');
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+
+  /** The ref's current commit and its tree; null before the first run. */
+  async tip(): Promise<Tip | null> {
+    const info = await this.reader.info(this.ref);
+    if (!info) return null;
+    const obj = await this.reader.read(info.oid);
+    if (!obj || obj.type !== 'commit') throw new AgentvError('CORRUPT', `${this.ref} does not point at a commit`);
+    return { commit: info.oid, tree: parseCommitMessage(obj.data).tree };
+  }
+
+  /** Entries of the tree at `dir` below `treeOid` (cached: trees are immutable); null if absent. */
+  async readTree(treeOid: string, dir = ''): Promise<TreeEntry[] | null> {
+    let oid = treeOid;
+    for (const part of dir.split('/').filter(Boolean)) {
+      const entries = await this.treeEntries(oid);
+      const e = entries.find((x) => x.name === part);
+      if (!e || e.mode !== MODE_DIR) return null;
+      oid = e.oid;
+    }
+    return this.treeEntries(oid);
+  }
+
+  async treeEntries(oid: string): Promise<TreeEntry[]> {
+    const hit = this.trees.get(oid);
+    if (hit) return hit;
+    const obj = await this.reader.read(oid);
+    if (!obj || obj.type !== 'tree') throw new AgentvError('CORRUPT', `tree ${oid} is missing or not a tree`);
+    const entries = parseTree(obj.data);
+    if (this.trees.size > 50_000) this.trees.clear();
+    this.trees.set(oid, entries);
+    return entries;
+  }
+
+  /** Blob at `path` below a tree; null if absent. */
+  async readBlob(treeOid: string, file: string): Promise<Buffer | null> {
+    const i = file.lastIndexOf('/');
+    const entries = await this.readTree(treeOid, i < 0 ? '' : file.slice(0, i));
+    const e = entries?.find((x) => x.name === file.slice(i + 1));
+    if (!e || e.mode === MODE_DIR) return null;
+    const obj = await this.reader.read(e.oid);
+    return obj ? obj.data : null;
+  }
+
+  async readBlobOid(oid: string): Promise<Buffer> {
+    const obj = await this.reader.read(oid);
+    if (!obj) throw new AgentvError('CORRUPT', `blob ${oid} is missing`);
+    return obj.data;
+  }
+
+  /** Apply a change on the tip and move the ref by CAS, re-applying on a lost race. */
+  async commit(req: CommitRequest): Promise<string | null> {
+    const maxAttempts = req.maxAttempts ?? 200;
+    const identity = (this.identity ??= await commitIdentity({ cwd: this.repo.root }));
+    for (let attempt = 0; attempt < maxAttempts; attempt++) {
+      const tip = await this.tip();
+      const edits = await req.change(tip);
+      if (!edits || edits.size === 0) return tip?.commit ?? null;
+      const tree = await this.applyEdits(tip?.tree ?? null, edits);
+      if (tip && tree === tip.tree) return tip.commit;
+      const body = encodeCommit({
+        tree,
+        parents: tip ? [tip.commit] : [],
+        message: commitMessage({ subject: req.subject, runId: req.runId, sourceCommit: req.sourceCommit }),
+        author: identity,
+        when: this.now(),
+      });
+      const commit = await writeObject({ commonDir: this.repo.commonDir, type: 'commit', body });
+      if (await updateRefCas({ cwd: this.repo.root, ref: this.ref, newOid: commit, oldOid: tip?.commit ?? null, message: req.subject })) {
+        this.stats.commits++;
+        return commit;
+      }
+      this.stats.casRetries++;
+      // Spread competing writers out a little; a lost race is normal, not an error.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+    }
+    throw new AgentvError('CAS_EXHAUSTED', `could not move ${this.ref} after ${maxAttempts} attempts (too many concurrent writers?)`, {
+      ref: this.ref,
+    });
+  }
+
+  /** Write the blobs and trees for `edits` on top of `baseTree`; returns the new root tree. */
+  async applyEdits(baseTree: string | null, edits: Edits): Promise<string> {
+    const nested = new Map<string, Edits>();
+    const local = new Map<string, Buffer | string | null>();
+    for (const [p, v] of edits) {
+      const i = p.indexOf('/');
+      if (i < 0) local.set(p, v);
+      else {
+        const head = p.slice(0, i);
+        let sub = nested.get(head);
+        if (!sub) nested.set(head, (sub = new Map()));
+        sub.set(p.slice(i + 1), v);
+      }
+    }
+    const entries = new Map<string, TreeEntry>();
+    if (baseTree) for (const e of await this.treeEntries(baseTree)) entries.set(e.name, e);
+    const commonDir = this.repo.commonDir;
+    await Promise.all(
+      [...local].map(async ([name, v]) => {
+        if (v === null) entries.delete(name);
+        else {
+          const oid = await writeObject({ commonDir, type: 'blob', body: typeof v === 'string' ? Buffer.from(v) : v });
+          entries.set(name, { mode: MODE_FILE, name, oid });
+        }
+      }),
+    );
+    await Promise.all(
+      [...nested].map(async ([name, sub]) => {
+        const existing = entries.get(name);
+        const base = existing && existing.mode === MODE_DIR ? existing.oid : null;
+        const oid = await this.applyEdits(base, sub);
+        if ((await this.treeEntries(oid)).length === 0) entries.delete(name);
+        else entries.set(name, { mode: MODE_DIR, name, oid });
+      }),
+    );
+    const list = sortTreeEntries([...entries.values()]);
+    const oid = await writeObject({ commonDir, type: 'tree', body: encodeTree(list) });
+    this.trees.set(oid, list);
+    return oid;
+  }
+}
+
+/**
+ * Open the results store of the repository containing `repoDir`.
+ * @example const store = await openStore({ repoDir: process.cwd() })
+ */
+export async function openStore({ repoDir, ref = RESULTS_REF, now = () => new Date() }: StoreOptions): Promise<Store> {
+  const repo = await openRepo({ cwd: repoDir });
+  return new Store(repo, ref, now);
+}

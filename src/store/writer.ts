@@ -1,0 +1,88 @@
+// Group commit. add() resolves once the row is fsync'd in the run's journal
+// (durable: the runner may report it); rows are then committed to the ref in
+// groups, one commit per group, at most every `maxDelayMs` or `maxBatch` rows.
+// Commits are serialized, so chunk numbers follow the order rows finished.
+import type { Row } from '../schemas/row.js';
+import { Journal, journalPath, removeJournal } from './journal.js';
+import { updateRun } from './runs.js';
+import type { Store } from './store.js';
+
+export interface RowWriterOptions {
+  store: Store;
+  runId: string;
+  maxBatch?: number;
+  maxDelayMs?: number;
+  /** Called when a background group commit fails; the rows stay journaled. */
+  onError?: (e: Error) => void;
+}
+
+export class RowWriter {
+  readonly journal: Journal;
+  private pending: Row[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private lastError: Error | null = null;
+  committedRows = 0;
+
+  constructor(private readonly opts: RowWriterOptions) {
+    this.journal = new Journal(journalPath(opts.store.localDir, opts.runId));
+  }
+
+  /** Durable on return. */
+  async add(row: Row): Promise<void> {
+    await this.journal.append(row);
+    this.pending.push(row);
+    if (this.pending.length >= (this.opts.maxBatch ?? 256)) void this.flush().catch(() => {});
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush().catch(() => {}), this.opts.maxDelayMs ?? 200);
+    }
+  }
+
+  /** Commit everything added so far. */
+  flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return this.chain;
+    this.chain = this.chain.then(async () => {
+      try {
+        await updateRun({
+          store: this.opts.store,
+          runId: this.opts.runId,
+          update: { rows: batch, subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}` },
+        });
+        this.committedRows += batch.length;
+      } catch (e) {
+        // Keep the rows for the next flush; they are safe in the journal meanwhile.
+        this.pending.unshift(...batch);
+        this.lastError = e as Error;
+        this.opts.onError?.(e as Error);
+      }
+    });
+    return this.chain;
+  }
+
+  /** Flush, then fail if anything could not be committed. */
+  async drain(): Promise<void> {
+    await this.flush();
+    if (this.pending.length) {
+      await this.flush();
+      if (this.pending.length) throw this.lastError ?? new Error('rows left uncommitted');
+    }
+  }
+
+  /** After the final manifest commit: the journal is no longer needed. */
+  finish(): void {
+    this.journal.close();
+    removeJournal(this.journal.file);
+  }
+
+  /** Close without removing the journal (rows stay recoverable). */
+  abandon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.journal.close();
+  }
+}

@@ -1,0 +1,36 @@
+// Real temporary git repositories for tests: a fresh one per test, removed after.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const made: string[] = [];
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).trim();
+}
+
+/** A new repository with one commit on main and a configured identity. */
+export function makeRepo({ commit = true }: { commit?: boolean } = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentv-test-'));
+  made.push(dir);
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.name', 'Test');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  if (commit) {
+    writeFileSync(path.join(dir, 'README.md'), '# test\n');
+    git(dir, 'add', 'README.md');
+    git(dir, 'commit', '-q', '-m', 'init');
+  }
+  return dir;
+}
+
+export function tempDir(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'agentv-tmp-'));
+  made.push(dir);
+  return dir;
+}
+
+export function cleanupRepos(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
