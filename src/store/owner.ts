@@ -18,12 +18,15 @@ function readFirst(file: string): string | null {
 
 const bootId = readFirst('/proc/sys/kernel/random/boot_id')?.trim() ?? null;
 
-/** Field 22 of /proc/<pid>/stat: start time in clock ticks since boot. */
-function procStart(pid: number): string | null {
+/** Fields after the command name in /proc/<pid>/stat (state is [0], start time [19]). */
+function procStat(pid: number): string[] | null {
   const stat = readFirst(`/proc/${pid}/stat`);
-  if (!stat) return null;
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return rest[19] ?? null;
+  return stat ? stat.slice(stat.lastIndexOf(')') + 2).split(' ') : null;
+}
+
+/** Start time in clock ticks since boot: tells a reused pid from the owner. */
+function procStart(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null;
 }
 
 export function currentOwner(pid = process.pid): Owner {
@@ -42,10 +45,10 @@ export function ownerLiveness(owner: Owner | null): Liveness {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ESRCH') return 'dead';
   }
-  if (owner.proc_start) {
-    const now = procStart(owner.pid);
-    if (now !== null && now !== owner.proc_start) return 'dead';
-  }
+  const stat = procStat(owner.pid);
+  // A zombie answers kill(pid, 0) but is dead (containers whose init does not reap).
+  if (stat && (stat[0] === 'Z' || stat[0] === 'X')) return 'dead';
+  if (owner.proc_start && stat && stat[19] !== owner.proc_start) return 'dead';
   return 'alive';
 }
 

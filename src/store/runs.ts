@@ -188,3 +188,44 @@ export async function readRun({ store, runId, tree }: { store: Store; runId: str
   const rows = await readRowsAt(store, t, runId);
   return { manifest, ...rows };
 }
+
+/**
+ * Final manifest commit of a run: status, finished_at, counts from the
+ * committed rows, and an event. Rows still pending are passed in `rows`.
+ */
+export async function finishRun({
+  store,
+  runId,
+  status,
+  rows = [],
+  detail,
+}: {
+  store: Store;
+  runId: string;
+  status: Manifest['status'];
+  rows?: Row[];
+  detail?: string;
+}): Promise<Manifest> {
+  const at = store.now().toISOString();
+  const { manifest } = await updateRun({
+    store,
+    runId,
+    update: {
+      rows,
+      dedupe: rows.length > 0,
+      subject: `run ${runId}: ${status}`,
+      manifest: (cur, committed) => ({
+        ...cur,
+        status,
+        finished_at: at,
+        owner: null,
+        counts: countsOf(cur.planned_tests, currentRows(committed)),
+        events: [
+          ...cur.events,
+          { type: status === 'running' ? 'started' : (status as 'completed' | 'stopped' | 'interrupted' | 'failed'), at, ...(detail ? { detail } : {}) },
+        ],
+      }),
+    },
+  });
+  return manifest;
+}

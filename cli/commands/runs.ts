@@ -1,0 +1,88 @@
+// `agentv runs list` and `agentv runs show`: the same documents as
+// GET /api/runs and GET /api/runs/:run_id, or tables for people.
+import { AgentvError } from '../../src/errors.js';
+import { RunId } from '../../src/schemas/common.js';
+import { RunsListQuery } from '../../src/schemas/api.js';
+import { listRuns, showRun } from '../../src/store/index.js';
+import type { CommandContext, CommandResult } from '../context.js';
+import { duration, percent, shortTime, spanMs, table } from '../format.js';
+
+export interface RunsListOptions {
+  limit?: string;
+  cursor?: string;
+  suite?: string;
+  target?: string;
+  status?: string;
+  commit?: string;
+  json?: boolean;
+}
+
+export async function runsList(ctx: CommandContext, opts: RunsListOptions): Promise<CommandResult> {
+  const parsed = RunsListQuery.safeParse({ ...opts, json: undefined });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AgentvError('USAGE', `--${String(issue.path[0])}: ${issue.message}`);
+  }
+  const store = await ctx.openStore();
+  const page = await listRuns({ store, query: parsed.data });
+  if (opts.json) return { exitCode: 0, json: page };
+  if (page.runs.length === 0) {
+    ctx.io.stderr(opts.cursor ? 'No more runs.\n' : 'No runs yet. Start one with: agentv eval <suite.yaml>\n');
+    return { exitCode: 0 };
+  }
+  ctx.io.stdout(
+    table(
+      ['ID', 'SUITE', 'TARGET', 'STATUS', 'TESTS', 'PASSED', 'CREATED', 'DURATION'],
+      page.runs.map((r) => [
+        r.run_id,
+        r.suite,
+        r.target,
+        r.status,
+        String(r.planned_test_count),
+        `${r.passed} (${percent(r.pass_rate)})`,
+        shortTime(r.started_at),
+        duration(spanMs(r.started_at, r.finished_at)),
+      ]),
+    ),
+  );
+  if (page.next_cursor) ctx.io.stderr(`More: agentv runs list --limit ${parsed.data.limit} --cursor ${page.next_cursor}\n`);
+  return { exitCode: 0 };
+}
+
+export async function runsShow(ctx: CommandContext, runId: string, opts: { json?: boolean; history?: boolean }): Promise<CommandResult> {
+  if (!RunId.safeParse(runId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(runId)}`);
+  const store = await ctx.openStore();
+  const detail = await showRun({ store, runId, history: opts.history });
+  if (opts.json) return { exitCode: 0, json: detail };
+  const m = detail.run;
+  const c = m.counts;
+  const out = ctx.io.stdout;
+  out(`Run ${m.run_id}  ${m.status}\n`);
+  out(`  suite    ${m.suite.name} (${m.suite.path})\n`);
+  out(`  target   ${m.target.name} [${m.target.provider}]${m.grader ? `  grader ${m.grader.name}` : ''}\n`);
+  out(`  source   ${m.source_commit ?? '-'}${m.source_dirty ? ' (dirty)' : ''}\n`);
+  out(`  started  ${shortTime(m.started_at)}   duration ${duration(spanMs(m.started_at, m.finished_at))}\n`);
+  out(
+    `  tests    ${detail.results.length}/${detail.planned_test_count} done, ${c?.passed ?? 0} passed, ${c?.failed ?? 0} failed, ${c?.errored ?? 0} errored, pass rate ${percent(c?.pass_rate ?? null)}, avg score ${c?.avg_score?.toFixed(2) ?? '-'}\n`,
+  );
+  for (const e of detail.events) {
+    if (e.type === 'resumed') out(`  event    ${shortTime(e.at)} resumed (${e.mode}): ${e.executed ?? 0} of ${e.planned ?? 0} executed\n`);
+    else out(`  event    ${shortTime(e.at)} ${e.type}${e.detail ? `: ${e.detail}` : ''}\n`);
+  }
+  if (detail.is_resumable) out(`  resume   agentv resume ${m.run_id}   (${detail.resume_reason})\n`);
+  out('\n');
+  out(
+    table(
+      ['TEST', 'STATUS', 'SCORE', 'ATTEMPT', 'DURATION', 'DETAIL'],
+      detail.results.map((r) => [
+        r.test_id,
+        r.execution_status === 'ok' ? 'passed' : r.execution_status === 'quality_failure' ? 'failed' : 'error',
+        r.score.toFixed(2),
+        String(r.attempt),
+        duration(r.duration_ms),
+        (r.error ?? r.assertions.filter((a) => !a.passed).map((a) => `${a.type}: ${a.reason ?? 'failed'}`)[0] ?? '').replace(/\s+/g, ' ').slice(0, 80),
+      ]),
+    ),
+  );
+  return { exitCode: 0 };
+}

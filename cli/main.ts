@@ -1,0 +1,115 @@
+// The agentv command line: the one registry of commands, flags and help. Each
+// handler is an async function returning {exitCode, json}; only this file
+// prints JSON documents and calls process.exit.
+import { Command, CommanderError, Option } from 'commander';
+import { AgentvError, exitCodeOf } from '../src/errors.js';
+import { makeContext, type CommandContext, type CommandResult, type Io } from './context.js';
+
+declare const __AGENTV_VERSION__: string;
+export const VERSION = typeof __AGENTV_VERSION__ === 'string' ? __AGENTV_VERSION__ : '0.0.0';
+
+type Handler = (ctx: CommandContext) => Promise<CommandResult>;
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+function examples(lines: string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+export function buildProgram(run: (h: Handler) => Promise<void>, io: Io): Command {
+  const program = new Command('agentv')
+    // Set before subcommands are added: they copy these settings when created.
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .description('Run evaluation suites against LLM and agent targets; keep every run in git (refs/agentv/runs/v1).')
+    .version(VERSION, '-V, --version')
+    .option('--repo <dir>', 'the git repository to use (default: the one containing the current folder)')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', examples(['agentv eval fixtures/demo/suite.yaml', 'agentv runs list --limit 20', 'agentv studio --open']));
+
+  const runs = program.command('runs').description('list and inspect runs');
+  runs
+    .command('list')
+    .description('list runs, newest first (a table, or with --json the document of GET /api/runs)')
+    .option('--limit <n>', 'runs per page (1-500)', '50')
+    .option('--cursor <c>', 'continue after a previous page (its next_cursor)')
+    .option('--suite <name>', 'only runs of this suite')
+    .option('--target <name>', 'only runs against this target')
+    .addOption(new Option('--status <s>', 'only runs with this status').choices(['running', 'completed', 'stopped', 'interrupted', 'failed']))
+    .option('--commit <rev>', 'only runs of this source commit (sha prefix)')
+    .option('--json', 'print JSON on stdout')
+    .addHelpText('after', examples(['agentv runs list', 'agentv runs list --suite demo --status completed --json']))
+    .action((opts) => run(async (ctx) => (await import('./commands/runs.js')).runsList(ctx, opts)));
+  runs
+    .command('show <run_id>')
+    .description('a run: header, aggregates and one row per test (or with --json the document of GET /api/runs/:run_id)')
+    .option('--history', 'with --json: also superseded rows of re-executed tests')
+    .option('--json', 'print JSON on stdout')
+    .addHelpText('after', examples(['agentv runs show 20261122-101500-k3f9qa', 'agentv runs show 20261122-101500-k3f9qa --json --history']))
+    .action((runId: string, opts) => run(async (ctx) => (await import('./commands/runs.js')).runsShow(ctx, runId, opts)));
+
+  const results = program.command('results').description('maintain and share the results ref');
+  results
+    .command('reindex')
+    .description('rebuild the run index from the run manifests')
+    .option('--check', 'only report drift between index and manifests (exit 1 if any)')
+    .option('--json', 'print JSON on stdout')
+    .addHelpText('after', examples(['agentv results reindex --check', 'agentv results reindex']))
+    .action((opts) => run(async (ctx) => (await import('./commands/results.js')).resultsReindex(ctx, opts)));
+
+  return program;
+}
+
+/** Parse argv and run; resolves to the exit code. Tests call this in-process. */
+export async function main({
+  argv,
+  cwd = process.cwd(),
+  env = process.env,
+  io,
+}: {
+  argv: string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  io: Io;
+}): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(async (handler) => {
+    const ctx = makeContext({ cwd, repo: program.opts().repo, io, env });
+    try {
+      const result = await handler(ctx);
+      if (result.json !== undefined) io.stdout(`${JSON.stringify(result.json, null, 2)}\n`);
+      exitCode = result.exitCode;
+    } finally {
+      ctx.close();
+    }
+  }, io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end through here with exit code 0.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof AgentvError) {
+      io.stderr(`agentv: ${e.message}\n`);
+      return exitCodeOf(e);
+    }
+    io.stderr(`agentv: internal error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}
+
+const isEntry = process.argv[1] && /(?:^|[\\/])(cli\.js|agentv)$/.test(process.argv[1]);
+if (isEntry) {
+  const io: Io = {
+    stdout: (s) => void process.stdout.write(s),
+    stderr: (s) => void process.stderr.write(s),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+  main({ argv: process.argv.slice(2), io }).then((code) => {
+    process.exitCode = code;
+    // Let stdout drain before exiting (a large --json document may be in flight).
+    process.stdout.write('', () => process.exit(code));
+  });
+}

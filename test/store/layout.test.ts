@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
+import { makeManifest, makeRow } from '../helpers/runs.js';
+import { RESULTS_REF, RowWriter, createRun, finishRun, openStore, runDir, showRun } from '../../src/store/index.js';
+
+afterEach(cleanupRepos);
+
+describe('the results ref', () => {
+  it('stores a run under a sharded path with manifest and row chunks, and never touches the work tree', async () => {
+    const dir = makeRepo();
+    const before = {
+      head: git(dir, 'rev-parse', 'HEAD'),
+      status: git(dir, 'status', '--porcelain'),
+      branches: git(dir, 'branch', '-a'),
+      config: readFileSync(path.join(dir, '.git/config'), 'utf8'),
+      index: readFileSync(path.join(dir, '.git/index')),
+    };
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1', { source_commit: before.head }) });
+    const writer = new RowWriter({ store, runId: 'run-1' });
+    for (const t of ['t1', 't2', 't3']) await writer.add(makeRow(t));
+    await writer.drain();
+    await finishRun({ store, runId: 'run-1', status: 'completed' });
+    writer.finish();
+
+    const files = git(dir, 'ls-tree', '-r', '--name-only', RESULTS_REF).split('\n');
+    expect(runDir('run-1')).toMatch(/^runs\/[0-9a-f]{2}\/[0-9a-f]{2}\/run-1$/);
+    expect(files).toContain(`${runDir('run-1')}/manifest.json`);
+    expect(files).toContain(`${runDir('run-1')}/rows/000001.jsonl`);
+    expect(files).toContain('index/runs.jsonl');
+
+    // Every commit carries the trailers, so git log --grep and %(trailers) find a run.
+    const log = git(dir, 'log', RESULTS_REF, '--format=%(trailers:key=Agentv-Run,valueonly)%(trailers:key=Agentv-Source-Commit,valueonly)');
+    const commits = git(dir, 'rev-list', '--count', RESULTS_REF);
+    expect(log.split('\n').filter((l) => l === 'run-1').length).toBe(Number(commits));
+    expect(log).toContain(before.head);
+    expect(git(dir, 'log', RESULTS_REF, '--grep', 'Agentv-Run: run-1', '--format=%H').split('\n').length).toBe(Number(commits));
+
+    expect(git(dir, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect(git(dir, 'rev-parse', 'HEAD')).toBe(before.head);
+    expect(git(dir, 'status', '--porcelain')).toBe(before.status);
+    expect(git(dir, 'branch', '-a')).toBe(before.branches);
+    expect(readFileSync(path.join(dir, '.git/config'), 'utf8')).toBe(before.config);
+    expect(readFileSync(path.join(dir, '.git/index')).equals(before.index)).toBe(true);
+    // The journal is gone once the run is finished.
+    expect(existsSync(path.join(dir, '.git/agentv/journal/run-1.jsonl'))).toBe(false);
+
+    const detail = await showRun({ store, runId: 'run-1' });
+    expect(detail.run.status).toBe('completed');
+    expect(detail.results.map((r) => r.test_id)).toEqual(['t1', 't2', 't3']);
+    expect(detail.run.counts?.passed).toBe(3);
+    store.close();
+  });
+
+  it('is invisible to git branch -a and to a default clone', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    store.close();
+    expect(git(dir, 'branch', '-a')).not.toContain('agentv');
+    const clone = path.join(tempDir(), 'clone');
+    git(path.dirname(clone), 'clone', '-q', `file://${dir}`, clone);
+    expect(git(clone, 'for-each-ref', '--format=%(refname)')).not.toContain('agentv');
+  });
+
+  it('refuses a run id that already exists', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    await expect(createRun({ store, manifest: makeManifest('run-1') })).rejects.toMatchObject({ code: 'USAGE' });
+    store.close();
+  });
+
+  it('works in a repository without any commit on HEAD', async () => {
+    const dir = makeRepo({ commit: false });
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    expect((await showRun({ store, runId: 'run-1' })).run.run_id).toBe('run-1');
+    expect(git(dir, 'status', '--porcelain')).toBe('');
+    store.close();
+  });
+});
