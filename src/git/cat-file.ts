@@ -68,6 +68,8 @@ export class CatFile {
   private request(kind: Pending['kind'], spec: string): Promise<GitObject | ObjectInfo | null> {
     if (/[\n\r]/.test(spec)) return Promise.reject(new AgentvError('USAGE', 'object name contains a newline'));
     const child = this.ensure();
+    // Hold the event loop open only while an answer is awaited.
+    if (this.queue.length === 0) (child.stdout as unknown as { ref?: () => void }).ref?.();
     return new Promise((resolve, reject) => {
       this.queue.push({ kind, spec, resolve, reject });
       child.stdin.write(`${kind} ${spec}\n`);
@@ -83,7 +85,7 @@ export class CatFile {
     this.buffered = 0;
     this.body = null;
     live.add(this);
-    // The reader must never keep a finished command alive.
+    // An idle reader must never keep a finished command alive.
     child.unref();
     for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
     let stderr = '';
@@ -111,6 +113,11 @@ export class CatFile {
   private onData(d: Buffer): void {
     this.chunks.push(d);
     this.buffered += d.length;
+    this.parse();
+    if (this.queue.length === 0) (this.child?.stdout as unknown as { unref?: () => void } | undefined)?.unref?.();
+  }
+
+  private parse(): void {
     for (;;) {
       if (this.body) {
         if (!this.fillBody()) return;
