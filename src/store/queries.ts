@@ -1,5 +1,6 @@
 // The read side used by `runs list`, `runs show` and Studio: pages from the
 // committed index (no per-run reads), one run's detail with resume facts.
+import { AgentvError } from '../errors.js';
 import { RunDetailResponse, RunsListQuery, type ResumeReason, type RunsListResponse } from '../schemas/api.js';
 import type { Manifest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
@@ -23,7 +24,12 @@ export async function listRuns({
   query: Partial<RunsListQuery>;
   view?: IndexView;
 }): Promise<RunsListResponse> {
-  const q = RunsListQuery.parse(query);
+  const parsed = RunsListQuery.safeParse(query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AgentvError('USAGE', `${issue.path.join('.') || 'query'}: ${issue.message}`, { issues: parsed.error.issues });
+  }
+  const q = parsed.data;
   let v = view;
   if (!v) {
     const tip = await store.tip();

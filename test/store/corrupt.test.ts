@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cleanupRepos, makeRepo } from '../helpers/repo.js';
+import { makeManifest, makeRow } from '../helpers/runs.js';
+import { INDEX_HEAD, createRun, listRuns, manifestPath, openStore, reindex, showRun } from '../../src/store/index.js';
+
+afterEach(cleanupRepos);
+
+describe('damaged input', () => {
+  it('recovers the good lines of a damaged journal and skips the bad one', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    const journal = path.join(dir, '.git/agentv/journal');
+    mkdirSync(journal, { recursive: true });
+    writeFileSync(
+      path.join(journal, 'run-1.jsonl'),
+      `${JSON.stringify(makeRow('t1'))}\n{"test_id": "t2", "trunc\n${JSON.stringify({ nonsense: true })}\n${JSON.stringify(makeRow('t3'))}\n{"torn`,
+    );
+    const detail = await showRun({ store, runId: 'run-1' });
+    expect(detail.results.map((r) => r.test_id)).toEqual(['t1', 't3']);
+    expect(detail.run.status).toBe('interrupted');
+    expect(detail.resume_reason).toBe('interrupted');
+    store.close();
+  });
+
+  it('lists past a damaged index line, reports it with --check and repairs it with reindex', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    for (const id of ['a', 'b', 'c']) await createRun({ store, manifest: makeManifest(id) });
+    await store.commit({
+      subject: 'damage',
+      runId: null,
+      sourceCommit: null,
+      change: async (tip) => {
+        const head = (await store.readBlob(tip!.tree, INDEX_HEAD))!.toString();
+        return new Map([[INDEX_HEAD, head.replace(/\n/, '\n{"run_id": "b", garbage\n')]]);
+      },
+    });
+    const page = await listRuns({ store, query: { limit: 10 } });
+    expect(page.runs.map((r) => r.run_id).sort()).toEqual(['a', 'b', 'c']);
+    const check = await reindex({ store, check: true });
+    expect(check.damaged).toBe(1);
+    const fixed = await reindex({ store });
+    expect(fixed.rewritten).toBe(true);
+    const after = await reindex({ store, check: true });
+    expect(after.damaged).toBe(0);
+    expect(after.drift).toEqual([]);
+    store.close();
+  });
+
+  it('a manifest that does not parse is a clear CORRUPT error for that run only', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    for (const id of ['a', 'b']) await createRun({ store, manifest: makeManifest(id) });
+    await store.commit({ subject: 'damage', runId: 'b', sourceCommit: null, change: async () => new Map([[manifestPath('b'), '{ not json']]) });
+    expect((await listRuns({ store, query: { limit: 10 } })).runs).toHaveLength(2);
+    await expect(showRun({ store, runId: 'b' })).rejects.toMatchObject({ code: 'CORRUPT' });
+    expect((await showRun({ store, runId: 'a' })).run.run_id).toBe('a');
+    const check = await reindex({ store, check: true });
+    expect(check.broken.map((b) => b.run_id)).toEqual(['b']);
+    expect(check.drift).toEqual([{ run_id: 'b', kind: 'extra' }]);
+    store.close();
+  });
+});

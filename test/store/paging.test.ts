@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupRepos, git, makeRepo } from '../helpers/repo.js';
+import { makeManifest } from '../helpers/runs.js';
+import { SEAL, createRun, listRuns, openStore, reindex, type Store } from '../../src/store/index.js';
+
+let dir: string;
+let store: Store;
+const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
+
+beforeAll(async () => {
+  dir = makeRepo();
+  store = await openStore({ repoDir: dir });
+  // Enough runs to seal several index chunks.
+  for (let i = 0; i < 3 * SEAL + 40; i++) await createRun({ store, manifest: makeManifest(`r${i}`, { started_at: at(i) }) });
+}, 120_000);
+afterAll(() => {
+  store.close();
+  cleanupRepos();
+});
+
+async function listAll(limit: number, between?: (page: number) => Promise<void>) {
+  const ids: string[] = [];
+  let cursor: string | undefined;
+  let page = 0;
+  do {
+    const res = await listRuns({ store, query: { limit, cursor } });
+    ids.push(...res.runs.map((r) => r.run_id));
+    cursor = res.next_cursor ?? undefined;
+    if (between) await between(page++);
+  } while (cursor);
+  return ids;
+}
+
+describe('paging the run index', () => {
+  it('seals the index into chunks and returns every run exactly once, newest first', async () => {
+    expect(git(dir, 'ls-tree', '-r', '--name-only', 'refs/agentv/runs/v1', 'index/sealed').split('\n').length).toBeGreaterThanOrEqual(2);
+    const ids = await listAll(50);
+    const expected = Array.from({ length: 3 * SEAL + 40 }, (_, i) => `r${i}`).reverse();
+    expect(ids).toEqual(expected);
+  });
+
+  it('never repeats or skips a run while new runs are being added between pages', async () => {
+    const before = await listAll(500);
+    let n = 0;
+    const ids = await listAll(37, async () => {
+      // Newer runs arrive, some pushing head rows into a new sealed chunk.
+      for (let k = 0; k < 25; k++, n++) await createRun({ store, manifest: makeManifest(`new${n}`, { started_at: at(10_000 + n) }) });
+    });
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => !id.startsWith('new'))).toEqual(before);
+  });
+
+  it('places a run with an older timestamp into the sealed chunk that covers it', async () => {
+    await createRun({ store, manifest: makeManifest('late', { started_at: new Date(Date.UTC(2026, 0, 1) + 5.5 * 60_000).toISOString() }) });
+    const ids = await listAll(50);
+    expect(ids.indexOf('late')).toBe(ids.indexOf('r5') - 1);
+    expect(ids.filter((i) => i === 'late')).toHaveLength(1);
+    expect((await reindex({ store, check: true })).drift).toEqual([]);
+  });
+
+  it('filters by suite, target and status across chunks', async () => {
+    await createRun({ store, manifest: makeManifest('other-suite', { started_at: at(3), suite: { name: 'rare', path: 'x.yaml' }, status: 'completed' }) });
+    const res = await listRuns({ store, query: { limit: 5, suite: 'rare' } });
+    expect(res.runs.map((r) => r.run_id)).toEqual(['other-suite']);
+    expect(res.next_cursor).toBeNull();
+    const byStatus = await listRuns({ store, query: { limit: 500, status: 'completed' } });
+    expect(byStatus.runs.map((r) => r.run_id)).toEqual(['other-suite']);
+    // Every other run says running but has no live owner: it reads as interrupted.
+    const interrupted = await listRuns({ store, query: { limit: 3, status: 'interrupted' } });
+    expect(interrupted.runs).toHaveLength(3);
+  });
+
+  it('rejects a forged cursor with a usage error', async () => {
+    await expect(listRuns({ store, query: { limit: 5, cursor: 'not-a-cursor' } })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+});
