@@ -1,0 +1,80 @@
+// The assertion kinds that need nothing but the output: string matching, regex, is-json
+// (with a JSON Schema subset) and latency. Scores are 0 or 1.
+import type { AssertionSpec } from '../types.js';
+import { jsonEqual, validateJsonSchema } from './json-schema.js';
+import { quote, type Verdict } from './verdict.js';
+
+const verdict = (pass: boolean, ifPass: string, ifFail: string): Verdict => ({ pass, score: pass ? 1 : 0, reason: pass ? ifPass : ifFail });
+
+function parseJson(output: string): { ok: true; value: unknown } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(output) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
+}
+
+function list(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map(String);
+  return String(value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function matchAnyAll(kind: string, value: unknown, output: string): Verdict {
+  const fold = kind.startsWith('i');
+  const hay = fold ? output.toLowerCase() : output;
+  const items = list(value);
+  const found = items.filter((s) => hay.includes(fold ? s.toLowerCase() : s));
+  const shown = (xs: string[]) => xs.map((s) => quote(s, 60)).join(', ');
+  if (kind.endsWith('-any')) {
+    return verdict(found.length > 0, `output contains ${shown(found.slice(0, 1))}`, `output contains none of ${shown(items)}`);
+  }
+  const missing = items.filter((s) => !found.includes(s));
+  return verdict(missing.length === 0, `output contains all of ${shown(items)}`, `output is missing ${shown(missing)}`);
+}
+
+/** Evaluates a deterministic kind; null when `spec.type` is not one of them. */
+export function evaluateDeterministic({ spec, output, latencyMs }: { spec: AssertionSpec; output: string; latencyMs?: number }): Verdict | null {
+  const { type, value } = spec;
+  const v = String(value ?? '');
+  switch (type) {
+    case 'equals': {
+      if (value !== null && typeof value === 'object') {
+        const parsed = parseJson(output);
+        if (!parsed.ok) return verdict(false, '', `output is not JSON (${parsed.error}), expected ${quote(JSON.stringify(value))}`);
+        const same = jsonEqual({ a: parsed.value, b: value });
+        return verdict(same, `output equals ${quote(JSON.stringify(value))}`, `expected JSON ${quote(JSON.stringify(value))}, got ${quote(output)}`);
+      }
+      return verdict(output === v, `output equals ${quote(v)}`, `expected ${quote(v)}, got ${quote(output)}`);
+    }
+    case 'contains':
+      return verdict(output.includes(v), `output contains ${quote(v)}`, `output does not contain ${quote(v)}`);
+    case 'icontains':
+      return verdict(output.toLowerCase().includes(v.toLowerCase()), `output contains ${quote(v)} (ignoring case)`, `output does not contain ${quote(v)} (ignoring case)`);
+    case 'contains-any':
+    case 'contains-all':
+    case 'icontains-any':
+    case 'icontains-all':
+      return matchAnyAll(type, value, output);
+    case 'starts-with':
+      return verdict(output.startsWith(v), `output starts with ${quote(v)}`, `output does not start with ${quote(v)}`);
+    case 'ends-with':
+      return verdict(output.endsWith(v), `output ends with ${quote(v)}`, `output does not end with ${quote(v)}`);
+    case 'regex':
+      return verdict(new RegExp(v).test(output), `output matches /${v}/`, `output does not match /${v}/`);
+    case 'is-json': {
+      const parsed = parseJson(output);
+      if (!parsed.ok) return verdict(false, '', `output is not valid JSON: ${parsed.error}`);
+      if (value === undefined || value === null) return verdict(true, 'output is valid JSON', '');
+      const errors = validateJsonSchema({ schema: value, value: parsed.value });
+      const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';
+      return verdict(errors.length === 0, 'output is JSON matching the schema', `output does not match the schema: ${errors.slice(0, 3).join('; ')}${more}`);
+    }
+    case 'latency': {
+      if (latencyMs === undefined) throw new Error('latency is unknown for this test');
+      const limit = spec.threshold ?? 0;
+      return verdict(latencyMs <= limit, `latency ${Math.round(latencyMs)} ms is within ${limit} ms`, `latency ${Math.round(latencyMs)} ms exceeds ${limit} ms`);
+    }
+    default:
+      return null;
+  }
+}

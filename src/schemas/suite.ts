@@ -1,0 +1,245 @@
+// Suite files as users write them (snake_case YAML, promptfoo-compatible shape), and the
+// problems a suite can have. Lenient at the top level (promptfoo keys such as `providers`
+// pass through unread); strict inside tests and assertions, where a typo would silently
+// change what is measured (an unknown assertion type or key is an error, never ignored).
+import { z } from 'zod';
+
+export const ASSERTION_KINDS = [
+  'equals',
+  'contains',
+  'icontains',
+  'contains-any',
+  'contains-all',
+  'icontains-any',
+  'icontains-all',
+  'starts-with',
+  'ends-with',
+  'regex',
+  'is-json',
+  'latency',
+  'script',
+  'llm-rubric',
+] as const;
+export type AssertionKind = (typeof ASSERTION_KINDS)[number];
+
+const KIND_SET: ReadonlySet<string> = new Set(ASSERTION_KINDS);
+
+/**
+ * Splits `not-contains` into `{kind: 'contains', negate: true}`; null for an unknown kind.
+ * @example parseAssertionType({ type: 'not-regex' }) // { kind: 'regex', negate: true }
+ */
+export function parseAssertionType({ type }: { type: string }): { kind: AssertionKind; negate: boolean } | null {
+  const negate = type.startsWith('not-');
+  const kind = negate ? type.slice(4) : type;
+  return KIND_SET.has(kind) ? { kind: kind as AssertionKind, negate } : null;
+}
+
+/** Problem codes carried by SUITE_INVALID errors, so callers (and tests) need not read messages. */
+export const SuiteProblemCode = z.enum([
+  'yaml_syntax',
+  'json_syntax',
+  'tests_file',
+  'outside_repo',
+  'missing_id',
+  'duplicate_id',
+  'unknown_assertion',
+  'invalid_assertion',
+  'unsupported',
+  'invalid',
+]);
+export type SuiteProblemCode = z.infer<typeof SuiteProblemCode>;
+
+export const SuiteProblem = z.object({
+  code: SuiteProblemCode,
+  /** The file the problem is in, relative to the repository root. */
+  file: z.string(),
+  line: z.number().int().positive().optional(),
+  test_id: z.string().optional(),
+  message: z.string(),
+  /** For `duplicate_id`: the line of the first test with that id. */
+  first_line: z.number().int().positive().optional(),
+});
+export type SuiteProblem = z.infer<typeof SuiteProblem>;
+
+const ASSERTION_KEYS = new Set(['type', 'value', 'threshold', 'weight', 'required', 'metric', 'provider']);
+
+type Ctx = z.RefinementCtx;
+function issue(ctx: Ctx, code: SuiteProblemCode, message: string, path: (string | number)[] = []): void {
+  ctx.addIssue({ code: 'custom', message, path, params: { code } });
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+const isStringish = (v: unknown): v is string | number => typeof v === 'string' || typeof v === 'number';
+
+function checkAssertion(a: Record<string, unknown> & { type: string }, ctx: Ctx): void {
+  for (const key of Object.keys(a)) {
+    if (!ASSERTION_KEYS.has(key)) {
+      issue(ctx, 'invalid_assertion', `unknown key "${key}" in assertion (allowed: ${[...ASSERTION_KEYS].join(', ')})`, [key]);
+    }
+  }
+  const parsed = parseAssertionType({ type: a.type });
+  if (!parsed) {
+    const kind = a.type.replace(/^not-/, '');
+    const near = ASSERTION_KINDS.find((k) => editDistance(k, kind) <= 2);
+    const why = near ? `did you mean "${a.type.startsWith('not-') ? 'not-' : ''}${near}"?` : `known kinds: ${ASSERTION_KINDS.join(', ')}, each also as not-<kind>`;
+    issue(ctx, 'unknown_assertion', `unknown assertion type "${a.type}" (${why})`, ['type']);
+    return;
+  }
+  const { value } = a;
+  const bad = (message: string, path: string[] = ['value']) => issue(ctx, 'invalid_assertion', message, path);
+  switch (parsed.kind) {
+    case 'equals':
+      if (value === undefined || value === null) bad('equals needs a `value`');
+      break;
+    case 'contains':
+    case 'icontains':
+    case 'starts-with':
+    case 'ends-with':
+      if (!isStringish(value) || value === '') bad(`${parsed.kind} needs a non-empty string \`value\``);
+      break;
+    case 'contains-any':
+    case 'contains-all':
+    case 'icontains-any':
+    case 'icontains-all':
+      if (!(Array.isArray(value) ? value.length > 0 && value.every(isStringish) : typeof value === 'string' && value.trim() !== '')) {
+        bad(`${parsed.kind} needs \`value\`: a list of strings or a comma-separated string`);
+      }
+      break;
+    case 'regex':
+      if (typeof value !== 'string' || value === '') bad('regex needs a pattern string in `value`');
+      else if (!value.includes('{{')) {
+        try {
+          new RegExp(value);
+        } catch (err) {
+          bad((err as Error).message);
+        }
+      }
+      break;
+    case 'is-json':
+      if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value))) {
+        bad('is-json `value` must be a JSON Schema object');
+      }
+      break;
+    case 'latency':
+      if (typeof a.threshold !== 'number' || !(a.threshold > 0)) bad('latency needs `threshold`: the limit in milliseconds', ['threshold']);
+      break;
+    case 'script':
+      if (!(typeof value === 'string' ? value.trim() !== '' : Array.isArray(value) && value.length > 0 && value.every((s) => typeof s === 'string'))) {
+        bad('script needs a command in `value`: an argv list (["node", "check.js"]) or a shell string');
+      }
+      break;
+    case 'llm-rubric':
+      if (typeof value !== 'string' || value.trim() === '') bad('llm-rubric needs the rubric text in `value`');
+      break;
+  }
+}
+
+/** One assertion: an object, or a bare string (= an llm-rubric with that rubric). */
+export const SuiteAssertion = z.preprocess(
+  (v) => (typeof v === 'string' ? { type: 'llm-rubric', value: v } : v),
+  z
+    .looseObject({
+      type: z.string({ error: 'an assertion needs a `type`' }),
+      value: z.unknown().optional(),
+      threshold: z.number().optional(),
+      weight: z.number().min(0).optional(),
+      required: z.boolean().optional(),
+      metric: z.string().optional(),
+      provider: z.string().optional(),
+    })
+    .superRefine(checkAssertion),
+);
+export type SuiteAssertion = z.infer<typeof SuiteAssertion>;
+
+export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
+export const ChatMessageInput = z.strictObject({ role: z.enum(CHAT_ROLES), content: z.string() });
+
+/** Test vars; `input` is text or a list of chat messages `{role, content}`. */
+export const SuiteVars = z.record(z.string(), z.unknown()).superRefine((vars, ctx) => {
+  const input = vars.input;
+  if (input === undefined || typeof input === 'string' || typeof input === 'number' || typeof input === 'boolean') return;
+  if (!Array.isArray(input)) {
+    issue(ctx, 'invalid', '`vars.input` must be a string or a list of chat messages {role, content}', ['input']);
+    return;
+  }
+  if (input.length === 0) issue(ctx, 'invalid', '`vars.input` is an empty message list', ['input']);
+  input.forEach((m, i) => {
+    const r = ChatMessageInput.safeParse(m);
+    for (const iss of r.error?.issues ?? []) {
+      issue(ctx, 'invalid', `chat message: ${iss.message}`, ['input', i, ...(iss.path as (string | number)[])]);
+    }
+  });
+});
+
+const Threshold = z.number().min(0).max(1);
+
+const testFields = {
+  description: z.string().optional(),
+  vars: SuiteVars.optional(),
+  assert: z.array(SuiteAssertion).optional(),
+  threshold: Threshold.optional(),
+  metadata: z.record(z.string(), z.unknown()).optional(),
+  tags: z.preprocess((v) => (typeof v === 'string' ? [v] : v), z.array(z.string())).optional(),
+};
+
+/** `default_test`: any test field except `id`; merged into every test. */
+export const DefaultTestInput = z.strictObject(testFields);
+export type DefaultTestInput = z.infer<typeof DefaultTestInput>;
+
+/** A test id: unique in the suite. Integers are accepted and become strings. */
+export const TestId = z.preprocess(
+  (v) => (typeof v === 'number' && Number.isInteger(v) ? String(v) : v),
+  z
+    .string({ error: 'a test `id` must be a string' })
+    .min(1, 'a test `id` may not be empty')
+    .max(256, 'a test `id` is at most 256 characters')
+    .regex(/^[^\x00-\x1f\x7f]+$/, 'a test `id` may not contain control characters'),
+);
+
+/** A test. `id` is required; the loader reports a missing one itself, with its line. */
+export const SuiteTestInput = z.strictObject({ id: TestId.optional(), ...testFields });
+export type SuiteTestInput = z.infer<typeof SuiteTestInput>;
+
+/** `prompts`: one template or a list; promptfoo's `{raw, label}` objects are accepted. */
+export const SuitePrompts = z.preprocess(
+  (v) => (typeof v === 'string' ? [v] : v),
+  z
+    .array(
+      z.preprocess(
+        (p) => (p !== null && typeof p === 'object' && 'raw' in p ? (p as { raw: unknown }).raw : p),
+        z.string({ error: 'a prompt is a template string (or {raw: "..."})' }),
+      ),
+    )
+    .min(1, '`prompts` may not be empty'),
+);
+
+export const DEFAULT_PROMPT = '{{ input }}';
+
+/** The suite file. Unknown top-level keys (promptfoo's `providers`, `outputPath`, ...) are ignored. */
+export const SuiteFile = z.looseObject({
+  name: z.string().min(1).optional(),
+  description: z.string().optional(),
+  prompts: SuitePrompts.optional(),
+  tests: z
+    .union([z.string().min(1), z.array(z.unknown())], {
+      error: '`tests` must be a list of tests or a path to a .jsonl, .json or .yaml file',
+    })
+    .optional(),
+  default_test: DefaultTestInput.optional(),
+  /** promptfoo's spelling; accepted so promptfoo suites keep their default assertions. */
+  defaultTest: DefaultTestInput.optional(),
+  assert: z.array(SuiteAssertion).optional(),
+  threshold: Threshold.optional(),
+});
+export type SuiteFile = z.infer<typeof SuiteFile>;
