@@ -16,7 +16,7 @@ function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
 
-export function buildProgram(run: (h: Handler) => Promise<void>, io: Io): Command {
+export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: string[] = []): Command {
   const program = new Command('agentv')
     // Set before subcommands are added: they copy these settings when created.
     .exitOverride()
@@ -26,6 +26,53 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io): Comman
     .option('--repo <dir>', 'the git repository to use (default: the one containing the current folder)')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', examples(['agentv eval fixtures/demo/suite.yaml', 'agentv runs list --limit 20', 'agentv studio --open']));
+
+  const evalOptions = (cmd: Command) =>
+    cmd
+      .option('--target <name>', 'target: a name from .agentv/targets.yaml, or echo, mock, exec:<command>, openai:<model>')
+      .option('--grader <name>', 'target that judges llm-rubric assertions')
+      .option('--workers <n>', 'tests run at once (default 4)')
+      .option('--json', 'print the run summary as JSON on stdout')
+      .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight tests may finish (default 10)');
+
+  evalOptions(
+    program
+      .command('eval <suite...>')
+      .description('run suites into a new run (or continue one with --resume, --rerun-failed, --retry-errors)')
+      .option('--run-id <id>', 'id for the new run (default: time-based)')
+      .option('--test-id <id>', 'run only this test (repeatable)', collect)
+      .option('--tag <tag>', 'run only tests with this tag (repeatable)', collect)
+      .option('--resume [run_id]', 'continue a run in place: missing and errored tests (default: the newest resumable run of this suite and target)')
+      .option('--rerun-failed [run_id]', 'continue a run in place: every test whose result is not ok')
+      .option('--retry-errors <run_id>', "new run carrying over the run's non-error rows; executes its errored and missing tests")
+      .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run'),
+  )
+    .addHelpText(
+      'after',
+      examples([
+        'agentv eval fixtures/demo/suite.yaml --target demo-agent',
+        'agentv eval suite.yaml --target echo --workers 8 --json',
+        'agentv eval suite.yaml --test-id greet --tag smoke',
+        'agentv eval suite.yaml --resume                 # newest resumable run of this suite+target',
+        'agentv eval suite.yaml --rerun-failed 20261122-101500-k3f9qa',
+        'agentv eval suite.yaml --retry-errors 20261122-101500-k3f9qa',
+      ]),
+    )
+    .action((suites: string[], opts) => {
+      // `eval --resume suite.yaml`: an optional value that is really the suite.
+      for (const key of ['resume', 'rerunFailed'] as const) {
+        if (typeof opts[key] === 'string' && /\.ya?ml$/i.test(opts[key])) {
+          suites.unshift(opts[key]);
+          opts[key] = true;
+        }
+      }
+      return run(async (ctx) => (await import('./commands/eval.js')).evalCommand(ctx, suites, opts, argv));
+    });
+
+  evalOptions(program.command('resume <run_id>').description("continue a run with the suite, target and options recorded in its manifest"))
+    .option('--accept-changed', 're-execute tests whose inputs changed, inside the run')
+    .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa']))
+    .action((runId: string, opts) => run(async (ctx) => (await import('./commands/eval.js')).resumeRun(ctx, runId, opts, argv)));
 
   const runs = program.command('runs').description('list and inspect runs');
   runs
@@ -82,7 +129,7 @@ export async function main({
     } finally {
       ctx.close();
     }
-  }, io);
+  }, io, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;

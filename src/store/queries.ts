@@ -21,7 +21,8 @@ export async function listRuns({
   view,
 }: {
   store: Store;
-  query: Partial<RunsListQuery>;
+  // Raw values (strings from argv or a querystring) are validated and coerced here.
+  query: Record<string, unknown>;
   view?: IndexView;
 }): Promise<RunsListResponse> {
   const parsed = RunsListQuery.safeParse(query);

@@ -1,0 +1,157 @@
+// `agentv eval` and `agentv resume`: plan, run, report. Exit codes: 0 all
+// passed, 1 failures or errors, 2 bad input or a refused resume (nothing
+// written), 130/143 stopped by SIGINT/SIGTERM.
+import path from 'node:path';
+import { AgentvError } from '../../src/errors.js';
+import { RunId } from '../../src/schemas/common.js';
+import type { EvalSummary } from '../../src/schemas/api.js';
+import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
+import { readRun } from '../../src/store/index.js';
+import type { CommandContext, CommandResult } from '../context.js';
+import { Progress } from '../progress.js';
+import { percent } from '../format.js';
+
+export interface EvalOptions {
+  target?: string;
+  grader?: string;
+  workers?: string;
+  runId?: string;
+  testId?: string[];
+  tag?: string[];
+  json?: boolean;
+  resume?: string | boolean;
+  rerunFailed?: string | boolean;
+  retryErrors?: string;
+  acceptChanged?: boolean;
+  stopGrace?: string;
+}
+
+function positiveInt(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new AgentvError('USAGE', `${flag} takes a whole number from 1 to 1024, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
+  const chosen = [opts.resume !== undefined && '--resume', opts.rerunFailed !== undefined && '--rerun-failed', opts.retryErrors !== undefined && '--retry-errors'].filter(
+    Boolean,
+  );
+  if (chosen.length > 1) throw new AgentvError('USAGE', `${chosen.join(' and ')} cannot be combined: choose one`);
+  const id = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
+  const mode: EvalMode = opts.resume !== undefined ? 'resume' : opts.rerunFailed !== undefined ? 'rerun_failed' : opts.retryErrors !== undefined ? 'retry_errors' : 'new';
+  const fromRunId = id(opts.resume) ?? id(opts.rerunFailed) ?? id(opts.retryErrors);
+  if (fromRunId !== undefined && !RunId.safeParse(fromRunId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(fromRunId)}`);
+  if (mode === 'rerun_failed' && !fromRunId) throw new AgentvError('USAGE', '--rerun-failed needs a run id');
+  if (opts.acceptChanged && mode === 'new') throw new AgentvError('USAGE', '--accept-changed goes with --resume, --rerun-failed or --retry-errors');
+  return { mode, fromRunId };
+}
+
+export async function evalCommand(ctx: CommandContext, suites: string[], opts: EvalOptions, argv: string[]): Promise<CommandResult> {
+  const { mode, fromRunId } = modeOf(opts);
+  const workers = positiveInt('--workers', opts.workers, 4);
+  const graceMs = opts.stopGrace === undefined ? 10_000 : Number(opts.stopGrace) * 1000;
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new AgentvError('USAGE', `--stop-grace takes seconds, not ${JSON.stringify(opts.stopGrace)}`);
+  if (opts.runId !== undefined && !RunId.safeParse(opts.runId).success) throw new AgentvError('USAGE', `invalid --run-id: ${JSON.stringify(opts.runId)}`);
+  if (suites.length > 1 && (opts.runId || fromRunId)) throw new AgentvError('USAGE', '--run-id and resume modes take one suite');
+  const store = await ctx.openStore();
+  const repoDir = store.repo.root;
+
+  // Validate every suite before running any.
+  const sessions: EvalSession[] = [];
+  for (const s of suites) {
+    sessions.push(
+      await EvalSession.prepare({
+        store,
+        repoDir,
+        suitePath: path.resolve(ctx.cwd, s),
+        target: opts.target,
+        grader: opts.grader,
+        workers,
+        runId: opts.runId,
+        testIds: opts.testId ?? [],
+        tags: opts.tag ?? [],
+        mode,
+        fromRunId,
+        acceptChanged: opts.acceptChanged,
+        argv,
+        env: ctx.env,
+      }),
+    );
+  }
+
+  const summaries: EvalSummary[] = [];
+  let exitCode = 0;
+  for (const session of sessions) {
+    const { plan } = session;
+    const progress = new Progress(ctx.io, plan.items.length);
+    ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${workers} workers)\n`);
+    let signal: NodeJS.Signals | null = null;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (signal) {
+        progress.say('Second signal: ending target processes now.');
+        session.stopNow();
+        return;
+      }
+      signal = sig;
+      progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${session.inFlight} in flight (signal again to stop now).`);
+      session.stop(graceMs);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let outcome;
+    try {
+      outcome = await session.run({ onRow: progress.onRow });
+    } finally {
+      progress.end();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    const m = outcome.manifest;
+    const c = m.counts!;
+    const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
+    const resume = resumable ? resumeCommand(m) : null;
+    summaries.push({
+      run_id: m.run_id,
+      status: m.status,
+      planned_test_count: m.planned_test_count,
+      completed_count: c.completed_count,
+      passed: c.passed,
+      failed: c.failed,
+      errored: c.errored,
+      pass_rate: c.pass_rate,
+      resume_command: resume,
+    });
+    if (signal) {
+      ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
+      exitCode = signal === 'SIGINT' ? 130 : 143;
+      break;
+    }
+    ctx.io.stderr(
+      `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
+        `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
+    );
+    if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
+  }
+  return { exitCode, json: opts.json ? (summaries.length === 1 ? summaries[0] : summaries) : undefined };
+}
+
+/** `agentv resume <RUN_ID>`: --resume with the suite, target and options the run recorded. */
+export async function resumeRun(ctx: CommandContext, runId: string, opts: EvalOptions, argv: string[]): Promise<CommandResult> {
+  if (!RunId.safeParse(runId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(runId)}`);
+  const store = await ctx.openStore();
+  const { manifest } = await readRun({ store, runId });
+  const suites = manifest.options.suite_paths.length ? manifest.options.suite_paths : [manifest.suite.path];
+  return evalCommand(
+    { ...ctx, cwd: store.repo.root },
+    suites,
+    {
+      ...opts,
+      resume: runId,
+      target: opts.target ?? manifest.options.target ?? manifest.target.name,
+      grader: opts.grader ?? manifest.options.grader ?? undefined,
+      workers: opts.workers ?? (manifest.options.workers ? String(manifest.options.workers) : undefined),
+    },
+    argv,
+  );
+}

@@ -1,0 +1,186 @@
+// The worker pool that executes planned tests into a run. Each finished test
+// becomes a row that is durable (journal, fsync) before it is reported; rows
+// reach the ref by group commit. stop() stops scheduling and lets in-flight
+// tests finish within the grace period, then ends their process groups;
+// stopNow() ends them at once. A test cut short writes no row: it stays
+// missing, and a resume runs it again.
+import type { Row } from '../schemas/row.js';
+import type { RowWriter } from '../store/index.js';
+import { evaluateAssertions } from './assertions.js';
+import type { ProcessRegistry } from './targets/process-registry.js';
+import { TargetError, type SuiteTest, type Target } from './types.js';
+
+export interface WorkItem {
+  test: SuiteTest;
+  inputHash: string;
+  attempt: number;
+}
+
+export interface ProgressEvent {
+  row: Row;
+  done: number;
+  total: number;
+}
+
+export interface ExecuteOptions {
+  items: WorkItem[];
+  target: Target;
+  grader: Target | null;
+  writer: RowWriter;
+  registry: ProcessRegistry;
+  workers: number;
+  cwd: string;
+  now?: () => Date;
+  onRow?: (e: ProgressEvent) => void;
+}
+
+export interface ExecuteResult {
+  rows: Row[];
+  stopped: boolean;
+  /** Tests that were started but cut short by a stop. */
+  cutShort: number;
+}
+
+function promptText(test: SuiteTest): string {
+  return typeof test.prompt === 'string' ? test.prompt : test.prompt.map((m) => `${m.role}: ${m.content}`).join('\n');
+}
+
+export class Executor {
+  private readonly abort = new AbortController();
+  private stopping = false;
+  private graceTimer: NodeJS.Timeout | null = null;
+  private inFlight = 0;
+
+  constructor(private readonly opts: ExecuteOptions) {}
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  get running(): number {
+    return this.inFlight;
+  }
+
+  /** First signal: no new tests; in-flight ones get `graceMs` to finish. */
+  stop(graceMs: number): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.graceTimer = setTimeout(() => this.stopNow(), graceMs);
+    this.graceTimer.unref();
+  }
+
+  /** Second signal, or the grace period is over: end every target process group now. */
+  stopNow(): void {
+    this.stopping = true;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.abort.abort();
+    this.opts.registry.killAll('SIGKILL');
+  }
+
+  async run(): Promise<ExecuteResult> {
+    const { items, workers } = this.opts;
+    const rows: Row[] = [];
+    let next = 0;
+    let cutShort = 0;
+    const worker = async () => {
+      while (!this.stopping && next < items.length) {
+        const item = items[next++]!;
+        this.inFlight++;
+        try {
+          const row = await this.execute(item);
+          if (row === null) {
+            cutShort++;
+            continue;
+          }
+          await this.opts.writer.add(row);
+          rows.push(row);
+          this.opts.onRow?.({ row, done: rows.length, total: items.length });
+        } finally {
+          this.inFlight--;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    return { rows, stopped: this.stopping, cutShort };
+  }
+
+  /** One test: call the target, judge the output. null when a stop cut it short. */
+  private async execute(item: WorkItem): Promise<Row | null> {
+    const { test } = item;
+    const now = this.opts.now ?? (() => new Date());
+    const signal = this.abort.signal;
+    const started = now();
+    const t0 = performance.now();
+    const base = {
+      test_id: test.id,
+      input_hash: item.inputHash,
+      attempt: item.attempt,
+      started_at: started.toISOString(),
+      token_usage: null,
+      cost_usd: null,
+    };
+    const finish = (fields: Omit<Row, keyof typeof base | 'duration_ms' | 'finished_at'> & Partial<Row>): Row => ({
+      ...base,
+      ...fields,
+      duration_ms: Math.round(performance.now() - t0),
+      finished_at: now().toISOString(),
+    });
+    let response;
+    try {
+      response = await this.opts.target.call({ prompt: test.prompt, promptText: promptText(test), testId: test.id, vars: test.vars, signal });
+    } catch (e) {
+      if (signal.aborted) return null;
+      const message = e instanceof TargetError ? e.message : `target failed: ${(e as Error).message}`;
+      return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: message });
+    }
+    const latencyMs = performance.now() - t0;
+    // A grader that cannot answer is an execution error, not a judgement.
+    let graderError: Error | null = null;
+    const grader = this.opts.grader && {
+      ...this.opts.grader,
+      call: async (input: Parameters<Target['call']>[0]) => {
+        try {
+          return await this.opts.grader!.call(input);
+        } catch (e) {
+          graderError ??= e as Error;
+          throw e;
+        }
+      },
+    };
+    const outcome = await evaluateAssertions({
+      assertions: test.assertions,
+      output: response.output,
+      test,
+      latencyMs,
+      grader,
+      signal,
+      cwd: this.opts.cwd,
+    });
+    if (signal.aborted) return null;
+    const usage = response.tokenUsage ? { token_usage: response.tokenUsage } : {};
+    const cost = response.costUsd !== undefined ? { cost_usd: response.costUsd } : {};
+    if (graderError) {
+      return finish({
+        execution_status: 'execution_error',
+        passed: false,
+        score: 0,
+        assertions: outcome.results,
+        output: response.output,
+        error: `grader failed: ${(graderError as Error).message}`,
+        ...usage,
+        ...cost,
+      });
+    }
+    return finish({
+      execution_status: outcome.passed ? 'ok' : 'quality_failure',
+      passed: outcome.passed,
+      score: outcome.score,
+      assertions: outcome.results,
+      output: response.output,
+      error: null,
+      ...usage,
+      ...cost,
+    });
+  }
+}

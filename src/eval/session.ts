@@ -1,0 +1,433 @@
+// One `agentv eval` invocation, from arguments to a finished run. prepare()
+// does everything that can fail on bad input — suite, targets, the plan (for
+// resume modes, a diff against the committed tree) — before anything is
+// written or executed; run() takes the run's lock, commits the manifest,
+// executes exactly the plan and records the outcome.
+import os from 'node:os';
+import { AgentvError } from '../errors.js';
+import { sourceState } from '../git/index.js';
+import type { Manifest, PlannedTest, RunEvent } from '../schemas/manifest.js';
+import type { Row } from '../schemas/row.js';
+import {
+  RowWriter,
+  acquireRunLock,
+  countsOf,
+  createRun,
+  currentOwner,
+  currentRows,
+  effectiveStatus,
+  finishRun,
+  listRuns,
+  readRun,
+  recoverRun,
+  resumeFacts,
+  updateRun,
+  type RunLock,
+  type Store,
+} from '../store/index.js';
+import { newRunId, planTests, selectTests } from './plan.js';
+import { Executor, type ProgressEvent, type WorkItem } from './runner.js';
+import { loadSuite } from './suite.js';
+import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget } from './targets/index.js';
+import type { Suite, Target } from './types.js';
+
+declare const __AGENTV_VERSION__: string;
+const VERSION = typeof __AGENTV_VERSION__ === 'string' ? __AGENTV_VERSION__ : '0.0.0';
+
+export type EvalMode = 'new' | 'resume' | 'rerun_failed' | 'retry_errors';
+
+export interface EvalRequest {
+  store: Store;
+  /** The source repository: suites, .agentv/targets.yaml, HEAD. */
+  repoDir: string;
+  suitePath: string;
+  target?: string;
+  grader?: string;
+  workers?: number;
+  runId?: string;
+  testIds?: string[];
+  tags?: string[];
+  mode?: EvalMode;
+  /** The run to continue (resume, rerun_failed) or to retry from (retry_errors); resume may omit it. */
+  fromRunId?: string;
+  acceptChanged?: boolean;
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Plan {
+  runId: string;
+  mode: EvalMode;
+  suite: Suite;
+  target: Target;
+  grader: Target | null;
+  items: WorkItem[];
+  planned: PlannedTest[];
+  /** For resume modes: how the plan was reached. */
+  done: number;
+  missing: number;
+  errored: number;
+  failed: number;
+  changed: number;
+  carried: Row[];
+  summary: string;
+}
+
+export interface EvalOutcome {
+  manifest: Manifest;
+  executed: number;
+  stopped: boolean;
+}
+
+/** The command that continues a run, printed on stop and returned in --json. */
+export function resumeCommand(m: Pick<Manifest, 'run_id' | 'options' | 'suite' | 'target'>): string {
+  const suites = m.options.suite_paths.length ? m.options.suite_paths : [m.suite.path];
+  const quote = (s: string) => (/^[\w./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return `agentv eval ${suites.map(quote).join(' ')} --target ${quote(m.options.target ?? m.target.name)} --resume ${m.run_id}`;
+}
+
+export class EvalSession {
+  private executor: Executor | null = null;
+  private lock: RunLock | null = null;
+  private stopRequested: { graceMs: number; now: boolean } | null = null;
+
+  private constructor(
+    readonly req: EvalRequest,
+    readonly plan: Plan,
+    /** Every process the targets start is registered here, so a stop can end it. */
+    readonly registry: ProcessRegistry,
+  ) {}
+
+  /** Validate everything and compute the plan; writes nothing. */
+  static async prepare(req: EvalRequest): Promise<EvalSession> {
+    const mode = req.mode ?? 'new';
+    const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
+    const config = await loadTargetsConfig({ repoDir: req.repoDir });
+    const registry = new ProcessRegistry();
+    const previous = mode !== 'new' ? await findRun(req, suite, config) : null;
+    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? defaultTargetName(config);
+    if (!targetName) {
+      throw new AgentvError(
+        'CONFIG',
+        'no target: pass --target (echo, mock, exec:<command>, openai:<model>, or a name from .agentv/targets.yaml), or set defaults.target in .agentv/targets.yaml',
+      );
+    }
+    const target = resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env: req.env });
+    const graderName = req.grader ?? previous?.options.grader ?? defaultGraderName(config);
+    const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env: req.env }) : null;
+    if (suite.needsGrader && !grader) {
+      throw new AgentvError('SUITE_INVALID', `${suite.path}: llm-rubric assertions need a grader: pass --grader or set defaults.grader in .agentv/targets.yaml`, {
+        file: suite.path,
+        problems: [{ file: suite.path, message: 'llm-rubric without a grader' }],
+      });
+    }
+    const testIds = req.testIds?.length ? req.testIds : (previous?.options.test_ids ?? []);
+    const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
+    const tests = selectTests({ tests: suite.tests, testIds, tags });
+    if (tests.length === 0) throw new AgentvError('USAGE', `no tests selected in ${suite.path}${tags.length ? ` with tags ${tags.join(', ')}` : ''}`);
+    const planned = planTests({ tests, target, grader });
+    const base = { suite, target, grader, planned };
+    const plan =
+      mode === 'new' || !previous
+        ? newPlan(req, base, tests)
+        : await diffPlan({ req, mode, previous, tests, ...base });
+    return new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
+  }
+
+  /** First signal: finish in-flight tests within graceMs. */
+  stop(graceMs: number): void {
+    this.stopRequested ??= { graceMs, now: false };
+    this.executor?.stop(graceMs);
+  }
+
+  /** Second signal: end target processes at once. */
+  stopNow(): void {
+    this.stopRequested = { graceMs: 0, now: true };
+    this.executor?.stopNow();
+  }
+
+  get inFlight(): number {
+    return this.executor?.running ?? 0;
+  }
+
+  async run({ onRow }: { onRow?: (e: ProgressEvent) => void } = {}): Promise<EvalOutcome> {
+    const { store } = this.req;
+    const plan = this.plan;
+    this.lock = acquireRunLock({ localDir: store.localDir, runId: plan.runId });
+    let writer: RowWriter | null = null;
+    try {
+      const startedAt = store.now().toISOString();
+      if (plan.mode === 'new' || plan.mode === 'retry_errors') {
+        await createRun({ store, manifest: await this.newManifest(startedAt), rows: plan.carried });
+      } else {
+        await updateRun({
+          store,
+          runId: plan.runId,
+          update: {
+            subject: `run ${plan.runId}: ${plan.mode === 'resume' ? 'resume' : 'rerun failed'} (${plan.items.length} tests)`,
+            manifest: (m) => ({
+              ...m,
+              status: 'running',
+              finished_at: null,
+              owner: currentOwner(),
+              planned_tests: plan.planned,
+              planned_test_count: plan.planned.length,
+              events: [
+                ...m.events,
+                {
+                  type: 'resumed',
+                  at: startedAt,
+                  mode: this.req.acceptChanged && plan.changed ? 'accept_changed' : (plan.mode as 'resume' | 'rerun_failed'),
+                  planned: plan.items.length,
+                  executed: 0,
+                },
+              ],
+            }),
+          },
+        });
+      }
+      writer = new RowWriter({ store, runId: plan.runId });
+      this.executor = new Executor({
+        items: plan.items,
+        target: plan.target,
+        grader: plan.grader,
+        writer,
+        registry: this.registry,
+        workers: this.req.workers ?? 4,
+        cwd: this.req.repoDir,
+        now: store.now,
+        onRow,
+      });
+      if (this.stopRequested) this.stopRequested.now ? this.executor.stopNow() : this.executor.stop(this.stopRequested.graceMs);
+      const result = await this.executor.run();
+      await writer.drain();
+      const stopped = result.stopped && (result.cutShort > 0 || result.rows.length < plan.items.length);
+      const manifest = await this.finish(stopped ? 'stopped' : 'completed', result.rows.length);
+      writer.finish();
+      return { manifest, executed: result.rows.length, stopped };
+    } catch (e) {
+      // Rows stay in the journal; the run is marked failed with what is committed.
+      writer?.abandon();
+      await this.finish('failed', 0, (e as Error).message).catch(() => {});
+      throw e;
+    } finally {
+      this.registry.killAll('SIGKILL');
+      this.lock.release();
+    }
+  }
+
+  private async finish(status: Manifest['status'], executed: number, detail?: string): Promise<Manifest> {
+    const { store } = this.req;
+    const m = await finishRun({ store, runId: this.plan.runId, status, detail });
+    if (this.plan.mode !== 'resume' && this.plan.mode !== 'rerun_failed') return m;
+    // Record how many tests this resume executed on its event.
+    const { manifest } = await updateRun({
+      store,
+      runId: this.plan.runId,
+      update: {
+        subject: `run ${this.plan.runId}: resume executed ${executed}`,
+        manifest: (cur) => {
+          const events: RunEvent[] = [...cur.events];
+          for (let i = events.length - 1; i >= 0; i--) {
+            if (events[i]!.type === 'resumed') {
+              events[i] = { ...events[i]!, executed };
+              break;
+            }
+          }
+          return { ...cur, events };
+        },
+      },
+    });
+    return manifest;
+  }
+
+  private async newManifest(startedAt: string): Promise<Manifest> {
+    const { req, plan } = this;
+    const src = await sourceState({ cwd: req.repoDir });
+    return {
+      schema_version: 1,
+      run_id: plan.runId,
+      suite: { name: plan.suite.name, path: plan.suite.path },
+      suite_hash: plan.suite.hash,
+      target: { name: plan.target.name, provider: plan.target.provider, config_hash: plan.target.configHash },
+      grader: plan.grader ? { name: plan.grader.name, provider: plan.grader.provider, config_hash: plan.grader.configHash } : null,
+      planned_tests: plan.planned,
+      planned_test_count: plan.planned.length,
+      source_commit: src.commit,
+      source_dirty: src.dirty,
+      argv: req.argv ?? [],
+      agentv_version: VERSION,
+      host: os.hostname(),
+      started_at: startedAt,
+      finished_at: null,
+      status: 'running',
+      counts: plan.carried.length ? countsOf(plan.planned, currentRows(plan.carried)) : null,
+      tags: req.tags ?? [],
+      options: {
+        suite_paths: [plan.suite.path],
+        target: req.target ?? null,
+        grader: req.grader ?? null,
+        workers: req.workers ?? null,
+        test_ids: req.testIds ?? [],
+        tags: req.tags ?? [],
+      },
+      owner: currentOwner(),
+      events: [{ type: 'started', at: startedAt }],
+      retry_of: plan.mode === 'retry_errors' ? (req.fromRunId ?? null) : null,
+    };
+  }
+}
+
+type Base = { suite: Suite; target: Target; grader: Target | null; planned: PlannedTest[] };
+
+function newPlan(req: EvalRequest, base: Base, tests: Suite['tests']): Plan {
+  const runId = req.runId ?? newRunId();
+  const items = tests.map((test, i) => ({ test, inputHash: base.planned[i]!.input_hash, attempt: 1 }));
+  return {
+    ...base,
+    runId,
+    mode: 'new',
+    items,
+    done: 0,
+    missing: items.length,
+    errored: 0,
+    failed: 0,
+    changed: 0,
+    carried: [],
+    summary: `run ${runId}: ${items.length} tests`,
+  };
+}
+
+/** The run a resume mode continues: the named one, or the newest resumable run of this suite and target. */
+async function findRun(req: EvalRequest, suite: Suite, config: Awaited<ReturnType<typeof loadTargetsConfig>>): Promise<Manifest> {
+  const { store } = req;
+  let runId = req.fromRunId;
+  if (!runId) {
+    const target = req.target ?? defaultTargetName(config) ?? undefined;
+    let cursor: string | undefined;
+    // Summaries tell which runs may have work left; the first one that does wins.
+    search: do {
+      const page = await listRuns({ store, query: { limit: 100, cursor, suite: suite.name, ...(target ? { target } : {}) } });
+      for (const s of page.runs) {
+        const maybe = s.status !== 'completed' || s.errored > 0 || s.passed + s.failed + s.errored < s.planned_test_count;
+        if (maybe && s.status !== 'running') {
+          runId = s.run_id;
+          break search;
+        }
+      }
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    if (!runId) {
+      throw new AgentvError('RUN_NOT_FOUND', `no resumable run of suite ${suite.name}${target ? ` and target ${target}` : ''}; start a new run with: agentv eval ${suite.path}${target ? ` --target ${target}` : ''}`);
+    }
+  }
+  await recoverRun({ store, runId });
+  const { manifest } = await readRun({ store, runId });
+  if (manifest.suite.path !== suite.path && manifest.suite.name !== suite.name) {
+    throw new AgentvError('USAGE', `run ${runId} is a run of suite ${manifest.suite.path}, not ${suite.path}`, { run_id: runId });
+  }
+  return manifest;
+}
+
+async function diffPlan({
+  req,
+  mode,
+  previous,
+  tests,
+  suite,
+  target,
+  grader,
+  planned,
+}: Base & { req: EvalRequest; mode: Exclude<EvalMode, 'new'>; previous: Manifest; tests: Suite['tests'] }): Promise<Plan> {
+  const { store } = req;
+  const { rows } = await readRun({ store, runId: previous.run_id });
+  const status = effectiveStatus(store, previous);
+  if (status === 'running' && mode !== 'retry_errors') {
+    throw new AgentvError('RUN_LIVE', `run ${previous.run_id} is running (owner ${previous.owner?.pid ?? '?'} on ${previous.host}); stop it first or wait`, {
+      run_id: previous.run_id,
+      owner: previous.owner,
+    });
+  }
+  const current = currentRows(rows);
+  const attempts = new Map<string, number>();
+  for (const r of rows) attempts.set(r.test_id, Math.max(attempts.get(r.test_id) ?? 0, r.attempt));
+  const items: WorkItem[] = [];
+  const carried: Row[] = [];
+  const changed: string[] = [];
+  let done = 0;
+  let missing = 0;
+  let errored = 0;
+  let failed = 0;
+  tests.forEach((test, i) => {
+    const hash = planned[i]!.input_hash;
+    const row = current.get(test.id);
+    const nextAttempt = mode === 'retry_errors' ? 1 : (attempts.get(test.id) ?? 0) + 1;
+    const run = () => items.push({ test, inputHash: hash, attempt: nextAttempt });
+    if (!row) {
+      missing++;
+      return run();
+    }
+    if (row.input_hash !== hash) {
+      changed.push(test.id);
+      return run();
+    }
+    const rerun =
+      row.execution_status === 'execution_error' || (mode === 'rerun_failed' && row.execution_status === 'quality_failure');
+    if (rerun) {
+      if (row.execution_status === 'execution_error') errored++;
+      else failed++;
+      return run();
+    }
+    done++;
+    if (mode === 'retry_errors') {
+      const { carried_from: _c, ...rest } = row;
+      carried.push({ ...rest, attempt: 1, carried_from: row.carried_from ?? previous.run_id });
+    }
+  });
+  if (changed.length && !req.acceptChanged) {
+    const list = changed.slice(0, 20).join(', ') + (changed.length > 20 ? `, ... (${changed.length} in all)` : '');
+    throw new AgentvError(
+      'INPUT_CHANGED',
+      `run ${previous.run_id}: ${changed.length} test(s) changed since their rows were written (prompt, vars, assertions, target or grader): ${list}\n` +
+        `  start a new run:            agentv eval ${suite.path} --target ${target.name}\n` +
+        `  or re-execute them in place: add --accept-changed`,
+      { run_id: previous.run_id, changed },
+    );
+  }
+  if (items.length === 0) {
+    const facts = resumeFacts(previous, status, current);
+    throw new AgentvError(
+      'RUN_COMPLETE',
+      `run ${previous.run_id} is complete${mode === 'rerun_failed' ? ' and has no failed tests' : ''}; start a new run with: agentv eval ${suite.path} --target ${target.name}`,
+      { run_id: previous.run_id, resumable: facts.isResumable },
+    );
+  }
+  const runId = mode === 'retry_errors' ? (req.runId ?? newRunId()) : previous.run_id;
+  const verb = mode === 'resume' ? 'resuming' : mode === 'rerun_failed' ? 'rerunning failed in' : `retrying errors of ${previous.run_id} as`;
+  const parts = [
+    missing && `${missing} missing`,
+    errored && `${errored} errored`,
+    failed && `${failed} failed`,
+    changed.length && `${changed.length} changed`,
+  ].filter(Boolean);
+  const removed = previous.planned_tests.filter((p) => !tests.some((t) => t.id === p.test_id)).length;
+  return {
+    suite,
+    target,
+    grader,
+    planned,
+    runId,
+    mode,
+    items,
+    done,
+    missing,
+    errored,
+    failed,
+    changed: changed.length,
+    carried,
+    summary:
+      `${verb} run ${runId}: ${done} done, ${items.length} to run (${parts.join(', ')})` +
+      (mode === 'retry_errors' ? `, ${carried.length} carried over` : '') +
+      (removed ? `; ${removed} test(s) no longer in the suite keep their rows` : ''),
+  };
+}

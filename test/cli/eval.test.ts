@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
+import { ROOT, isAlive, waitExit } from '../helpers/proc.js';
+import { runCli, startCli, waitForStderr } from '../helpers/cli.js';
+
+afterEach(cleanupRepos);
+
+const AGENT = path.join(ROOT, 'fixtures/agents/sleepy.mjs');
+
+/** A repo with a suite of `n` tests; test i's prompt is `sleep:<ms(i)>`. */
+function setup(n: number, ms: (i: number) => string, extra = '') {
+  const dir = makeRepo();
+  const pids = tempDir();
+  const tests = Array.from({ length: n }, (_, i) => `  - id: t${i + 1}\n    vars: { input: "sleep:${ms(i)}" }\n    assert: [{ type: contains, value: "done" }]\n`).join('');
+  writeFileSync(path.join(dir, 'suite.yaml'), `name: sleepy\n${extra}tests:\n${tests}`);
+  mkdirSync(path.join(dir, '.agentv'));
+  writeFileSync(
+    path.join(dir, '.agentv/targets.yaml'),
+    `targets:\n  - name: sleepy\n    provider: cli\n    command: node ${AGENT} {PROMPT}\ndefaults:\n  target: sleepy\n`,
+  );
+  return { dir, pids, env: { AGENTV_PIDS_DIR: pids } };
+}
+
+function recordedPids(dir: string): number[] {
+  try {
+    return readFileSync(path.join(dir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function show(dir: string, runId: string) {
+  const r = await runCli(['runs', 'show', runId, '--json'], { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe('agentv eval', () => {
+  it('runs a suite, prints one line per test off a terminal and a JSON summary, exit 1 on failures', async () => {
+    const { dir, env } = setup(4, (i) => String(10 + i));
+    writeFileSync(path.join(dir, 'suite.yaml'), readFileSync(path.join(dir, 'suite.yaml'), 'utf8').replace('value: "done" }]\n', 'value: "nope" }]\n'));
+    const r = await runCli(['eval', 'suite.yaml', '--json', '--workers', '2'], { cwd: dir, env });
+    expect(r.code).toBe(1);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ status: 'completed', planned_test_count: 4, completed_count: 4, passed: 3, failed: 1, errored: 0, pass_rate: 0.75 });
+    expect(Object.keys(summary).sort()).toEqual(
+      ['completed_count', 'errored', 'failed', 'pass_rate', 'passed', 'planned_test_count', 'resume_command', 'run_id', 'status'].sort(),
+    );
+    expect(r.stderr.match(/^\[\d\/4\] (PASS|FAIL) t\d/gm)).toHaveLength(4);
+    const detail = await show(dir, summary.run_id);
+    expect(detail.run.planned_tests).toHaveLength(4);
+    expect(detail.results.map((x: { test_id: string }) => x.test_id)).toEqual(['t1', 't2', 't3', 't4']);
+    expect(git(dir, 'status', '--porcelain')).toBe('?? .agentv/\n?? suite.yaml'.replace('\n', '\n'));
+  });
+
+  it('exits 0 when every test passes, and records source commit, argv and target hash', async () => {
+    const { dir, env } = setup(2, () => '5');
+    const r = await runCli(['eval', 'suite.yaml', '--json', '--run-id', 'my-run'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    const detail = await show(dir, 'my-run');
+    expect(detail.run.source_commit).toBe(git(dir, 'rev-parse', 'HEAD'));
+    expect(detail.run.source_dirty).toBe(false);
+    expect(detail.run.argv).toEqual(['eval', 'suite.yaml', '--json', '--run-id', 'my-run']);
+    expect(detail.run.target).toMatchObject({ name: 'sleepy', provider: 'cli' });
+    expect(detail.run.target.config_hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('SIGINT after k finished tests: exit 130, k..k+workers rows, stopped, resume command, no process left', async () => {
+    const { dir, pids, env } = setup(12, () => '150');
+    const child = startCli(['eval', 'suite.yaml', '--workers', '2', '--json', '--run-id', 'int-run'], { cwd: dir, env });
+    const k = 3;
+    await waitForStderr(child, /^\[\d+\/12\] PASS/, k);
+    child.kill('SIGINT');
+    const r = await waitExit(child);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/Stopped: \d+\/12 done\. Resume with: agentv eval suite\.yaml --target sleepy --resume int-run/);
+    const summary = JSON.parse(r.stdout);
+    expect(summary.status).toBe('stopped');
+    const detail = await show(dir, 'int-run');
+    expect(detail.run.status).toBe('stopped');
+    expect(detail.results.length).toBeGreaterThanOrEqual(k);
+    expect(detail.results.length).toBeLessThanOrEqual(k + 2);
+    expect(detail.is_resumable).toBe(true);
+    expect(detail.resume_reason).toBe('stopped');
+    for (const pid of recordedPids(pids)) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('SIGTERM exits 143; a second signal during a hung test ends it at once, and nothing it started survives', async () => {
+    const { dir, pids, env } = setup(3, (i) => (i === 0 ? '5' : 'hang'));
+    const child = startCli(['eval', 'suite.yaml', '--workers', '3', '--run-id', 'term-run', '--stop-grace', '600'], { cwd: dir, env });
+    await waitForStderr(child, /PASS t1/);
+    // Both hung tests have started (each recorded 2 pids) before we signal.
+    while (recordedPids(pids).length < 6) await new Promise((res) => setImmediate(res));
+    child.kill('SIGTERM');
+    await waitForStderr(child, /^Stopping/);
+    const t0 = Date.now();
+    child.kill('SIGTERM');
+    const r = await waitExit(child);
+    expect(r.code).toBe(143);
+    // Far below the 600 s grace: the second signal did not wait.
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    const detail = await show(dir, 'term-run');
+    expect(detail.run.status).toBe('stopped');
+    expect(detail.results.map((x: { test_id: string }) => x.test_id)).toEqual(['t1']);
+    for (const pid of recordedPids(pids)) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('the grace period ends hung tests by itself after the first signal', async () => {
+    const { dir, pids, env } = setup(1, () => 'hang');
+    const child = startCli(['eval', 'suite.yaml', '--stop-grace', '0.2', '--run-id', 'grace-run'], { cwd: dir, env });
+    while (recordedPids(pids).length < 2) await new Promise((res) => setImmediate(res));
+    child.kill('SIGINT');
+    const r = await waitExit(child);
+    expect(r.code).toBe(130);
+    expect((await show(dir, 'grace-run')).results).toEqual([]);
+    for (const pid of recordedPids(pids)) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('a target failure is an execution_error row, not a crash', async () => {
+    const { dir, env } = setup(2, (i) => (i === 0 ? '5 fail-exit' : '5'));
+    const r = await runCli(['eval', 'suite.yaml', '--json', '--run-id', 'err-run'], { cwd: dir, env });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ errored: 1, passed: 1, resume_command: expect.stringContaining('--resume err-run') });
+    const detail = await show(dir, 'err-run');
+    expect(detail.results[0]).toMatchObject({ test_id: 't1', execution_status: 'execution_error', passed: false });
+    expect(detail.resume_reason).toBe('execution_errors');
+  });
+});
+
+describe('bad input: exit 2 and nothing written to the ref', () => {
+  const cases: [string, (dir: string) => string[]][] = [
+    ['a suite with bad YAML', (dir) => (writeFileSync(path.join(dir, 'suite.yaml'), 'tests: [\n  - id: a\n   bad'), ['eval', 'suite.yaml'])],
+    ['a duplicate test id', (dir) => (writeFileSync(path.join(dir, 'suite.yaml'), 'tests:\n  - id: a\n  - id: a\n'), ['eval', 'suite.yaml'])],
+    ['an unknown assertion kind', (dir) => (writeFileSync(path.join(dir, 'suite.yaml'), 'tests:\n  - id: a\n    assert: [{type: telepathy}]\n'), ['eval', 'suite.yaml'])],
+    ['a missing suite file', () => ['eval', 'nope.yaml']],
+    ['llm-rubric without a grader', (dir) => (writeFileSync(path.join(dir, 'suite.yaml'), 'tests:\n  - id: a\n    assert: ["is polite"]\n'), ['eval', 'suite.yaml', '--target', 'echo'])],
+    ['a bad targets file', (dir) => (writeFileSync(path.join(dir, '.agentv/targets.yaml'), 'targets:\n  - name: x\n    provider: nope\n'), ['eval', 'suite.yaml'])],
+    ['an unknown target', () => ['eval', 'suite.yaml', '--target', 'nope']],
+    ['an unknown --test-id', () => ['eval', 'suite.yaml', '--test-id', 'zzz']],
+    ['a bad --workers', () => ['eval', 'suite.yaml', '--workers', 'many']],
+    ['an invalid --run-id', () => ['eval', 'suite.yaml', '--run-id', '../x']],
+    ['combined resume modes', () => ['eval', 'suite.yaml', '--resume', '--retry-errors', 'x']],
+    ['an unknown flag', () => ['eval', 'suite.yaml', '--frobnicate']],
+    ['a suite outside the repository', () => ['eval', '../../../etc/passwd.yaml']],
+  ];
+  for (const [name, arrange] of cases) {
+    it(name, async () => {
+      const { dir, env } = setup(1, () => '1');
+      const args = arrange(dir);
+      const r = await runCli(args, { cwd: dir, env });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/agentv: |error: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(git(dir, 'for-each-ref', 'refs/agentv')).toBe('');
+    });
+  }
+});
