@@ -54,6 +54,40 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new AgentvError('USAGE', `--stop-grace takes seconds, not ${JSON.stringify(opts.stopGrace)}`);
   if (opts.runId !== undefined && !RunId.safeParse(opts.runId).success) throw new AgentvError('USAGE', `invalid --run-id: ${JSON.stringify(opts.runId)}`);
   if (suites.length > 1 && (opts.runId || fromRunId)) throw new AgentvError('USAGE', '--run-id and resume modes take one suite');
+  // Signals are ours from the start: one during planning ends the command
+  // before anything runs, with the same exit code as a stop mid-run.
+  let signal: NodeJS.Signals | null = null;
+  let current: { session: EvalSession; progress: Progress } | null = null;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signal) {
+      current?.progress.say('Second signal: ending target processes now.');
+      current?.session.stopNow();
+      return;
+    }
+    signal = sig;
+    if (!current) return;
+    current.progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${current.session.inFlight} in flight (signal again to stop now).`);
+    current.session.stop(graceMs);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await evalSuites(ctx, suites, { ...opts, mode, fromRunId, workerCount: workers, graceMs, argv }, () => signal, (c) => (current = c));
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function evalSuites(
+  ctx: CommandContext,
+  suites: string[],
+  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number; graceMs: number; argv: string[] },
+  signalled: () => NodeJS.Signals | null,
+  setCurrent: (c: { session: EvalSession; progress: Progress } | null) => void,
+): Promise<CommandResult> {
+  const { mode, fromRunId, workerCount: workers, graceMs, argv } = opts;
+  const stoppedCode = () => (signalled() === 'SIGINT' ? 130 : 143);
   const store = await ctx.openStore();
   const repoDir = store.repo.root;
 
@@ -79,6 +113,10 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
       }),
     );
   }
+  if (signalled()) {
+    ctx.io.stderr('Stopped before any test ran; nothing was written.\n');
+    return { exitCode: stoppedCode() };
+  }
 
   const summaries: EvalSummary[] = [];
   let exitCode = 0;
@@ -86,26 +124,14 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
     const { plan } = session;
     const progress = new Progress(ctx.io, plan.items.length);
     ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${workers} workers)\n`);
-    let signal: NodeJS.Signals | null = null;
-    const onSignal = (sig: NodeJS.Signals) => {
-      if (signal) {
-        progress.say('Second signal: ending target processes now.');
-        session.stopNow();
-        return;
-      }
-      signal = sig;
-      progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${session.inFlight} in flight (signal again to stop now).`);
-      session.stop(graceMs);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    setCurrent({ session, progress });
+    if (signalled()) session.stop(graceMs);
     let outcome;
     try {
       outcome = await session.run({ onRow: progress.onRow });
     } finally {
       progress.end();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      setCurrent(null);
     }
     const m = outcome.manifest;
     const c = m.counts!;
@@ -122,9 +148,9 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
       pass_rate: c.pass_rate,
       resume_command: resume,
     });
-    if (signal) {
+    if (signalled()) {
       ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
-      exitCode = signal === 'SIGINT' ? 130 : 143;
+      exitCode = stoppedCode();
       break;
     }
     ctx.io.stderr(

@@ -278,6 +278,10 @@ export class EvalSession {
   }
 }
 
+export function liveMessage(runId: string, pid: number | undefined, host: string): string {
+  return `run ${runId} is running in process ${pid ?? '?'} on ${host}; stop it first (Ctrl+C there, or Stop in Studio) or wait for it to finish`;
+}
+
 type Base = { suite: Suite; target: Target; grader: Target | null; planned: PlannedTest[] };
 
 function newPlan(req: EvalRequest, base: Base, tests: Suite['tests']): Plan {
@@ -343,7 +347,7 @@ async function diffPlan({
   const { rows } = await readRun({ store, runId: previous.run_id });
   const status = effectiveStatus(store, previous);
   if (status === 'running' && mode !== 'retry_errors') {
-    throw new AgentvError('RUN_LIVE', `run ${previous.run_id} is running (owner ${previous.owner?.pid ?? '?'} on ${previous.host}); stop it first or wait`, {
+    throw new AgentvError('RUN_LIVE', liveMessage(previous.run_id, previous.owner?.pid, previous.owner?.host ?? previous.host), {
       run_id: previous.run_id,
       owner: previous.owner,
     });

@@ -111,7 +111,7 @@ export function acquireRunLock({ localDir, runId, owner = currentOwner() }: { lo
     }
     const holder = readLockOwner(localDir, runId);
     if (holder && ownerLiveness(holder) === 'alive') {
-      throw new AgentvError('RUN_LIVE', `run ${runId} is being written by process ${holder.pid} on ${holder.host}`, {
+      throw new AgentvError('RUN_LIVE', `run ${runId} is running in process ${holder.pid} on ${holder.host}; stop it first (Ctrl+C there, or Stop in Studio) or wait for it to finish`, {
         run_id: runId,
         owner: holder,
       });
