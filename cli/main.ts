@@ -104,6 +104,16 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .addHelpText('after', examples(['agentv results reindex --check', 'agentv results reindex']))
     .action((opts) => run(async (ctx) => (await import('./commands/results.js')).resultsReindex(ctx, opts)));
 
+  program
+    .command('studio')
+    .description('serve Studio: browse runs, launch, resume and stop them from the browser')
+    .option('--port <port>', 'port to listen on', '3117')
+    .option('--host <host>', 'address to bind (loopback by default)', '127.0.0.1')
+    .option('--read-only', 'browse only: launching and stopping are refused')
+    .option('--open', 'open Studio in the default browser')
+    .addHelpText('after', examples(['agentv studio --open', 'agentv studio --port 8080 --read-only']))
+    .action((opts) => run(async (ctx) => (await import('./commands/studio.js')).studio(ctx, opts)));
+
   return program;
 }
 

@@ -53,3 +53,22 @@ export async function listRefs({ cwd, prefix }: { cwd: string; prefix: string })
       return { oid, ref };
     });
 }
+
+/**
+ * A cheap fingerprint of where a ref can live (its loose file and packed-refs):
+ * unchanged fingerprint, unchanged ref, so a cache can skip asking git at all.
+ */
+export async function refFingerprint({ commonDir, ref }: { commonDir: string; ref: string }): Promise<string> {
+  const { stat } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const one = async (file: string) => {
+    try {
+      const s = await stat(file, { bigint: true });
+      return `${s.ino}:${s.mtimeNs}:${s.size}`;
+    } catch {
+      return '-';
+    }
+  };
+  const [loose, packed] = await Promise.all([one(path.join(commonDir, ref)), one(path.join(commonDir, 'packed-refs'))]);
+  return `${loose}|${packed}`;
+}

@@ -27,3 +27,22 @@ export async function commitIdentity({ cwd }: { cwd: string }): Promise<{ name: 
   }
   return { name, email };
 }
+
+/** Files git would show (tracked, plus untracked not ignored) matching the pathspecs. */
+export async function listFiles({ cwd, pathspecs }: { cwd: string; pathspecs: string[] }): Promise<string[]> {
+  const r = await runGit({ cwd, args: ['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', ...pathspecs], allowFail: true });
+  return r.code === 0 ? [...new Set(r.stdout.split('\0').filter(Boolean))] : [];
+}
+
+/** The URL of a remote, or null. */
+export async function remoteUrl({ cwd, remote }: { cwd: string; remote: string }): Promise<string | null> {
+  const r = await runGit({ cwd, args: ['remote', 'get-url', remote], allowFail: true });
+  return r.code === 0 ? r.stdout.trim() : null;
+}
+
+/** The default remote: `origin`, else the only one; null when there is none. */
+export async function defaultRemote({ cwd }: { cwd: string }): Promise<string | null> {
+  const r = await runGit({ cwd, args: ['remote'], allowFail: true });
+  const names = r.stdout.split('\n').filter(Boolean);
+  return names.includes('origin') ? 'origin' : names.length === 1 ? names[0]! : null;
+}

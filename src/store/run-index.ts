@@ -76,6 +76,24 @@ export function buildIndexFiles(all: RunSummary[]): Map<string, string> {
   return files;
 }
 
+/** Parsed index files by blob id: shared across views, so a moved ref re-reads only what changed. */
+export class IndexBlobCache {
+  private map = new Map<string, ParsedIndex>();
+  constructor(private readonly max = 2_000) {}
+  get(oid: string): ParsedIndex | undefined {
+    const hit = this.map.get(oid);
+    if (hit) {
+      this.map.delete(oid);
+      this.map.set(oid, hit);
+    }
+    return hit;
+  }
+  set(oid: string, value: ParsedIndex): void {
+    this.map.set(oid, value);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
+
 /** Reads of one index version (one root tree). */
 export class IndexView {
   private chunkCache = new Map<number, RunSummary[]>();
@@ -84,12 +102,27 @@ export class IndexView {
   constructor(
     private readonly store: Store,
     readonly tree: string,
+    private readonly blobs: IndexBlobCache = new IndexBlobCache(64),
   ) {}
 
+  /** An index file's rows in key order; damaged lines skipped and counted. */
+  private async file(file: string): Promise<RunSummary[]> {
+    const i = file.lastIndexOf('/');
+    const entry = (await this.store.readTree(this.tree, file.slice(0, i)))?.find((e) => e.name === file.slice(i + 1));
+    if (!entry) return [];
+    let parsed = this.blobs.get(entry.oid);
+    if (!parsed) {
+      parsed = parseIndex(await this.store.readBlobOid(entry.oid));
+      parsed.rows.sort(byKey);
+      this.blobs.set(entry.oid, parsed);
+    }
+    this.damaged += parsed.damaged;
+    return parsed.rows;
+  }
+
+  /** The head rows; a copy, since callers may edit it. */
   async head(): Promise<RunSummary[]> {
-    const p = parseIndex(await this.store.readBlob(this.tree, INDEX_HEAD));
-    this.damaged += p.damaged;
-    return p.rows.sort(byKey);
+    return [...(await this.file(INDEX_HEAD))];
   }
 
   /** Highest sealed chunk number, or -1 when nothing is sealed. */
@@ -105,9 +138,7 @@ export class IndexView {
   async chunk(seq: number): Promise<RunSummary[]> {
     const hit = this.chunkCache.get(seq);
     if (hit) return hit;
-    const p = parseIndex(await this.store.readBlob(this.tree, sealedChunkPath(seq)));
-    this.damaged += p.damaged;
-    const rows = p.rows.sort(byKey);
+    const rows = await this.file(sealedChunkPath(seq));
     this.chunkCache.set(seq, rows);
     return rows;
   }

@@ -1,0 +1,29 @@
+// The one root error handler: error codes map to statuses through the shared
+// table; 5xx are masked; no response ever carries a stack trace.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { AgentvError, httpStatusOf } from '../errors.js';
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AgentvError | Error, req, reply) => {
+    let status: number;
+    let code: string;
+    let message: string;
+    if (err instanceof AgentvError) {
+      status = (err as AgentvError & { statusCode?: number }).statusCode ?? httpStatusOf(err);
+      code = err.code;
+      message = err.message;
+    } else {
+      const fe = err as FastifyError;
+      status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
+      code = fe.code ?? 'INTERNAL';
+      message = fe.message;
+      if (status === 415) code = 'UNSUPPORTED_MEDIA_TYPE';
+    }
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      code = 'INTERNAL';
+      message = 'internal error';
+    }
+    void reply.status(status).send({ error: { code, message } });
+  });
+}

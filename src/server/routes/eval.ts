@@ -1,0 +1,59 @@
+// Launch, follow and stop runs: POST /api/eval/run, GET /api/eval/status/:id,
+// GET /api/eval/events/:id (server-sent events), POST /api/eval/run/:id/stop.
+import type { FastifyInstance } from 'fastify';
+import { AgentvError } from '../../errors.js';
+import { newRunId } from '../../eval/plan.js';
+import { EvalRunRequest, EvalRunResponse, JobParams, JobStatus, StopResponse } from '../../schemas/studio.js';
+import { readManifestAt, type Store } from '../../store/index.js';
+import type { JobManager } from '../jobs.js';
+import type { SuiteCatalog } from '../suites.js';
+import { parseRequest, respond } from '../validate.js';
+
+const TERMINAL = new Set(['finished', 'failed', 'stopped']);
+
+export async function evalRoutes(app: FastifyInstance, { store, jobs, catalog }: { store: Store; jobs: JobManager; catalog: SuiteCatalog }) {
+  app.post('/api/eval/run', async (req, reply) => {
+    const body = parseRequest(EvalRunRequest, req.body, 'request body');
+    const suite = await catalog.resolveSuite(body.suite);
+    if (body.target) await catalog.checkTarget(body.target);
+    if (body.run_id && (body.resume || body.rerun_failed || body.retry_errors)) {
+      const tip = await store.tip();
+      if (!tip || !(await readManifestAt(store, tip.tree, body.run_id))) throw new AgentvError('RUN_NOT_FOUND', `run ${body.run_id} not found`);
+    }
+    const job = jobs.launch({ ...body, suite }, () => newRunId());
+    return reply.status(202).send(respond(EvalRunResponse, { id: job.id, run_id: job.run_id, status: job.status, command: job.command }));
+  });
+
+  app.get('/api/eval/status/:id', async (req) => {
+    const { id } = parseRequest(JobParams, req.params, 'job id');
+    const status = await jobs.get(id);
+    if (!status) throw new AgentvError('RUN_NOT_FOUND', `unknown job: ${id}`);
+    return respond(JobStatus, status);
+  });
+
+  app.get('/api/eval/events/:id', async (req, reply) => {
+    const { id } = parseRequest(JobParams, req.params, 'job id');
+    const first = await jobs.get(id);
+    if (!first) throw new AgentvError('RUN_NOT_FOUND', `unknown job: ${id}`);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    const send = (s: JobStatus) => {
+      res.write(`data: ${JSON.stringify(respond(JobStatus, s))}\n\n`);
+      if (TERMINAL.has(s.status)) {
+        unsubscribe();
+        res.end();
+      }
+    };
+    const unsubscribe = jobs.subscribe(id, send);
+    req.raw.on('close', unsubscribe);
+    send(first);
+  });
+
+  app.post('/api/eval/run/:id/stop', async (req, reply) => {
+    const { id } = parseRequest(JobParams, req.params, 'job id');
+    const result = await jobs.stop(id);
+    if (!result) throw new AgentvError('RUN_NOT_FOUND', `unknown job: ${id}`);
+    return reply.status(result.stopped ? 202 : 200).send(respond(StopResponse, result));
+  });
+}

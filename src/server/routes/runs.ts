@@ -1,0 +1,43 @@
+// GET /api/runs and GET /api/runs/:run_id. Pages come from the committed index
+// through the long-lived reader; an unchanged ref costs no git call at all.
+import type { FastifyInstance } from 'fastify';
+import { refFingerprint } from '../../git/index.js';
+import { RunDetailResponse, RunsListQuery, RunsListResponse } from '../../schemas/api.js';
+import { RunDetailQuery, RunParams } from '../../schemas/studio.js';
+import { IndexBlobCache, IndexView, listRuns, showRun, type Store } from '../../store/index.js';
+import { parseRequest, respond } from '../validate.js';
+
+/** The index view of the current tip, re-resolved only when the ref's files change. */
+export class IndexCache {
+  private fingerprint = '';
+  private view: IndexView | null = null;
+  private readonly blobs = new IndexBlobCache(4_000);
+  gitLookups = 0;
+
+  constructor(private readonly store: Store) {}
+
+  async current(): Promise<IndexView | null> {
+    const fp = await refFingerprint({ commonDir: this.store.repo.commonDir, ref: this.store.ref });
+    if (fp === this.fingerprint) return this.view;
+    this.gitLookups++;
+    const tip = await this.store.tip();
+    this.view = tip ? new IndexView(this.store, tip.tree, this.blobs) : null;
+    this.fingerprint = fp;
+    return this.view;
+  }
+}
+
+export async function runsRoutes(app: FastifyInstance, { store, cache }: { store: Store; cache: IndexCache }) {
+  app.get('/api/runs', async (req) => {
+    const query = parseRequest(RunsListQuery, req.query, 'query');
+    const view = await cache.current();
+    if (!view) return respond(RunsListResponse, { runs: [], next_cursor: null });
+    return respond(RunsListResponse, await listRuns({ store, query, view }));
+  });
+
+  app.get('/api/runs/:run_id', async (req) => {
+    const { run_id } = parseRequest(RunParams, req.params, 'run id');
+    const { history } = parseRequest(RunDetailQuery, req.query, 'query');
+    return respond(RunDetailResponse, await showRun({ store, runId: run_id, history: history === 'true' || history === '1' }));
+  });
+}
