@@ -1,0 +1,47 @@
+// The one route table. The server answers index.html for each of these paths, so a
+// link opened in a new tab lands on the same page; in-app clicks use pushState.
+import type { FunctionComponent } from 'preact';
+import { Runs } from './pages/Runs.js';
+import { RunDetail } from './pages/RunDetail.js';
+import { Job } from './pages/Job.js';
+import { NewRun } from './pages/NewRun.js';
+
+export interface PageProps {
+  params: Record<string, string>;
+  query: URLSearchParams;
+}
+
+interface Route {
+  pattern: string;
+  page: FunctionComponent<PageProps>;
+}
+
+export const routes: Route[] = [
+  { pattern: '/', page: Runs },
+  { pattern: '/runs/:run_id', page: RunDetail },
+  { pattern: '/jobs/:id', page: Job },
+  { pattern: '/new', page: NewRun },
+];
+
+export function matchRoute(path: string): { route: Route; params: Record<string, string> } | null {
+  const parts = path.replace(/\/+$/, '').split('/').filter(Boolean);
+  for (const route of routes) {
+    const want = route.pattern.split('/').filter(Boolean);
+    if (want.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    const ok = want.every((seg, i) => {
+      const got = parts[i]!;
+      if (seg.startsWith(':')) {
+        try {
+          params[seg.slice(1)] = decodeURIComponent(got);
+        } catch {
+          return false;
+        }
+        return true;
+      }
+      return seg === got;
+    });
+    if (ok) return { route, params };
+  }
+  return null;
+}
