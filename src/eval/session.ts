@@ -104,7 +104,8 @@ export class EvalSession {
     const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
     const config = await loadTargetsConfig({ repoDir: req.repoDir });
     const registry = new ProcessRegistry();
-    const previous = mode !== 'new' ? await findRun(req, suite, config) : null;
+    const found = mode !== 'new' ? await findRun(req, suite, config) : null;
+    const previous = found?.manifest ?? null;
     const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? defaultTargetName(config);
     if (!targetName) {
       throw new AgentvError(
@@ -130,7 +131,7 @@ export class EvalSession {
     const plan =
       mode === 'new' || !previous
         ? newPlan(req, base, tests)
-        : await diffPlan({ req, mode, previous, tests, ...base });
+        : diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base });
     return new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
   }
 
@@ -303,7 +304,11 @@ function newPlan(req: EvalRequest, base: Base, tests: Suite['tests']): Plan {
 }
 
 /** The run a resume mode continues: the named one, or the newest resumable run of this suite and target. */
-async function findRun(req: EvalRequest, suite: Suite, config: Awaited<ReturnType<typeof loadTargetsConfig>>): Promise<Manifest> {
+async function findRun(
+  req: EvalRequest,
+  suite: Suite,
+  config: Awaited<ReturnType<typeof loadTargetsConfig>>,
+): Promise<{ manifest: Manifest; rows: Row[] }> {
   const { store } = req;
   let runId = req.fromRunId;
   if (!runId) {
@@ -326,25 +331,25 @@ async function findRun(req: EvalRequest, suite: Suite, config: Awaited<ReturnTyp
     }
   }
   await recoverRun({ store, runId });
-  const { manifest } = await readRun({ store, runId });
+  const { manifest, rows } = await readRun({ store, runId });
   if (manifest.suite.path !== suite.path && manifest.suite.name !== suite.name) {
     throw new AgentvError('USAGE', `run ${runId} is a run of suite ${manifest.suite.path}, not ${suite.path}`, { run_id: runId });
   }
-  return manifest;
+  return { manifest, rows };
 }
 
-async function diffPlan({
+function diffPlan({
   req,
   mode,
   previous,
+  rows,
   tests,
   suite,
   target,
   grader,
   planned,
-}: Base & { req: EvalRequest; mode: Exclude<EvalMode, 'new'>; previous: Manifest; tests: Suite['tests'] }): Promise<Plan> {
+}: Base & { req: EvalRequest; mode: Exclude<EvalMode, 'new'>; previous: Manifest; rows: Row[]; tests: Suite['tests'] }): Plan {
   const { store } = req;
-  const { rows } = await readRun({ store, runId: previous.run_id });
   const status = effectiveStatus(store, previous);
   if (status === 'running' && mode !== 'retry_errors') {
     throw new AgentvError('RUN_LIVE', liveMessage(previous.run_id, previous.owner?.pid, previous.owner?.host ?? previous.host), {
