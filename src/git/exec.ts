@@ -73,6 +73,8 @@ export function runGitStreaming({
 }): Promise<GitResult> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, { cwd, env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    // If git exits early, writes fail with EPIPE; the close handler reports why.
+    child.stdin.on('error', () => {});
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -66,6 +66,14 @@ export async function readRowsAt(store: Store, tree: string, runId: string): Pro
   return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged };
 }
 
+/** Highest row chunk number of a run (0 when it has none), from the tree alone. */
+export async function lastRowChunk(store: Store, tree: string, runId: string): Promise<number> {
+  const entries = (await store.readTree(tree, `${runDir(runId)}/${ROWS_DIR}`)) ?? [];
+  let last = 0;
+  for (const e of entries) last = Math.max(last, parseRowChunkSeq(e.name) ?? 0);
+  return last;
+}
+
 /** The current row of each test: the highest attempt (the later one on a tie). */
 export function currentRows(rows: Row[]): Map<string, Row> {
   const cur = new Map<string, Row>();
@@ -152,8 +160,12 @@ export async function updateRun({
     sourceCommit = current.source_commit;
     const edits: Edits = new Map();
     let rows = update.rows ?? [];
-    const needRows = update.dedupe || update.manifest !== undefined || rows.length > 0;
-    const existing = needRows ? await readRowsAt(store, tip.tree, runId) : { rows: [], lastChunk: 0, damaged: 0 };
+    // Appending needs only the last chunk number (a tree listing); reading every
+    // committed row is for dedupe and manifest counts, which are rare (recovery, finish).
+    const needRows = update.dedupe || update.manifest !== undefined;
+    const existing = needRows
+      ? await readRowsAt(store, tip.tree, runId)
+      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0, damaged: 0 };
     if (update.dedupe) {
       const have = new Set(existing.rows.map((r) => `${r.test_id}\u0000${r.attempt}`));
       rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
