@@ -1,6 +1,8 @@
 // What every command handler gets: where it runs, how to print, and a store
-// opened lazily (so `--help` and usage errors never spawn git).
-import { openStore, type Store } from '../src/store/index.js';
+// opened lazily (so `--help` and usage errors never spawn git). The store is
+// the configured results repository when there is one (.agentv/config.yaml),
+// so the source repository (suites, HEAD) is asked for separately.
+import { openResultsStore, pushRuns, type ResultsStore, type Store } from '../src/store/index.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -14,6 +16,14 @@ export interface CommandContext {
   io: Io;
   env: NodeJS.ProcessEnv;
   openStore(): Promise<Store>;
+  /** Root of the source repository: suites, `.agentv/`, HEAD. Not the store's repository once results are promoted. */
+  sourceRoot(): Promise<string>;
+  /**
+   * After a command wrote runs: when results live in a repository reached by
+   * URL, push them there (fetch and merge first if it moved). A failed push
+   * is a warning: the runs stay in the local cache for `agentv results push`.
+   */
+  publish(): Promise<void>;
 }
 
 /** A handler's outcome: the exit code and, for --json, the document to print. */
@@ -25,16 +35,27 @@ export interface CommandResult {
 export function makeContext({ cwd, repo, io, env }: { cwd: string; repo?: string; io: Io; env: NodeJS.ProcessEnv }): CommandContext & {
   close(): void;
 } {
-  let store: Store | null = null;
+  let store: ResultsStore | null = null;
   const repoDir = repo ?? cwd;
+  const open = async () => (store ??= await openResultsStore({ repoDir }));
   return {
     cwd,
     repoDir,
     io,
     env,
-    async openStore() {
-      store ??= await openStore({ repoDir });
-      return store;
+    openStore: open,
+    async sourceRoot() {
+      return (await open()).source.root;
+    },
+    async publish() {
+      const s = await open();
+      if (!s.mirrorUrl) return;
+      try {
+        const r = await pushRuns({ store: s, remote: 'origin' });
+        if (r.result === 'pushed') io.stderr(`Pushed runs to ${s.mirrorUrl}.\n`);
+      } catch (e) {
+        io.stderr(`warning: could not push runs to ${s.mirrorUrl}: ${(e as Error).message}\n  they are kept locally; push them with: agentv results push\n`);
+      }
     },
     close() {
       store?.close();

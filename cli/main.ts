@@ -3,6 +3,7 @@
 // prints JSON documents and calls process.exit.
 import { Command, CommanderError, Option } from 'commander';
 import { AgentvError, exitCodeOf } from '../src/errors.js';
+import { registerRemoteCommands } from './commands/remote.js';
 import { makeContext, type CommandContext, type CommandResult, type Io } from './context.js';
 
 declare const __AGENTV_VERSION__: string;
@@ -103,6 +104,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', examples(['agentv results reindex --check', 'agentv results reindex']))
     .action((opts) => run(async (ctx) => (await import('./commands/results.js')).resultsReindex(ctx, opts)));
+  registerRemoteCommands(results, run);
 
   program
     .command('studio')

@@ -89,7 +89,8 @@ async function evalSuites(
   const { mode, fromRunId, workerCount: workers, graceMs, argv } = opts;
   const stoppedCode = () => (signalled() === 'SIGINT' ? 130 : 143);
   const store = await ctx.openStore();
-  const repoDir = store.repo.root;
+  // The source repository (suites, targets, HEAD): not the store's once results are promoted.
+  const repoDir = await ctx.sourceRoot();
 
   // Validate every suite before running any.
   const sessions: EvalSession[] = [];
@@ -159,6 +160,8 @@ async function evalSuites(
     );
     if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
   }
+  // Results kept in a repository reached by URL go there now (a no-op otherwise).
+  await ctx.publish();
   return { exitCode, json: opts.json ? (summaries.length === 1 ? summaries[0] : summaries) : undefined };
 }
 
@@ -169,7 +172,7 @@ export async function resumeRun(ctx: CommandContext, runId: string, opts: EvalOp
   const { manifest } = await readRun({ store, runId });
   const suites = manifest.options.suite_paths.length ? manifest.options.suite_paths : [manifest.suite.path];
   return evalCommand(
-    { ...ctx, cwd: store.repo.root },
+    { ...ctx, cwd: await ctx.sourceRoot() },
     suites,
     {
       ...opts,

@@ -1,6 +1,18 @@
-// `agentv results ...`: maintenance of the results ref (reindex now; push,
-// pull, sync, promote and link arrive with remotes).
-import { reindex } from '../../src/store/index.js';
+// `agentv results ...`: maintenance and sharing of the results ref: reindex,
+// push / pull / sync with a remote, promote to a results repository, link a
+// run to its source commit. Progress on stderr, --json documents on stdout.
+import { AgentvError } from '../../src/errors.js';
+import { RunId } from '../../src/schemas/common.js';
+import {
+  chooseRemote,
+  linkRun,
+  promoteResults,
+  pullRuns,
+  pushRuns,
+  reindex,
+  type PullResult,
+  type PushResult,
+} from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 
 export async function resultsReindex(ctx: CommandContext, opts: { check?: boolean; json?: boolean }): Promise<CommandResult> {
@@ -22,4 +34,84 @@ export async function resultsReindex(ctx: CommandContext, opts: { check?: boolea
   }
   ctx.io.stderr(doc.rewritten ? `index rebuilt: ${doc.runs} runs (${doc.drift.length} fixed)\n` : `index already matches ${doc.runs} runs\n`);
   return { exitCode: 0 };
+}
+
+interface RemoteOptions {
+  remote?: string;
+  json?: boolean;
+}
+
+const short = (oid: string | null) => (oid ? oid.slice(0, 7) : '-');
+
+function describePull(r: PullResult): string {
+  switch (r.result) {
+    case 'no_remote_runs':
+      return `${r.remote} has no runs yet`;
+    case 'up_to_date':
+      return `already up to date with ${r.remote}`;
+    case 'fast_forward':
+      return `pulled ${r.new_runs} new run(s) from ${r.remote} (fast-forward to ${short(r.commit)})${r.partial ? '; rows are fetched when a run is opened' : ''}`;
+    case 'merged':
+      return `merged ${r.new_runs} new run(s) from ${r.remote} (${short(r.commit)})${r.conflicts.length ? `; ${r.conflicts.length} run(s) present on both sides kept their newer state` : ''}`;
+  }
+}
+
+function describePush(r: PushResult): string {
+  if (r.result === 'nothing_to_push') return 'no runs to push yet';
+  if (r.result === 'up_to_date') return `${r.remote} is up to date (${short(r.commit)})`;
+  const merged = r.merges ? ` after merging ${r.merges} time(s) with runs pushed meanwhile` : '';
+  return `pushed runs to ${r.remote} (${short(r.commit)})${merged}`;
+}
+
+const onRetry = (ctx: CommandContext) => (attempt: number, why: string) =>
+  ctx.io.stderr(`push rejected (${why}): fetching and merging, then pushing again (attempt ${attempt + 1})\n`);
+
+export async function resultsPull(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
+  const store = await ctx.openStore();
+  const remote = await chooseRemote({ store, remote: opts.remote });
+  const r = await pullRuns({ store, remote });
+  ctx.io.stderr(`${describePull(r)}\n`);
+  return { exitCode: 0, json: opts.json ? r : undefined };
+}
+
+export async function resultsPush(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
+  const store = await ctx.openStore();
+  const remote = await chooseRemote({ store, remote: opts.remote });
+  const r = await pushRuns({ store, remote, onRetry: onRetry(ctx) });
+  ctx.io.stderr(`${describePush(r)}\n`);
+  return { exitCode: 0, json: opts.json ? r : undefined };
+}
+
+export async function resultsSync(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
+  const store = await ctx.openStore();
+  const remote = await chooseRemote({ store, remote: opts.remote });
+  const pull = await pullRuns({ store, remote });
+  ctx.io.stderr(`${describePull(pull)}\n`);
+  const push = await pushRuns({ store, remote, onRetry: onRetry(ctx) });
+  ctx.io.stderr(`${describePush(push)}\n`);
+  return { exitCode: 0, json: opts.json ? { remote, pull, push } : undefined };
+}
+
+export async function resultsPromote(ctx: CommandContext, opts: { to: string; json?: boolean }): Promise<CommandResult> {
+  if (!opts.to.trim()) throw new AgentvError('USAGE', '--to needs a URL or a path');
+  const store = await ctx.openStore();
+  const r = await promoteResults({ store, to: opts.to, cwd: ctx.cwd, onRetry: onRetry(ctx) });
+  ctx.io.stderr(
+    `${r.push.result === 'nothing_to_push' ? 'no runs to copy yet' : `copied every run to ${r.to}`}\n` +
+      `future runs go to ${r.config_value} (results.repo in .agentv/config.yaml; commit that file to share the setting)\n`,
+  );
+  return { exitCode: 0, json: opts.json ? r : undefined };
+}
+
+export async function resultsLink(ctx: CommandContext, runId: string, opts: { commit?: string; json?: boolean }): Promise<CommandResult> {
+  if (!RunId.safeParse(runId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(runId)}`);
+  const store = await ctx.openStore();
+  const r = await linkRun({ store, runId, rev: opts.commit });
+  const msg = {
+    trailer: `amended ${short(r.commit)} (unpublished HEAD) with the trailer Agentv-Run: ${runId}; HEAD is now ${short(r.new_commit)}`,
+    note: `added the note "Agentv-Run: ${runId}" to ${short(r.commit)} (refs/notes/agentv; share it with: git push <remote> refs/notes/agentv)`,
+    already_linked: `${short(r.commit)} already links run ${runId}`,
+  }[r.mode];
+  ctx.io.stderr(`${msg}\n`);
+  return { exitCode: 0, json: opts.json ? r : undefined };
 }

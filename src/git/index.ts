@@ -5,3 +5,5 @@ export * from './cat-file.js';
 export * from './objects.js';
 export * from './refs.js';
 export * from './source.js';
+export * from './remote.js';
+export * from './notes.js';

@@ -7,7 +7,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { defaultRemote, remoteUrl } from '../git/index.js';
 import type { SyncResponse } from '../schemas/studio.js';
-import type { Store } from '../store/index.js';
+import { pullRuns, sourceRootOf, type Store } from '../store/index.js';
 import { installErrorHandler } from './error-handler.js';
 import { commitUrlPattern } from './host-links.js';
 import { JobManager } from './jobs.js';
@@ -42,7 +42,8 @@ export interface StudioApp {
 
 export async function buildApp(opts: AppOptions): Promise<StudioApp> {
   const { store } = opts;
-  const repoDir = opts.repoDir ?? store.repo.root;
+  // Suites and targets come from the source repository, which is not the store's once results are promoted.
+  const repoDir = opts.repoDir ?? sourceRootOf(store);
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1 << 20 });
   // Only JSON bodies are understood; Fastify's text/plain parser would accept a cross-site form post.
   app.removeContentTypeParser('text/plain');
@@ -67,7 +68,12 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
       version: opts.version ?? '0.0.0',
       commit_url: commitUrl,
     }),
-    sync: async () => (opts.sync ? opts.sync(remote) : { remote, fetched_runs: 0, message: remote ? 'sync is not available' : 'no remote configured' }),
+    sync: async () => {
+      if (opts.sync) return opts.sync(remote);
+      if (!remote) return { remote: null, fetched_runs: 0, message: 'no remote configured' };
+      const r = await pullRuns({ store, remote });
+      return { remote, fetched_runs: r.new_runs, message: `pulled runs from ${remote}: ${r.new_runs} new (${r.result})` };
+    },
   });
 
   if (opts.webRoot && existsSync(path.join(opts.webRoot, 'index.html'))) {

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { RUN_ID_PATTERN } from '../schemas/common.js';
 import type { EvalRunRequest, JobState, JobStatus } from '../schemas/studio.js';
-import { countsOf, currentRows, effectiveStatus, ownerLiveness, readLockOwner, readRun, type Store } from '../store/index.js';
+import { countsOf, currentRows, sourceRootOf, effectiveStatus, ownerLiveness, readLockOwner, readRun, type Store } from '../store/index.js';
 
 const TERMINAL: JobState[] = ['finished', 'failed', 'stopped'];
 const TAIL = 200;
@@ -62,7 +62,7 @@ export class JobManager {
     const runId = req.resume || req.rerun_failed ? (req.run_id ?? null) : (req.retry_errors ? newRunId() : (req.run_id ?? newRunId()));
     const args = evalArgs(req, runId);
     const child = spawn(process.execPath, [this.opts.cliPath, ...args, '--json'], {
-      cwd: this.opts.store.repo.root,
+      cwd: sourceRootOf(this.opts.store),
       env: { ...process.env, FORCE_COLOR: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -9,3 +9,7 @@ export * from './writer.js';
 export * from './recover.js';
 export * from './queries.js';
 export * from './reindex.js';
+export * from './merge.js';
+export * from './remote.js';
+export * from './config.js';
+export * from './link.js';

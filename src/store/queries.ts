@@ -5,6 +5,7 @@ import { RunDetailResponse, RunsListQuery, type ResumeReason, type RunsListRespo
 import type { Manifest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import type { RunSummary } from '../schemas/summary.js';
+import { commitFilter } from './link.js';
 import { effectiveStatus, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
 import { currentRows, readRun } from './runs.js';
@@ -38,12 +39,14 @@ export async function listRuns({
     v = new IndexView(store, tip.tree);
   }
   const live = (s: RunSummary): RunSummary => (s.status === 'running' ? { ...s, status: effectiveStatus(store, s) } : s);
+  // --commit also finds runs linked to the commit by trailer or note (link.ts).
+  const ofCommit = q.commit ? await commitFilter({ store, rev: q.commit }) : null;
   const filter =
-    q.suite || q.target || q.status || q.commit
+    q.suite || q.target || q.status || ofCommit
       ? (s: RunSummary) =>
           (!q.suite || s.suite === q.suite) &&
           (!q.target || s.target === q.target) &&
-          (!q.commit || (s.source_commit ?? '').startsWith(q.commit)) &&
+          (!ofCommit || ofCommit(s)) &&
           (!q.status || live(s).status === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });

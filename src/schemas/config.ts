@@ -1,0 +1,17 @@
+// `.agentv/config.yaml`: repository-level settings. Only `results` is ours to
+// read today; unknown top-level keys are kept (and preserved when agentv
+// writes the file), so a newer agentv's settings survive an older one.
+import { z } from 'zod';
+
+export const ResultsConfig = z
+  .object({
+    /** A URL (https://, ssh://, file://, user@host:path) or a path (relative to the repository root). */
+    repo: z.string().trim().min(1, 'results.repo must name a URL or a path'),
+  })
+  .strict();
+export type ResultsConfig = z.infer<typeof ResultsConfig>;
+
+export const AgentvConfig = z.looseObject({
+  results: ResultsConfig.optional(),
+});
+export type AgentvConfig = z.infer<typeof AgentvConfig>;

@@ -1,0 +1,242 @@
+// Merging another history of the results ref (a remote's) into the local one.
+// Each run directory has one writer, so two histories are a union of runs:
+// shard trees are merged entry by entry (equal subtrees are never opened);
+// the index of the side with more runs is kept and the other side's own runs
+// are upserted into it (indexEdits), so a merge costs the runs that differ,
+// not the runs stored. A run on both sides with different content is the
+// same run continued on two machines: the newer manifest wins (finished over
+// running, then the later finished_at, then more events), its files win name
+// clashes, and the union of both sides' row chunks is kept.
+// The ref moves only by compare-and-swap; a lost race merges again.
+import { AgentvError } from '../errors.js';
+import {
+  MODE_DIR,
+  commitIdentity,
+  encodeCommit,
+  encodeTree,
+  isAncestor,
+  parseCommitMessage,
+  sortTreeEntries,
+  updateRefCas,
+  writeObject,
+  type TreeEntry,
+} from '../git/index.js';
+import { Manifest } from '../schemas/manifest.js';
+import type { RunSummary } from '../schemas/summary.js';
+import { MANIFEST_FILE, commitMessage } from './layout.js';
+import { IndexView, SEAL, indexEdits, summaryOf } from './run-index.js';
+import type { Store } from './store.js';
+
+export type MergeKind = 'up_to_date' | 'fast_forward' | 'merged';
+
+export interface MergeResult {
+  kind: MergeKind;
+  /** The local ref afterwards. */
+  commit: string;
+  /** How many more runs the local index lists than before. */
+  newRuns: number;
+  /** Runs present on both sides with different content. */
+  conflicts: string[];
+}
+
+export interface MergeRequest {
+  store: Store;
+  /** The commit to merge, e.g. a remote-tracking ref's tip. */
+  theirs: string;
+  subject: string;
+  /** Make blobs local in one round trip before they are read (partial clones). */
+  prefetch?: (oids: string[]) => Promise<void>;
+  maxAttempts?: number;
+}
+
+/**
+ * Bring `theirs` into the store's ref: fast-forward when possible, else a
+ * two-parent merge commit whose tree is the union of both sides.
+ * @example await mergeRuns({ store, theirs: trackingTip, subject: 'merge runs from origin' })
+ */
+export async function mergeRuns({ store, theirs, subject, prefetch, maxAttempts = 50 }: MergeRequest): Promise<MergeResult> {
+  const cwd = store.repo.root;
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const ours = await store.tip();
+    if (ours && (ours.commit === theirs || (await isAncestor({ cwd, ancestor: theirs, descendant: ours.commit })))) {
+      return { kind: 'up_to_date', commit: ours.commit, newRuns: 0, conflicts: [] };
+    }
+    const theirsTree = await treeOf(store, theirs);
+    const before = ours ? await indexSize(store, ours.tree) : 0;
+    let result: MergeResult;
+    if (!ours || (await isAncestor({ cwd, ancestor: ours.commit, descendant: theirs }))) {
+      result = { kind: 'fast_forward', commit: theirs, newRuns: (await indexSize(store, theirsTree)) - before, conflicts: [] };
+    } else {
+      const merged = await mergeTrees(store, ours.tree, theirsTree, prefetch);
+      const body = encodeCommit({
+        tree: merged.tree,
+        parents: [ours.commit, theirs],
+        message: commitMessage({ subject, runId: null, sourceCommit: null }),
+        author: await commitIdentity({ cwd }),
+        when: store.now(),
+      });
+      const commit = await writeObject({ commonDir: store.repo.commonDir, type: 'commit', body });
+      result = { kind: 'merged', commit, newRuns: (await indexSize(store, merged.tree)) - before, conflicts: merged.conflicts };
+    }
+    if (await updateRefCas({ cwd, ref: store.ref, newOid: result.commit, oldOid: ours?.commit ?? null, message: subject })) return result;
+    // A local writer committed meanwhile: merge again on its tip.
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+  }
+  throw new AgentvError('CAS_EXHAUSTED', `could not move ${store.ref} to merge ${theirs} after ${maxAttempts} attempts`, { ref: store.ref });
+}
+
+async function treeOf(store: Store, commit: string): Promise<string> {
+  const obj = await store.reader.read(commit);
+  if (!obj || obj.type !== 'commit') throw new AgentvError('CORRUPT', `commit ${commit} is missing`, { commit });
+  return parseCommitMessage(obj.data).tree;
+}
+
+/** Runs listed by the index of a tree, from the head and the number of sealed chunks: O(1). */
+async function indexSize(store: Store, tree: string): Promise<number> {
+  const view = new IndexView(store, tree);
+  return ((await view.lastSealed()) + 1) * SEAL + (await view.head()).length;
+}
+
+type Side = 'ours' | 'theirs';
+
+interface Taken {
+  runId: string;
+  dir: string;
+}
+
+/**
+ * Merges the runs/ trees. `collect` is the side whose index is NOT kept: its
+ * own runs (only there, or newer there) are listed in `taken`, and only its
+ * exclusive subtrees are walked, so the cost follows the smaller side.
+ */
+class TreeMerger {
+  readonly taken: Taken[] = [];
+  readonly conflicts: string[] = [];
+  constructor(
+    private readonly store: Store,
+    private readonly collect: Side,
+  ) {}
+
+  async write(entries: Map<string, TreeEntry>): Promise<string> {
+    const body = encodeTree(sortTreeEntries([...entries.values()]));
+    return writeObject({ commonDir: this.store.repo.commonDir, type: 'tree', body });
+  }
+
+  async entries(oid: string): Promise<Map<string, TreeEntry>> {
+    return new Map((await this.store.treeEntries(oid)).map((e) => [e.name, e]));
+  }
+
+  /** Record every run below a subtree only `side` has; `levels` = directory levels above the run dirs. */
+  async only(side: Side, name: string, oid: string, levels: number): Promise<void> {
+    if (side !== this.collect) return;
+    if (levels === 0) {
+      this.taken.push({ runId: name, dir: oid });
+      return;
+    }
+    for (const e of await this.store.treeEntries(oid)) if (e.mode === MODE_DIR) await this.only(side, e.name, e.oid, levels - 1);
+  }
+
+  /** Union of a shard tree (`depth` 0 = runs/, 1 = runs/ab, 2 = runs/ab/cd whose entries are runs). */
+  async shard(ours: string, theirs: string, depth: number): Promise<string> {
+    if (ours === theirs) return ours;
+    const out = await this.entries(ours);
+    const theirEntries = await this.entries(theirs);
+    for (const o of out.values()) if (!theirEntries.has(o.name) && o.mode === MODE_DIR) await this.only('ours', o.name, o.oid, 2 - depth);
+    for (const e of theirEntries.values()) {
+      const o = out.get(e.name);
+      if (o?.oid === e.oid) continue;
+      if (!o) {
+        out.set(e.name, e);
+        if (e.mode === MODE_DIR) await this.only('theirs', e.name, e.oid, 2 - depth);
+      } else if (o.mode === MODE_DIR && e.mode === MODE_DIR) {
+        const oid = depth < 2 ? await this.shard(o.oid, e.oid, depth + 1) : await this.run(e.name, o.oid, e.oid);
+        out.set(e.name, { ...o, oid });
+      }
+    }
+    return this.write(out);
+  }
+
+  /** The same run on both sides: newer manifest's side first, union of files. */
+  async run(runId: string, ours: string, theirs: string): Promise<string> {
+    this.conflicts.push(runId);
+    const winner: Side = rank(await this.manifest(theirs)) > rank(await this.manifest(ours)) ? 'theirs' : 'ours';
+    const merged = winner === 'theirs' ? await this.union(theirs, ours) : await this.union(ours, theirs);
+    if (winner === this.collect) this.taken.push({ runId, dir: merged });
+    return merged;
+  }
+
+  /** Recursive union of two trees; `winner`'s entry is kept on a name clash. */
+  async union(winner: string, loser: string): Promise<string> {
+    if (winner === loser) return winner;
+    const out = await this.entries(winner);
+    for (const e of await this.store.treeEntries(loser)) {
+      const w = out.get(e.name);
+      if (!w) out.set(e.name, e);
+      else if (w.mode === MODE_DIR && e.mode === MODE_DIR && w.oid !== e.oid) out.set(e.name, { ...w, oid: await this.union(w.oid, e.oid) });
+    }
+    return this.write(out);
+  }
+
+  async manifestOid(dir: string): Promise<string | null> {
+    return (await this.store.treeEntries(dir)).find((e) => e.name === MANIFEST_FILE)?.oid ?? null;
+  }
+
+  async manifest(dir: string): Promise<Manifest | null> {
+    const oid = await this.manifestOid(dir);
+    if (!oid) return null;
+    try {
+      const parsed = Manifest.safeParse(JSON.parse((await this.store.readBlobOid(oid)).toString('utf8')));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      // A damaged manifest loses to any readable one; reindex reports it.
+      return null;
+    }
+  }
+}
+
+/** Orders two states of one run: present, then finished, then later finished_at, then more events. */
+function rank(m: Manifest | null): string {
+  if (!m) return '0';
+  const done = m.status === 'running' ? '0' : '1';
+  return `1${done}${m.finished_at ?? ''}\u0000${String(m.events.length).padStart(8, '0')}`;
+}
+
+async function mergeTrees(
+  store: Store,
+  ours: string,
+  theirs: string,
+  prefetch?: (oids: string[]) => Promise<void>,
+): Promise<{ tree: string; conflicts: string[] }> {
+  // Keep the bigger index (a CI job's one new run merges into the shared history, not the reverse).
+  const base: Side = (await indexSize(store, theirs)) > (await indexSize(store, ours)) ? 'theirs' : 'ours';
+  const m = new TreeMerger(store, base === 'ours' ? 'theirs' : 'ours');
+  const root = await m.entries(ours);
+  const theirRoot = await m.entries(theirs);
+  for (const e of theirRoot.values()) {
+    const o = root.get(e.name);
+    if (e.name === 'index' || o?.oid === e.oid) continue;
+    if (e.name === 'runs' && e.mode === MODE_DIR) {
+      if (o?.mode === MODE_DIR) root.set('runs', { ...o, oid: await m.shard(o.oid, e.oid, 0) });
+      else {
+        root.set('runs', e);
+        await m.only('theirs', 'runs', e.oid, 3);
+      }
+    } else if (!o) root.set(e.name, e);
+  }
+  const oursRuns = root.get('runs');
+  if (oursRuns && !theirRoot.has('runs')) await m.only('ours', 'runs', oursRuns.oid, 3);
+  const index = (base === 'ours' ? root : theirRoot).get('index');
+  if (index) root.set('index', index);
+  else root.delete('index');
+  const tree = await m.write(root);
+  // Index rows for the other side's runs, from their manifests (the index is
+  // a projection of manifests, so this is what reindex would write).
+  const oids = (await Promise.all(m.taken.map((t) => m.manifestOid(t.dir)))).filter((x): x is string => x !== null);
+  if (prefetch && oids.length) await prefetch(oids);
+  const summaries: RunSummary[] = [];
+  for (const t of m.taken) {
+    const manifest = await m.manifest(t.dir);
+    if (manifest && manifest.run_id === t.runId) summaries.push(summaryOf(manifest));
+  }
+  return { tree: summaries.length ? await store.applyEdits(tree, await indexEdits(store, tree, summaries)) : tree, conflicts: m.conflicts };
+}
