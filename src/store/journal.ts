@@ -5,6 +5,7 @@
 import { closeSync, existsSync, fdatasync, mkdirSync, openSync, readFileSync, unlinkSync, write } from 'node:fs';
 import path from 'node:path';
 import { Row } from '../schemas/row.js';
+import { parseJsonl } from './jsonl.js';
 
 export function journalPath(localDir: string, runId: string): string {
   return path.join(localDir, 'journal', `${runId}.jsonl`);
@@ -19,19 +20,7 @@ export interface JournalContents {
 /** Read a journal file; a missing file is empty. Never throws on damaged lines. */
 export function readJournal(file: string): JournalContents {
   if (!existsSync(file)) return { rows: [], damaged: 0 };
-  const rows: Row[] = [];
-  let damaged = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      const parsed = Row.safeParse(JSON.parse(line));
-      if (parsed.success) rows.push(parsed.data);
-      else damaged++;
-    } catch {
-      damaged++;
-    }
-  }
-  return { rows, damaged };
+  return parseJsonl(Row, readFileSync(file, 'utf8'));
 }
 
 export function removeJournal(file: string): void {

@@ -7,6 +7,7 @@
 import { AgentvError } from '../errors.js';
 import { RunSummary } from '../schemas/summary.js';
 import type { Manifest } from '../schemas/manifest.js';
+import { parseJsonl, toJsonl, type ParsedLines } from './jsonl.js';
 import { INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
 import type { Edits, Store } from './store.js';
 
@@ -39,31 +40,15 @@ export function keyOf(s: { started_at: string; run_id: string }): string {
 
 const byKey = (a: RunSummary, b: RunSummary) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
 
-export interface ParsedIndex {
-  rows: RunSummary[];
-  damaged: number;
-}
+export type ParsedIndex = ParsedLines<RunSummary>;
 
 /** Parse an index file; damaged lines are skipped and counted, never fatal. */
 export function parseIndex(buf: Buffer | null): ParsedIndex {
-  const rows: RunSummary[] = [];
-  let damaged = 0;
-  if (!buf) return { rows, damaged };
-  for (const line of buf.toString('utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      const r = RunSummary.safeParse(JSON.parse(line));
-      if (r.success) rows.push(r.data);
-      else damaged++;
-    } catch {
-      damaged++;
-    }
-  }
-  return { rows, damaged };
+  return buf ? parseJsonl(RunSummary, buf.toString('utf8')) : { rows: [], damaged: 0 };
 }
 
 export function serializeIndex(rows: RunSummary[]): string {
-  return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+  return toJsonl(rows);
 }
 
 /** Index files for a full set of summaries (reindex, seeding, merges). */

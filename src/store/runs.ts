@@ -5,6 +5,7 @@
 import { AgentvError } from '../errors.js';
 import { Manifest, type RunCounts } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
+import { parseJsonl, toJsonl } from './jsonl.js';
 import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
@@ -52,16 +53,9 @@ export async function readRowsAt(store: Store, tree: string, runId: string): Pro
   const rows: Row[] = [];
   let damaged = 0;
   for (const buf of bufs) {
-    for (const line of buf.toString('utf8').split('\n')) {
-      if (!line) continue;
-      try {
-        const r = Row.safeParse(JSON.parse(line));
-        if (r.success) rows.push(r.data);
-        else damaged++;
-      } catch {
-        damaged++;
-      }
-    }
+    const parsed = parseJsonl(Row, buf.toString('utf8'));
+    rows.push(...parsed.rows);
+    damaged += parsed.damaged;
   }
   return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged };
 }
@@ -109,9 +103,6 @@ export function countsOf(planned: { test_id: string }[], current: Map<string, Ro
   };
 }
 
-function rowsBlob(rows: Row[]): string {
-  return rows.map((r) => `${JSON.stringify(r)}\n`).join('');
-}
 
 /** Commit a new run: its manifest and its index row. RUN_EXISTS-style USAGE error if the id is taken. */
 export async function createRun({ store, manifest, rows = [] }: { store: Store; manifest: Manifest; rows?: Row[] }): Promise<void> {
@@ -126,7 +117,7 @@ export async function createRun({ store, manifest, rows = [] }: { store: Store; 
       }
       const edits = await indexEdits(store, tip?.tree ?? null, [summaryOf(m)]);
       edits.set(manifestPath(m.run_id), serializeManifest(m));
-      if (rows.length) edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, rowsBlob(rows));
+      if (rows.length) edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
       return edits;
     },
   });
@@ -170,7 +161,7 @@ export async function updateRun({
       const have = new Set(existing.rows.map((r) => `${r.test_id}\u0000${r.attempt}`));
       rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
     }
-    if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, rowsBlob(rows));
+    if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
     added = rows.length;
     result = current;
     if (update.manifest) {

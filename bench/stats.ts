@@ -1,0 +1,14 @@
+// Small statistics and formatting shared by the bench modules.
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+export const mark = (ok: boolean) => (ok ? '✅' : '❌');
+export const n = (x: number) => Math.round(x).toLocaleString('en-US');
