@@ -25,6 +25,8 @@ import {
 } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { buildApp, type StudioApp } from '../src/server/app.js';
+import { measureExtras } from './extra.js';
+import { mark, median, n } from './stats.js';
 
 const SIZES = [1_000, 10_000, 100_000] as const;
 const BASELINE_SIZES = new Set([1_000, 10_000]);
@@ -41,11 +43,6 @@ const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
 const execFileP = promisify(execFile);
 const log = (s: string) => void process.stderr.write(`bench: ${s}\n`);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t0 = performance.now();
@@ -301,8 +298,6 @@ async function measureGrowth(tmp: string): Promise<{ packBytes: number; rawBytes
 
 const fmtMs = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0));
 const fmtX = (x: number) => `${x < 10 ? x.toFixed(2) : x.toFixed(0)}x`;
-const n = (x: number) => Math.round(x).toLocaleString('en-US');
-const mark = (ok: boolean) => (ok ? '✅' : '❌');
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -316,6 +311,18 @@ async function main(): Promise<void> {
     cleanup();
     process.exit(130);
   });
+  // `--only extras`: just the rows of bench/extra.ts (eval, planning, Studio, git access, bundle).
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+  if (only === 'extras') {
+    try {
+      const rows = await measureExtras({ tmp, cli });
+      const line = (cs: string[]) => `| ${cs.join(' | ')} |`;
+      process.stdout.write([`Machine: ${facts}.`, '', line(['measurement', '', '', '', 'result', 'target']), line(Array(6).fill('---')), ...rows.map(line), ''].join('\n'));
+    } finally {
+      cleanup();
+    }
+    return;
+  }
   try {
     const bySize = await measureSizes(tmp);
     const writerRuns = async (adders: number) => {
@@ -328,6 +335,7 @@ async function main(): Promise<void> {
     const w1 = await writerRuns(1);
     log(`growth: ${GC_RUNS} runs x ${GC_ROWS} rows through createRun + RowWriter + finishRun, then git gc ...`);
     const growth = await measureGrowth(tmp);
+    const extras = await measureExtras({ tmp, cli });
 
     const at = (size: number) => bySize.get(size)!;
     const [k1, k10, k100] = [at(1_000), at(10_000), at(100_000)];
@@ -384,6 +392,7 @@ async function main(): Promise<void> {
         `${n(growth.packBytes / growth.rows)} B/row vs ${n(growth.rawBytes / growth.rows)} B/row of JSONL = ${fmtX(growth.packBytes / growth.rawBytes)}`,
         `close to the rows' size ${mark(growth.packBytes / growth.rawBytes <= 1.5)}`,
       ],
+      ...extras,
     ];
     const header = ['measurement', '1,000 runs', '10,000 runs', '100,000 runs', 'result', 'target'];
     const line = (cs: string[]) => `| ${cs.join(' | ')} |`;

@@ -61,21 +61,24 @@ export function buildIndexFiles(all: RunSummary[]): Map<string, string> {
   return files;
 }
 
-/** Parsed index files by blob id: shared across views, so a moved ref re-reads only what changed. */
+/**
+ * Parsed index files by blob id, shared across views, so a moved ref re-reads
+ * only what changed; concurrent readers of one blob share one read and parse.
+ */
 export class IndexBlobCache {
-  private map = new Map<string, ParsedIndex>();
+  private map = new Map<string, Promise<ParsedIndex>>();
   constructor(private readonly max = 2_000) {}
-  get(oid: string): ParsedIndex | undefined {
-    const hit = this.map.get(oid);
+  load(oid: string, read: () => Promise<ParsedIndex>): Promise<ParsedIndex> {
+    let hit = this.map.get(oid);
     if (hit) {
       this.map.delete(oid);
-      this.map.set(oid, hit);
+    } else {
+      hit = read();
+      hit.catch(() => this.map.delete(oid));
     }
-    return hit;
-  }
-  set(oid: string, value: ParsedIndex): void {
-    this.map.set(oid, value);
+    this.map.set(oid, hit);
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    return hit;
   }
 }
 
@@ -95,12 +98,11 @@ export class IndexView {
     const i = file.lastIndexOf('/');
     const entry = (await this.store.readTree(this.tree, file.slice(0, i)))?.find((e) => e.name === file.slice(i + 1));
     if (!entry) return [];
-    let parsed = this.blobs.get(entry.oid);
-    if (!parsed) {
-      parsed = parseIndex(await this.store.readBlobOid(entry.oid));
-      parsed.rows.sort(byKey);
-      this.blobs.set(entry.oid, parsed);
-    }
+    const parsed = await this.blobs.load(entry.oid, async () => {
+      const p = parseIndex(await this.store.readBlobOid(entry.oid));
+      p.rows.sort(byKey);
+      return p;
+    });
     this.damaged += parsed.damaged;
     return parsed.rows;
   }

@@ -7,22 +7,27 @@ import { RunDetailQuery, RunParams } from '../../schemas/studio.js';
 import { IndexBlobCache, IndexView, listRuns, showRun, type Store } from '../../store/index.js';
 import { parseRequest, respond } from '../validate.js';
 
-/** The index view of the current tip, re-resolved only when the ref's files change. */
+/**
+ * The index view of the current tip, re-resolved only when the ref's files
+ * change. Concurrent requests that see the same change share one refresh.
+ */
 export class IndexCache {
   private fingerprint = '';
-  private view: IndexView | null = null;
+  private view: Promise<IndexView | null> = Promise.resolve(null);
   private readonly blobs = new IndexBlobCache(4_000);
   gitLookups = 0;
 
   constructor(private readonly store: Store) {}
 
   async current(): Promise<IndexView | null> {
-    const fp = await refFingerprint({ commonDir: this.store.repo.commonDir, ref: this.store.ref });
-    if (fp === this.fingerprint) return this.view;
-    this.gitLookups++;
-    const tip = await this.store.tip();
-    this.view = tip ? new IndexView(this.store, tip.tree, this.blobs) : null;
-    this.fingerprint = fp;
+    const fp = refFingerprint({ commonDir: this.store.repo.commonDir, ref: this.store.ref });
+    if (fp !== this.fingerprint) {
+      this.fingerprint = fp;
+      this.gitLookups++;
+      this.view = this.store.tip().then((tip) => (tip ? new IndexView(this.store, tip.tree, this.blobs) : null));
+      // A failed lookup must not stick: the next request tries again.
+      this.view.catch(() => (this.fingerprint = ''));
+    }
     return this.view;
   }
 }
