@@ -44,7 +44,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       .option('--test-id <id>', 'run only this test (repeatable)', collect)
       .option('--tag <tag>', 'run only tests with this tag (repeatable)', collect)
       .option('--resume [run_id]', 'continue a run in place: missing and errored tests (default: the newest resumable run of this suite and target)')
-      .option('--rerun-failed [run_id]', 'continue a run in place: every test whose result is not ok')
+      .option('--rerun-failed [run_id]', 'continue a run in place: every test whose result is not ok (default: the newest such run of this suite and target)')
       .option('--retry-errors <run_id>', "new run carrying over the run's non-error rows; executes its errored and missing tests")
       .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run'),
   )

@@ -42,7 +42,6 @@ function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
   const mode: EvalMode = opts.resume !== undefined ? 'resume' : opts.rerunFailed !== undefined ? 'rerun_failed' : opts.retryErrors !== undefined ? 'retry_errors' : 'new';
   const fromRunId = id(opts.resume) ?? id(opts.rerunFailed) ?? id(opts.retryErrors);
   if (fromRunId !== undefined && !RunId.safeParse(fromRunId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(fromRunId)}`);
-  if (mode === 'rerun_failed' && !fromRunId) throw new AgentvError('USAGE', '--rerun-failed needs a run id');
   if (opts.acceptChanged && mode === 'new') throw new AgentvError('USAGE', '--accept-changed goes with --resume, --rerun-failed or --retry-errors');
   return { mode, fromRunId };
 }

@@ -48,7 +48,7 @@ export interface EvalRequest {
   testIds?: string[];
   tags?: string[];
   mode?: EvalMode;
-  /** The run to continue (resume, rerun_failed) or to retry from (retry_errors); resume may omit it. */
+  /** The run to continue (resume, rerun_failed) or to retry from (retry_errors); resume and rerun_failed may omit it. */
   fromRunId?: string;
   acceptChanged?: boolean;
   argv?: string[];
@@ -318,7 +318,8 @@ async function findRun(
     search: do {
       const page = await listRuns({ store, query: { limit: 100, cursor, suite: suite.name, ...(target ? { target } : {}) } });
       for (const s of page.runs) {
-        const maybe = s.status !== 'completed' || s.errored > 0 || s.passed + s.failed + s.errored < s.planned_test_count;
+        const incomplete = s.status !== 'completed' || s.errored > 0 || s.passed + s.failed + s.errored < s.planned_test_count;
+        const maybe = incomplete || (req.mode === 'rerun_failed' && s.failed > 0);
         if (maybe && s.status !== 'running') {
           runId = s.run_id;
           break search;
@@ -327,7 +328,7 @@ async function findRun(
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
     if (!runId) {
-      throw new AgentvError('RUN_NOT_FOUND', `no resumable run of suite ${suite.name}${target ? ` and target ${target}` : ''}; start a new run with: agentv eval ${suite.path}${target ? ` --target ${target}` : ''}`);
+      throw new AgentvError('RUN_NOT_FOUND', `no ${req.mode === 'rerun_failed' ? 'run with failed tests' : 'resumable run'} of suite ${suite.name}${target ? ` and target ${target}` : ''}; start a new run with: agentv eval ${suite.path}${target ? ` --target ${target}` : ''}`);
     }
   }
   await recoverRun({ store, runId });

@@ -226,6 +226,9 @@ describe('resume, rerun-failed, retry-errors', () => {
     expect(r.stderr).toContain('resuming run older: 1 done, 1 to run (1 errored) (suite resumable, target sh');
     r = await runCli(['resume', 'nope'], { cwd: dir });
     expect(r.code).toBe(2);
+    // --rerun-failed without an id: the newest run with anything not ok.
+    r = await runCli(['eval', 'suite.yaml', '--rerun-failed'], { cwd: dir });
+    expect(r.stderr).toMatch(/rerunning failed in run (newer|older):/);
   });
 
   it('says which runs are resumable and why', async () => {
