@@ -161,6 +161,13 @@ export async function main({
 
 const isEntry = process.argv[1] && /(?:^|[\\/])(cli\.js|agentv)$/.test(process.argv[1]);
 if (isEntry) {
+  // A closed pipe (`agentv eval ... | head`) must not kill a run: output is
+  // dropped, the run goes on and finishes normally.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
   const io: Io = {
     stdout: (s) => void process.stdout.write(s),
     stderr: (s) => void process.stderr.write(s),

@@ -1,6 +1,7 @@
 // Typed fetch helpers for Studio's JSON API. Types come from the shared zod schemas
 // via `import type` only, so zod stays out of the bundle; the server validates every
 // response with the same schemas. Failures surface as ApiError with the server's code.
+import type { LinksResponse } from '../src/schemas/studio.js';
 import type { RunsListResponse, RunDetailResponse } from '../src/schemas/api.js';
 import type {
   ConfigResponse,
@@ -65,8 +66,14 @@ export interface RunsFilter {
   status?: string;
 }
 
+export type ViewerConfig = ConfigResponse & LinksResponse;
+
 export const api = {
-  config: () => request<ConfigResponse>('GET', '/api/config'),
+  /** The server's config plus where commits can be seen on the web (two routes, one viewer config). */
+  config: async (): Promise<ViewerConfig> => {
+    const [c, l] = await Promise.all([request<ConfigResponse>('GET', '/api/config'), request<LinksResponse>('GET', '/api/links')]);
+    return { ...c, commit_url: l.commit_url };
+  },
   runs: (f: RunsFilter & { limit?: number; cursor?: string | null }) =>
     request<RunsListResponse>('GET', `/api/runs${qs({ limit: f.limit ?? 50, cursor: f.cursor, suite: f.suite, target: f.target, status: f.status })}`),
   run: (runId: string, history = false) =>

@@ -2,7 +2,7 @@
 // pages share (config, current location). Until the config loads, the viewer behaves
 // as read-only, so launch and stop buttons never flash on a read-only server.
 import { useEffect, useState } from 'preact/hooks';
-import type { ConfigResponse } from '../src/schemas/studio.js';
+import type { ViewerConfig } from './api.js';
 
 export interface Signal<T> {
   readonly value: T;
@@ -39,11 +39,11 @@ export function useSignal<T>(sig: Signal<T>): T {
   return sig.value;
 }
 
-export const config = signal<ConfigResponse | null>(null);
+export const config = signal<ViewerConfig | null>(null);
 export const configError = signal<string | null>(null);
 
 /** True until the server has said otherwise. */
-export const isReadOnly = (c: ConfigResponse | null): boolean => c === null || c.read_only;
+export const isReadOnly = (c: ViewerConfig | null): boolean => c === null || c.read_only;
 
 export interface Location {
   path: string;

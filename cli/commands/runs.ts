@@ -52,6 +52,8 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   if (opts.json) return { exitCode: 0, json: detail };
   const m = detail.run;
   const c = m.counts;
+  // Rows of tests removed from the suite are kept but do not count toward completeness.
+  const planned = new Set(m.planned_tests.map((p) => p.test_id));
   const out = ctx.io.stdout;
   out(`Run ${m.run_id}  ${m.status}\n`);
   out(`  suite    ${m.suite.name} (${m.suite.path})\n`);
@@ -59,7 +61,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   out(`  source   ${m.source_commit ?? '-'}${m.source_dirty ? ' (dirty)' : ''}\n`);
   out(`  started  ${shortTime(m.started_at)}   duration ${duration(spanMs(m.started_at, m.finished_at))}\n`);
   out(
-    `  tests    ${detail.results.length}/${detail.planned_test_count} done, ${c?.passed ?? 0} passed, ${c?.failed ?? 0} failed, ${c?.errored ?? 0} errored, pass rate ${percent(c?.pass_rate ?? null)}, avg score ${c?.avg_score?.toFixed(2) ?? '-'}\n`,
+    `  tests    ${detail.results.filter((r) => planned.has(r.test_id)).length}/${detail.planned_test_count} done, ${c?.passed ?? 0} passed, ${c?.failed ?? 0} failed, ${c?.errored ?? 0} errored, pass rate ${percent(c?.pass_rate ?? null)}, avg score ${c?.avg_score?.toFixed(2) ?? '-'}\n`,
   );
   for (const e of detail.events) {
     if (e.type === 'resumed') out(`  event    ${shortTime(e.at)} resumed (${e.mode}): ${e.executed ?? 0} of ${e.planned ?? 0} executed\n`);

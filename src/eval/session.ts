@@ -18,6 +18,7 @@ import {
   effectiveStatus,
   finishRun,
   listRuns,
+  readManifestAt,
   readRun,
   recoverRun,
   resumeFacts,
@@ -117,10 +118,12 @@ export class EvalSession {
     const graderName = req.grader ?? previous?.options.grader ?? defaultGraderName(config);
     const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env: req.env }) : null;
     if (suite.needsGrader && !grader) {
-      throw new AgentvError('SUITE_INVALID', `${suite.path}: llm-rubric assertions need a grader: pass --grader or set defaults.grader in .agentv/targets.yaml`, {
-        file: suite.path,
-        problems: [{ file: suite.path, message: 'llm-rubric without a grader' }],
-      });
+      const first = suite.tests.find((t) => t.assertions.some((a) => a.type === 'llm-rubric'));
+      throw new AgentvError(
+        'SUITE_INVALID',
+        `${suite.path}: test "${first?.id}": llm-rubric assertions need a grader: pass --grader or set defaults.grader in .agentv/targets.yaml`,
+        { file: suite.path, test_id: first?.id, problems: [{ file: suite.path, test_id: first?.id, message: 'llm-rubric without a grader' }] },
+      );
     }
     const testIds = req.testIds?.length ? req.testIds : (previous?.options.test_ids ?? []);
     const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
@@ -132,6 +135,14 @@ export class EvalSession {
       mode === 'new' || !previous
         ? newPlan(req, base, tests)
         : diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base });
+    if (plan.mode === 'new' || plan.mode === 'retry_errors') {
+      const tip = await req.store.tip();
+      if (tip && (await readManifestAt(req.store, tip.tree, plan.runId))) {
+        throw new AgentvError('USAGE', `run id ${plan.runId} already exists; choose another --run-id, or continue it with --resume ${plan.runId}`, {
+          run_id: plan.runId,
+        });
+      }
+    }
     return new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
   }
 
@@ -156,6 +167,7 @@ export class EvalSession {
     const plan = this.plan;
     this.lock = acquireRunLock({ localDir: store.localDir, runId: plan.runId });
     let writer: RowWriter | null = null;
+    let owned = false;
     try {
       const startedAt = store.now().toISOString();
       if (plan.mode === 'new' || plan.mode === 'retry_errors') {
@@ -171,6 +183,10 @@ export class EvalSession {
               status: 'running',
               finished_at: null,
               owner: currentOwner(),
+              // With --accept-changed the target or grader may differ: the run records what now runs.
+              target: { name: plan.target.name, provider: plan.target.provider, config_hash: plan.target.configHash },
+              grader: plan.grader ? { name: plan.grader.name, provider: plan.grader.provider, config_hash: plan.grader.configHash } : null,
+              options: { ...m.options, target: this.req.target ?? m.options.target, grader: this.req.grader ?? m.options.grader },
               planned_tests: plan.planned,
               planned_test_count: plan.planned.length,
               events: [
@@ -187,6 +203,7 @@ export class EvalSession {
           },
         });
       }
+      owned = true;
       writer = new RowWriter({ store, runId: plan.runId });
       this.executor = new Executor({
         items: plan.items,
@@ -202,14 +219,16 @@ export class EvalSession {
       if (this.stopRequested) this.stopRequested.now ? this.executor.stopNow() : this.executor.stop(this.stopRequested.graceMs);
       const result = await this.executor.run();
       await writer.drain();
-      const stopped = result.stopped && (result.cutShort > 0 || result.rows.length < plan.items.length);
+      // A stop request means `stopped`, even when the last tests finished within the grace period.
+      const stopped = result.stopped || this.stopRequested !== null;
       const manifest = await this.finish(stopped ? 'stopped' : 'completed', result.rows.length);
       writer.finish();
       return { manifest, executed: result.rows.length, stopped };
     } catch (e) {
-      // Rows stay in the journal; the run is marked failed with what is committed.
+      // Rows stay in the journal; a run this session started or took over is
+      // marked failed with what is committed. A run it never touched is left alone.
       writer?.abandon();
-      await this.finish('failed', 0, (e as Error).message).catch(() => {});
+      if (owned) await this.finish('failed', 0, (e as Error).message).catch(() => {});
       throw e;
     } finally {
       this.registry.killAll('SIGKILL');
@@ -406,9 +425,11 @@ function diffPlan({
   }
   if (items.length === 0) {
     const facts = resumeFacts(previous, status, current);
+    const failedLeft = mode === 'resume' && [...current.values()].some((r) => r.execution_status === 'quality_failure');
     throw new AgentvError(
       'RUN_COMPLETE',
-      `run ${previous.run_id} is complete${mode === 'rerun_failed' ? ' and has no failed tests' : ''}; start a new run with: agentv eval ${suite.path} --target ${target.name}`,
+      `run ${previous.run_id} is complete; start a new run with: agentv eval ${suite.path} --target ${target.name}` +
+        (failedLeft ? `\n  or re-execute its failed tests with: agentv eval ${suite.path} --rerun-failed ${previous.run_id}` : ''),
       { run_id: previous.run_id, resumable: facts.isResumable },
     );
   }

@@ -8,10 +8,12 @@ export const ConfigResponse = z.object({
   ref: z.string(),
   remote: z.string().nullable(),
   version: z.string(),
-  /** Web URL pattern for a source commit (`{sha}` placeholder) when the remote is a known host. */
-  commit_url: z.string().nullable().default(null),
 });
 export type ConfigResponse = z.infer<typeof ConfigResponse>;
+
+/** GET /api/links: where a source commit can be seen on the web (`{sha}` placeholder), when the remote is a known host. */
+export const LinksResponse = z.object({ commit_url: z.string().nullable() });
+export type LinksResponse = z.infer<typeof LinksResponse>;
 
 export const SuitesResponse = z.object({
   suites: z.array(z.object({ path: z.string(), name: z.string(), test_count: z.number().int().nonnegative() })),
@@ -76,7 +78,7 @@ export type JobStatus = z.infer<typeof JobStatus>;
 
 export const StopResponse = z.union([
   z.object({ stopped: z.literal(true), status: JobState }),
-  z.object({ stopped: z.literal(false), reason: z.literal('already_terminal'), status: JobState.optional() }),
+  z.object({ stopped: z.literal(false), reason: z.literal('already_terminal') }),
 ]);
 export type StopResponse = z.infer<typeof StopResponse>;
 

@@ -66,8 +66,8 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
       ref: store.ref,
       remote,
       version: opts.version ?? '0.0.0',
-      commit_url: commitUrl,
     }),
+    links: async () => ({ commit_url: commitUrl }),
     sync: async () => {
       if (opts.sync) return opts.sync(remote);
       if (!remote) return { remote: null, fetched_runs: 0, message: 'no remote configured' };

@@ -157,10 +157,10 @@ export class JobManager {
   }
 
   /** SIGTERM, once: a repeated Stop does not escalate to a hard kill. */
-  async stop(id: string): Promise<{ stopped: true; status: JobState } | { stopped: false; reason: 'already_terminal'; status?: JobState } | null> {
+  async stop(id: string): Promise<{ stopped: true; status: JobState } | { stopped: false; reason: 'already_terminal' } | null> {
     const live = this.jobs.get(id);
     if (live) {
-      if (TERMINAL.includes(live.status.status)) return { stopped: false, reason: 'already_terminal', status: live.status.status };
+      if (TERMINAL.includes(live.status.status)) return { stopped: false, reason: 'already_terminal' };
       if (live.status.status !== 'stopping') {
         live.child?.kill('SIGTERM');
         live.status.status = 'stopping';
@@ -170,7 +170,7 @@ export class JobManager {
     }
     const status = await this.get(id);
     if (!status) return null;
-    if (TERMINAL.includes(status.status)) return { stopped: false, reason: 'already_terminal', status: status.status };
+    if (TERMINAL.includes(status.status)) return { stopped: false, reason: 'already_terminal' };
     const pid = this.recorded(id)?.pid ?? (status.run_id ? readLockOwner(this.opts.store.localDir, status.run_id)?.pid : null);
     if (pid) {
       try {

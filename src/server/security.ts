@@ -3,6 +3,7 @@
 // - state-changing requests with a foreign Origin (or cross-site fetch metadata) are refused;
 // - a request body must be application/json (so no "simple" cross-site form post works);
 // - read-only mode refuses every launching and stopping route.
+import os from 'node:os';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AgentvError } from '../errors.js';
 
@@ -21,6 +22,11 @@ export interface SecurityOptions {
 
 export function installSecurity(app: FastifyInstance, { host, readOnly }: SecurityOptions): void {
   const allowed = new Set([...LOOPBACK, host.toLowerCase(), `[${host.toLowerCase()}]`]);
+  if (host === '0.0.0.0' || host === '::') {
+    // Bound to every interface: the machine's own addresses and name are not foreign.
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) allowed.add(a.family === 'IPv6' ? `[${a.address}]` : a.address);
+    allowed.add(os.hostname().toLowerCase());
+  }
   const allowedHost = (h: string | undefined) => !!h && (allowed.has(hostname(h)) || /^127\.\d+\.\d+\.\d+$/.test(hostname(h)));
   const isWrite = (req: FastifyRequest) => !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
 
@@ -51,7 +57,9 @@ export function installSecurity(app: FastifyInstance, { host, readOnly }: Securi
 
   if (readOnly) {
     app.addHook('onRequest', async (req) => {
-      if (req.method === 'POST' && /^\/api\/eval\//.test(req.url)) {
+      // The matched route, not the raw URL: /api/%65val/run routes to /api/eval/run too.
+      const route = req.routeOptions.url ?? '';
+      if (req.method !== 'GET' && req.method !== 'HEAD' && route.startsWith('/api/eval/')) {
         throw new AgentvError('FORBIDDEN', 'Studio is read-only: launching and stopping runs is disabled');
       }
     });

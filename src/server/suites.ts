@@ -59,7 +59,9 @@ export class SuiteCatalog {
     const rel = path.relative(this.repoDir, abs);
     if (rel.startsWith('..') || path.isAbsolute(rel)) throw new AgentvError('USAGE', `suite path must be inside the repository: ${p}`);
     const s = await stat(abs).catch(() => null);
-    if (!s?.isFile()) throw new AgentvError('SUITE_NOT_FOUND', `unknown suite: ${p}`);
+    if (!s?.isFile() || !/\.ya?ml$/i.test(abs)) throw new AgentvError('SUITE_NOT_FOUND', `unknown suite: ${p}`);
+    // Load it now: a broken suite is a 400 with its problems, not a job that fails later.
+    await loadSuite({ path: abs, repoDir: this.repoDir });
     return rel.split(path.sep).join('/');
   }
 

@@ -32,17 +32,22 @@ export function sealedChunkPath(seq: number): string {
   return `${INDEX_SEALED}/${String(Math.floor(seq / 1000)).padStart(4, '0')}/${String(seq).padStart(7, '0')}.jsonl`;
 }
 
-/** Trailers every commit on the ref carries, so `git log --grep` and `%(trailers)` find a run. */
+/**
+ * Trailers every commit on the ref carries, so `git log --grep` and `%(trailers)`
+ * find a run: one `Agentv-Run:` per run the commit changes (a merge, a reindex
+ * or a seed changes many), and the source commit when there is one.
+ */
 export function commitMessage({
   subject,
   runId,
   sourceCommit,
 }: {
   subject: string;
-  runId: string | null;
+  runId: string | string[] | null;
   sourceCommit: string | null;
 }): string {
-  const trailers = [runId ? `Agentv-Run: ${runId}` : null, sourceCommit ? `Agentv-Source-Commit: ${sourceCommit}` : null].filter(Boolean);
+  const runs = runId === null ? [] : Array.isArray(runId) ? runId : [runId];
+  const trailers = [...runs.map((r) => `Agentv-Run: ${r}`), ...(sourceCommit ? [`Agentv-Source-Commit: ${sourceCommit}`] : [])];
   return trailers.length ? `${subject}\n\n${trailers.join('\n')}\n` : `${subject}\n`;
 }
 

@@ -71,7 +71,8 @@ export async function mergeRuns({ store, theirs, subject, prefetch, maxAttempts 
       const body = encodeCommit({
         tree: merged.tree,
         parents: [ours.commit, theirs],
-        message: commitMessage({ subject, runId: null, sourceCommit: null }),
+        // The runs that differ between the two sides: what this merge joins.
+        message: commitMessage({ subject, runId: merged.runIds, sourceCommit: null }),
         author: await commitIdentity({ cwd }),
         when: store.now(),
       });
@@ -206,7 +207,7 @@ async function mergeTrees(
   ours: string,
   theirs: string,
   prefetch?: (oids: string[]) => Promise<void>,
-): Promise<{ tree: string; conflicts: string[] }> {
+): Promise<{ tree: string; conflicts: string[]; runIds: string[] }> {
   // Keep the bigger index (a CI job's one new run merges into the shared history, not the reverse).
   const base: Side = (await indexSize(store, theirs)) > (await indexSize(store, ours)) ? 'theirs' : 'ours';
   const m = new TreeMerger(store, base === 'ours' ? 'theirs' : 'ours');
@@ -238,5 +239,9 @@ async function mergeTrees(
     const manifest = await m.manifest(t.dir);
     if (manifest && manifest.run_id === t.runId) summaries.push(summaryOf(manifest));
   }
-  return { tree: summaries.length ? await store.applyEdits(tree, await indexEdits(store, tree, summaries)) : tree, conflicts: m.conflicts };
+  return {
+    tree: summaries.length ? await store.applyEdits(tree, await indexEdits(store, tree, summaries)) : tree,
+    conflicts: m.conflicts,
+    runIds: [...new Set(m.taken.map((t) => t.runId))],
+  };
 }

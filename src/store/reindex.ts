@@ -80,15 +80,20 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     const r = await compute(tip.tree);
     return { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged };
   }
+  let changed: string[] = [];
   await store.commit({
     subject: 'reindex: rebuild the run index from manifests',
-    runId: null,
+    // The runs whose index rows this commit changes; known once change() has compared.
+    get runId() {
+      return changed;
+    },
     sourceCommit: null,
     change: async (tip) => {
       if (!tip) return null;
       const r = await compute(tip.tree);
       report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged };
       if (r.drift.length === 0 && r.damaged === 0) return null;
+      changed = [...new Set(r.drift.map((d) => d.run_id))];
       const edits: Edits = new Map([['index', null]]);
       for (const [p, v] of buildIndexFiles(r.walked.summaries)) edits.set(p, v);
       report.rewritten = true;

@@ -209,7 +209,7 @@ export interface SyntheticRunsOptions {
  */
 export function* syntheticRuns({
   runs,
-  rowsPerRun = 20,
+  rowsPerRun = 10,
   startAt,
   salt = (Math.random() * 2 ** 31) >>> 0,
   host = os.hostname(),
@@ -282,12 +282,12 @@ class Feed {
 /**
  * Add `runs` completed synthetic runs (varied suites, targets, pass/fail and a
  * few execution errors) to the results ref in one commit.
- * @example await seedRuns({ repoDir, runs: 100_000, rowsPerRun: 20 })
+ * @example await seedRuns({ repoDir, runs: 100_000, rowsPerRun: 10 })
  */
 export async function seedRuns({
   repoDir,
   runs,
-  rowsPerRun = 20,
+  rowsPerRun = 10,
   startAt,
   now = () => new Date(),
   ref = RESULTS_REF,
@@ -350,10 +350,10 @@ export async function seedRuns({
       const when = `${Math.floor(now().getTime() / 1000)} +0000`;
       const clean = (s: string) => s.replace(/[<>\n]/g, '');
       const who = `${clean(identity.name)} <${clean(identity.email)}> ${when}`;
-      // Many runs in one commit: no single Agentv-Run trailer fits (as for reindex's commit).
+      // Many runs in one commit: one Agentv-Run trailer each, as for merges and reindex.
       const message = commitMessage({
         subject: `seed: ${runs} synthetic run${runs === 1 ? '' : 's'} (${rowsPerRun} rows each)`,
-        runId: null,
+        runId: runIds,
         sourceCommit: source.commit,
       });
       await feed.push(`commit ${ref}\nmark :${2 * runs + 1}\nauthor ${who}\ncommitter ${who}\n${feed.data(message)}`);

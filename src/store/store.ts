@@ -33,7 +33,8 @@ export interface Tip {
 
 export interface CommitRequest {
   subject: string;
-  runId: string | null;
+  /** The run (or runs) the commit changes; each becomes an Agentv-Run trailer. */
+  runId: string | string[] | null;
   sourceCommit: string | null;
   /** Computes the edits against the given tip; null means nothing to do. */
   change: (tip: Tip | null) => Promise<Edits | null>;

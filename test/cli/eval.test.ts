@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
-import { ROOT, isAlive, waitExit } from '../helpers/proc.js';
+import { CLI, ROOT, isAlive, waitExit } from '../helpers/proc.js';
 import { runCli, startCli, waitForStderr } from '../helpers/cli.js';
 
 afterEach(cleanupRepos);
@@ -116,6 +116,28 @@ describe('agentv eval', () => {
     expect(r.code).toBe(130);
     expect((await show(dir, 'grace-run')).results).toEqual([]);
     for (const pid of recordedPids(pids)) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('refuses a --run-id that already exists before anything is printed or written', async () => {
+    const { dir, env } = setup(1, () => '1');
+    expect((await runCli(['eval', 'suite.yaml', '--run-id', 'taken'], { cwd: dir, env })).code).toBe(0);
+    const tip = git(dir, 'rev-parse', 'refs/agentv/runs/v1');
+    const r = await runCli(['eval', 'suite.yaml', '--run-id', 'taken'], { cwd: dir, env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('run id taken already exists');
+    expect(r.stderr).not.toMatch(/^run taken:/m);
+    expect(git(dir, 'rev-parse', 'refs/agentv/runs/v1')).toBe(tip);
+    expect((await show(dir, 'taken')).run.status).toBe('completed');
+  });
+
+  it('a closed output pipe does not kill the run', async () => {
+    const { dir, env } = setup(6, () => '30');
+    const { spawn } = await import('node:child_process');
+    // `agentv eval ... 2>&1 | head -1`: the reader goes away after one line.
+    const sh = spawn('sh', ['-c', `node ${JSON.stringify(CLI)} eval suite.yaml --run-id piped 2>&1 | head -1`], { cwd: dir, env: { ...process.env, ...env } });
+    // sh waits for every command of the pipeline, so the eval has ended too.
+    await waitExit(sh);
+    expect((await show(dir, 'piped')).run.status).toBe('completed');
   });
 
   it('a target failure is an execution_error row, not a crash', async () => {

@@ -65,6 +65,9 @@ describe('results push / pull / sync', () => {
     const history = git(bare, 'reflog', 'show', '--format=%H', REF).split('\n').reverse();
     expect(history.length).toBeGreaterThanOrEqual(12);
     for (let i = 1; i < history.length; i++) git(bare, 'merge-base', '--is-ancestor', history[i - 1]!, history[i]!);
+    // Every commit on the shared ref, merges included, names its runs in trailers.
+    const untagged = git(bare, 'log', REF, '--format=%h:%(trailers:key=Agentv-Run,valueonly,separator=%x2C)').split('\n').filter((l) => l.endsWith(':'));
+    expect(untagged).toEqual([]);
     git(bare, 'fsck', '--strict', '--no-progress');
 
     for (const c of clones) await cli(c, 'results', 'sync');

@@ -66,7 +66,8 @@ describe('reading runs', () => {
   it('GET /api/config', async () => {
     const r = await app.inject('/api/config');
     expect(r.statusCode).toBe(200);
-    expect(r.json()).toEqual({ read_only: false, repo: dir, ref: 'refs/agentv/runs/v1', remote: null, version: '1.2.3', commit_url: null });
+    expect(r.json()).toEqual({ read_only: false, repo: dir, ref: 'refs/agentv/runs/v1', remote: null, version: '1.2.3' });
+    expect((await app.inject('/api/links')).json()).toEqual({ commit_url: null });
   });
 
   it('GET /api/runs pages newest first with an opaque cursor and filters', async () => {
@@ -156,6 +157,14 @@ describe('security', () => {
     expect((await post({ suite: 'suite.yaml', target: 'nope' })).statusCode).toBe(404);
     expect((await post({ suite: 'suite.yaml', resume: true, run_id: 'no-such-run' })).statusCode).toBe(404);
     expect((await post({ suite: 'suite.yaml', run_id: '../../x' })).statusCode).toBe(400);
+    // Only loadable suites launch: not any file in the repository, not a broken suite.
+    expect((await post({ suite: '.git/config' })).statusCode).toBe(404);
+    writeFileSync(path.join(dir, 'broken.yaml'), 'tests:\n  - id: a\n  - id: a\n');
+    const broken = await post({ suite: 'broken.yaml' });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().error.code).toBe('SUITE_INVALID');
+    // A new run may not take an existing run's id.
+    expect((await post({ suite: 'suite.yaml', run_id: 'seed1' })).statusCode).toBe(400);
     const bad = await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: '{not json' });
     expect(bad.statusCode).toBe(400);
     expect(bad.body).not.toMatch(/\n\s+at /);
@@ -166,6 +175,11 @@ describe('security', () => {
     expect((await ro.app.inject('/api/config')).json().read_only).toBe(true);
     expect((await ro.app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml' } })).statusCode).toBe(403);
     expect((await ro.app.inject({ method: 'POST', url: '/api/eval/run/job-000000000000/stop' })).statusCode).toBe(403);
+    // An encoded path routes to the same handler and must be refused the same way.
+    for (const url of ['/api/%65val/run', '/api/eval/%72un', '/api//eval/run']) {
+      const r = await ro.app.inject({ method: 'POST', url, headers: json, payload: { suite: 'suite.yaml' } });
+      expect([403, 404], url).toContain(r.statusCode);
+    }
     expect((await ro.app.inject('/api/runs')).statusCode).toBe(200);
     await ro.app.close();
   });
@@ -200,7 +214,7 @@ describe('jobs', () => {
     expect(end).toMatchObject({ status: 'stopped', exit_code: 143 });
     const again = await app.inject({ method: 'POST', url: `/api/eval/run/${r.id}/stop` });
     expect(again.statusCode).toBe(200);
-    expect(again.json()).toMatchObject({ stopped: false, reason: 'already_terminal' });
+    expect(again.json()).toEqual({ stopped: false, reason: 'already_terminal' });
     const run = (await app.inject(`/api/runs/${r.run_id}`)).json();
     expect(run).toMatchObject({ is_resumable: true, resume_reason: 'stopped' });
     expect((await app.inject({ method: 'POST', url: '/api/eval/run/job-ffffffffffff/stop' })).statusCode).toBe(404);

@@ -32,7 +32,7 @@ describe('POST /api/remote/sync', () => {
 
     git(dir, 'remote', 'set-url', 'origin', 'git@github.com:acme/evals.git');
     const linked = await buildApp({ store, cliPath: CLI });
-    expect((await linked.app.inject('/api/config')).json().commit_url).toBe('https://github.com/acme/evals/commit/{sha}');
+    expect((await linked.app.inject('/api/links')).json().commit_url).toBe('https://github.com/acme/evals/commit/{sha}');
     await linked.app.close();
     store.close();
   });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
-import { RESULTS_REF, RowWriter, createRun, finishRun, openStore, runDir, showRun } from '../../src/store/index.js';
+import { RESULTS_REF, RowWriter, createRun, finishRun, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
 
 afterEach(cleanupRepos);
 
@@ -51,6 +51,20 @@ describe('the results ref', () => {
     expect(detail.run.status).toBe('completed');
     expect(detail.results.map((r) => r.test_id)).toEqual(['t1', 't2', 't3']);
     expect(detail.run.counts?.passed).toBe(3);
+    store.close();
+  });
+
+  it('a reindex commit names the runs it changes in Agentv-Run trailers', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    for (const id of ['a', 'b']) await createRun({ store, manifest: makeManifest(id) });
+    // Drop the index so that reindex has something to rebuild.
+    await store.commit({ subject: 'drop index', runId: ['a', 'b'], sourceCommit: null, change: async () => new Map([['index', null]]) });
+    expect((await reindex({ store })).rewritten).toBe(true);
+    const trailers = git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run,valueonly)');
+    expect(trailers.split('\n').filter(Boolean).sort()).toEqual(['a', 'b']);
+    const untagged = git(dir, 'log', RESULTS_REF, '--format=%H %(trailers:key=Agentv-Run,valueonly,separator=%x2C)').split('\n').filter((l) => !l.includes(' ') || l.endsWith(' '));
+    expect(untagged).toEqual([]);
     store.close();
   });
 

@@ -16,9 +16,12 @@ export async function evalRoutes(app: FastifyInstance, { store, jobs, catalog }:
     const body = parseRequest(EvalRunRequest, req.body, 'request body');
     const suite = await catalog.resolveSuite(body.suite);
     if (body.target) await catalog.checkTarget(body.target);
-    if (body.run_id && (body.resume || body.rerun_failed || body.retry_errors)) {
+    if (body.run_id) {
       const tip = await store.tip();
-      if (!tip || !(await readManifestAt(store, tip.tree, body.run_id))) throw new AgentvError('RUN_NOT_FOUND', `run ${body.run_id} not found`);
+      const exists = tip !== null && (await readManifestAt(store, tip.tree, body.run_id)) !== null;
+      const continues = body.resume || body.rerun_failed || body.retry_errors;
+      if (continues && !exists) throw new AgentvError('RUN_NOT_FOUND', `run ${body.run_id} not found`);
+      if (!continues && exists) throw new AgentvError('USAGE', `run id ${body.run_id} already exists; resume it, or choose another id`);
     }
     const job = jobs.launch({ ...body, suite }, () => newRunId());
     return reply.status(202).send(respond(EvalRunResponse, { id: job.id, run_id: job.run_id, status: job.status, command: job.command }));
