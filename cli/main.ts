@@ -75,7 +75,10 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa']))
     .action((runId: string, opts) => run(async (ctx) => (await import('./commands/eval.js')).resumeRun(ctx, runId, opts, argv)));
 
-  const runs = program.command('runs').description('list and inspect runs');
+  const runs = program
+    .command('runs')
+    .description('list and inspect runs')
+    .addHelpText('after', examples(['agentv runs list --limit 20', 'agentv runs list --suite support-triage --status stopped', 'agentv runs show <RUN_ID> --json']));
   runs
     .command('list')
     .description('list runs, newest first (a table, or with --json the document of GET /api/runs)')
@@ -91,12 +94,15 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
   runs
     .command('show <run_id>')
     .description('a run: header, aggregates and one row per test (or with --json the document of GET /api/runs/:run_id)')
-    .option('--history', 'with --json: also superseded rows of re-executed tests')
+    .option('--history', 'also superseded rows of re-executed tests')
     .option('--json', 'print JSON on stdout')
     .addHelpText('after', examples(['agentv runs show 20261122-101500-k3f9qa', 'agentv runs show 20261122-101500-k3f9qa --json --history']))
     .action((runId: string, opts) => run(async (ctx) => (await import('./commands/runs.js')).runsShow(ctx, runId, opts)));
 
-  const results = program.command('results').description('maintain and share the results ref');
+  const results = program
+    .command('results')
+    .description('maintain and share the results ref')
+    .addHelpText('after', examples(['agentv results reindex --check', 'agentv results sync --remote origin', 'agentv results promote --to ../eval-results.git', 'agentv results link <RUN_ID>']));
   results
     .command('reindex')
     .description('rebuild the run index from the run manifests')

@@ -43,6 +43,9 @@ function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
   const fromRunId = id(opts.resume) ?? id(opts.rerunFailed) ?? id(opts.retryErrors);
   if (fromRunId !== undefined && !RunId.safeParse(fromRunId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(fromRunId)}`);
   if (opts.acceptChanged && mode === 'new') throw new AgentvError('USAGE', '--accept-changed goes with --resume, --rerun-failed or --retry-errors');
+  if (opts.runId !== undefined && (mode === 'resume' || mode === 'rerun_failed')) {
+    throw new AgentvError('USAGE', '--run-id names a new run; --resume and --rerun-failed continue the run you name: --resume <run_id>');
+  }
   return { mode, fromRunId };
 }
 

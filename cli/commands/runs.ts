@@ -23,7 +23,10 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
   const limit = Number(opts.limit ?? 50);
   if (opts.json) return { exitCode: 0, json: page };
   if (page.runs.length === 0) {
-    ctx.io.stderr(opts.cursor ? 'No more runs.\n' : 'No runs yet. Start one with: agentv eval <suite.yaml>\n');
+    const filtered = opts.suite || opts.target || opts.status || opts.commit;
+    ctx.io.stderr(
+      opts.cursor ? 'No more runs.\n' : filtered ? 'No runs match these filters.\n' : 'No runs yet. Start one with: agentv eval <suite.yaml>\n',
+    );
     return { exitCode: 0 };
   }
   ctx.io.stdout(
@@ -45,6 +48,7 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
   return { exitCode: 0 };
 }
 
+/** `--history`: with --json the document's `history`; in the table, the superseded rows after the current ones. */
 export async function runsShow(ctx: CommandContext, runId: string, opts: { json?: boolean; history?: boolean }): Promise<CommandResult> {
   if (!RunId.safeParse(runId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(runId)}`);
   const store = await ctx.openStore();
@@ -82,5 +86,14 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
       ]),
     ),
   );
+  if (opts.history && detail.history?.length) {
+    out(`\nSuperseded rows (earlier attempts):\n`);
+    out(
+      table(
+        ['TEST', 'STATUS', 'SCORE', 'ATTEMPT', 'FINISHED'],
+        detail.history.map((r) => [r.test_id, r.execution_status, r.score.toFixed(2), String(r.attempt), shortTime(r.finished_at)]),
+      ),
+    );
+  }
   return { exitCode: 0 };
 }

@@ -164,6 +164,7 @@ describe('bad input: exit 2 and nothing written to the ref', () => {
     ['a bad --workers', () => ['eval', 'suite.yaml', '--workers', 'many']],
     ['an invalid --run-id', () => ['eval', 'suite.yaml', '--run-id', '../x']],
     ['combined resume modes', () => ['eval', 'suite.yaml', '--resume', '--retry-errors', 'x']],
+    ['--run-id with --resume', () => ['eval', 'suite.yaml', '--resume', 'x', '--run-id', 'y']],
     ['an unknown flag', () => ['eval', 'suite.yaml', '--frobnicate']],
     ['a suite outside the repository', () => ['eval', '../../../etc/passwd.yaml']],
   ];

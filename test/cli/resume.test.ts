@@ -144,8 +144,10 @@ describe('resume, rerun-failed, retry-errors', () => {
     r = await runCli(['eval', 'suite.yaml', '--rerun-failed', 'r1'], { cwd: dir });
     expect(r.stderr).toContain('rerunning failed in run r1: 2 done, 1 to run (1 failed)');
     expect(executions(log).get('c')).toBe(2);
-    const runsShow = await runCli(['runs', 'show', 'r1'], { cwd: dir });
+    const runsShow = await runCli(['runs', 'show', 'r1', '--history'], { cwd: dir });
     expect(runsShow.stdout).toMatch(/resumed \(rerun_failed\): 1 of 1 executed/);
+    // --history without --json: superseded rows follow the current ones.
+    expect(runsShow.stdout).toMatch(/Superseded rows[\s\S]*\nb +execution_error/);
   });
 
   it('refuses a run whose owner is alive, naming the owner', async () => {
