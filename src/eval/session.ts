@@ -29,6 +29,7 @@ import {
 import { newRunId, planTests, selectTests } from './plan.js';
 import { Executor, type ProgressEvent, type WorkItem } from './runner.js';
 import { loadSuite } from './suite.js';
+import { Watchdog } from './watchdog.js';
 import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget } from './targets/index.js';
 import type { Suite, Target } from './types.js';
 
@@ -91,6 +92,7 @@ export class EvalSession {
   private executor: Executor | null = null;
   private lock: RunLock | null = null;
   private stopRequested: { graceMs: number; now: boolean } | null = null;
+  private watchdog: Watchdog | null = null;
 
   private constructor(
     readonly req: EvalRequest,
@@ -104,7 +106,9 @@ export class EvalSession {
     const mode = req.mode ?? 'new';
     const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
     const config = await loadTargetsConfig({ repoDir: req.repoDir });
-    const registry = new ProcessRegistry();
+    // The watchdog attaches at run(); until then there is nothing to report.
+    let report: (pids: number[]) => void = () => {};
+    const registry = new ProcessRegistry((pids) => report(pids));
     const found = mode !== 'new' ? await findRun(req, suite, config) : null;
     const previous = found?.manifest ?? null;
     const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? defaultTargetName(config);
@@ -143,7 +147,9 @@ export class EvalSession {
         });
       }
     }
-    return new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
+    const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
+    report = (pids) => session.watchdog?.update(pids);
+    return session;
   }
 
   /** First signal: finish in-flight tests within graceMs. */
@@ -166,6 +172,8 @@ export class EvalSession {
     const { store } = this.req;
     const plan = this.plan;
     this.lock = acquireRunLock({ localDir: store.localDir, runId: plan.runId });
+    // If this process is killed outright, the watchdog ends the targets' process groups.
+    this.watchdog = new Watchdog({ localDir: store.localDir, runId: plan.runId });
     let writer: RowWriter | null = null;
     let owned = false;
     try {
@@ -232,6 +240,7 @@ export class EvalSession {
       throw e;
     } finally {
       this.registry.killAll('SIGKILL');
+      this.watchdog.stop();
       this.lock.release();
     }
   }

@@ -140,6 +140,19 @@ describe('agentv eval', () => {
     expect((await show(dir, 'piped')).run.status).toBe('completed');
   });
 
+  it('kill -9 of the runner: its watchdog ends every process the targets started', async () => {
+    const { dir, pids, env } = setup(2, () => 'hang');
+    const child = startCli(['eval', 'suite.yaml', '--workers', '2', '--run-id', 'killed'], { cwd: dir, env });
+    while (recordedPids(pids).length < 4) await new Promise((res) => setImmediate(res));
+    child.kill('SIGKILL');
+    await waitExit(child);
+    // The watchdog polls every 200 ms; give it a bounded while, checking without sleeping.
+    const deadline = Date.now() + 10_000;
+    while (recordedPids(pids).some(isAlive) && Date.now() < deadline) await new Promise((res) => setImmediate(res));
+    for (const pid of recordedPids(pids)) expect(isAlive(pid), `pid ${pid}`).toBe(false);
+    expect((await show(dir, 'killed')).run.status).toBe('interrupted');
+  });
+
   it('a target failure is an execution_error row, not a crash', async () => {
     const { dir, env } = setup(2, (i) => (i === 0 ? '5 fail-exit' : '5'));
     const r = await runCli(['eval', 'suite.yaml', '--json', '--run-id', 'err-run'], { cwd: dir, env });

@@ -22,6 +22,9 @@ export function killProcessGroup({ pid, signal = 'SIGKILL' }: { pid: number; sig
 export class ProcessRegistry {
   readonly #pids = new Set<number>();
 
+  /** Called with the live set whenever it changes (the watchdog's list of groups to end). */
+  constructor(private readonly onChange?: (pids: number[]) => void) {}
+
   /**
    * Track a detached child's process group until the returned function is called.
    * Unregister only once the group has been reaped (the cli target does it on 'close').
@@ -33,8 +36,10 @@ export class ProcessRegistry {
     // A child that failed to spawn has no pid and nothing to kill.
     if (pid === undefined) return () => {};
     this.#pids.add(pid);
+    this.onChange?.([...this.#pids]);
     return () => {
       this.#pids.delete(pid);
+      this.onChange?.([...this.#pids]);
     };
   }
 
