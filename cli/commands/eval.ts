@@ -125,6 +125,7 @@ async function evalSuites(
   let exitCode = 0;
   for (const session of sessions) {
     const { plan } = session;
+    for (const w of plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
     const progress = new Progress(ctx.io, plan.items.length);
     ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${workers} workers)\n`);
     setCurrent({ session, progress });

@@ -10,7 +10,10 @@ import type { z } from 'zod';
 import { AgentvError } from '../errors.js';
 import {
   DEFAULT_PROMPT,
+  IGNORED_PROMPTFOO_KEYS,
+  SUITE_KEYS,
   SuiteAssertion,
+  editDistance,
   SuiteFile,
   SuiteTestInput,
   parseAssertionType,
@@ -389,6 +392,13 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
   if (top.default_test !== undefined && top.defaultTest !== undefined) {
     problems.add({ code: 'invalid', file: rel, line: lineOf(['defaultTest']), message: 'both default_test and defaultTest are set; keep one' });
   }
+  // Lenient for promptfoo's keys, but a near-miss of ours (`promts:`) silently changes results: say so.
+  const warnings: string[] = [];
+  for (const key of Object.keys(top)) {
+    if (SUITE_KEYS.includes(key) || IGNORED_PROMPTFOO_KEYS.includes(key)) continue;
+    const near = SUITE_KEYS.find((k) => editDistance(k, key) <= 2);
+    warnings.push(`${rel}:${lineOf([key]) ?? '?'}: unknown top-level key "${key}" is ignored${near ? ` (did you mean "${near}"?)` : ''}`);
+  }
   const defKey = top.default_test !== undefined ? 'default_test' : 'defaultTest';
   const def: DefaultTestInput = suiteFile?.default_test ?? suiteFile?.defaultTest ?? {};
 
@@ -485,5 +495,6 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     hash: hash.digest('hex'),
     tests,
     needsGrader: tests.some((t) => t.assertions.some((a) => a.type === 'llm-rubric')),
+    warnings,
   };
 }

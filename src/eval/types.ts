@@ -50,6 +50,8 @@ export interface Suite {
   tests: SuiteTest[];
   /** True when any test uses llm-rubric (a grader is then required). */
   needsGrader: boolean;
+  /** Things worth telling the user that do not stop the run (`file:line: ...`). */
+  warnings: string[];
 }
 
 export interface TargetCall {

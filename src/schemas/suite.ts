@@ -68,7 +68,7 @@ function issue(ctx: Ctx, code: SuiteProblemCode, message: string, path: (string 
   ctx.addIssue({ code: 'custom', message, path, params: { code } });
 }
 
-function editDistance(a: string, b: string): number {
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
@@ -226,7 +226,14 @@ export const SuitePrompts = z.preprocess(
 
 export const DEFAULT_PROMPT = '{{ input }}';
 
-/** The suite file. Unknown top-level keys (promptfoo's `providers`, `outputPath`, ...) are ignored. */
+/** Top-level keys agentv reads, and promptfoo's that it ignores without a word. */
+export const SUITE_KEYS = ['name', 'description', 'prompts', 'tests', 'default_test', 'defaultTest', 'assert', 'threshold'];
+export const IGNORED_PROMPTFOO_KEYS = [
+  'providers', 'targets', 'outputPath', 'sharing', 'env', 'evaluateOptions', 'commandLineOptions', 'derivedMetrics',
+  'extensions', 'metadata', 'tags', 'nunjucksFilters', 'redteam', 'writeLatestResults', 'scenarios', 'defaultProvider',
+];
+
+/** The suite file. Unknown top-level keys (promptfoo's `providers`, `outputPath`, ...) are ignored; typos of ours are warned about. */
 export const SuiteFile = z.looseObject({
   name: z.string().min(1).optional(),
   description: z.string().optional(),

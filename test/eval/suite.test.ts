@@ -496,3 +496,13 @@ describe('loadSuite: problems', () => {
   });
 
 });
+
+describe('unknown top-level keys', () => {
+  it('warns about a near-miss of a suite key with its line, and ignores promptfoo keys quietly', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentv-suite-warn-'));
+    fs.writeFileSync(path.join(dir, 's.yaml'), 'providers: [echo]\npromts: ["{{ input }}!"]\ntests:\n  - id: a\n    vars: { input: hi }\n');
+    const suite = await loadSuite({ path: path.join(dir, 's.yaml'), repoDir: dir });
+    expect(suite.warnings).toEqual(['s.yaml:2: unknown top-level key "promts" is ignored (did you mean "prompts"?)']);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
