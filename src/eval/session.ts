@@ -70,6 +70,8 @@ export class EvalSession {
   private lock: RunLock | null = null;
   private stopRequested: { graceMs: number; now: boolean } | null = null;
   private watchdog: Watchdog | null = null;
+  /** The run's source commit, once its manifest is committed or read. */
+  private sourceCommit: string | null = null;
 
   private constructor(
     readonly req: EvalRequest,
@@ -156,9 +158,11 @@ export class EvalSession {
     try {
       const startedAt = store.now().toISOString();
       if (plan.mode === 'new' || plan.mode === 'retry_errors') {
-        await createRun({ store, manifest: await this.newManifest(startedAt), rows: plan.carried });
+        const manifest = await this.newManifest(startedAt);
+        this.sourceCommit = manifest.source_commit;
+        await createRun({ store, manifest, rows: plan.carried });
       } else {
-        await updateRun({
+        const { manifest } = await updateRun({
           store,
           runId: plan.runId,
           update: {
@@ -187,9 +191,10 @@ export class EvalSession {
             }),
           },
         });
+        this.sourceCommit = manifest!.source_commit;
       }
       owned = true;
-      writer = new RowWriter({ store, runId: plan.runId });
+      writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit });
       this.executor = new Executor({
         items: plan.items,
         target: plan.target,
@@ -244,7 +249,7 @@ export class EvalSession {
         },
       },
     });
-    return manifest;
+    return manifest!; // a manifest update always reads the manifest
   }
 
   private async newManifest(startedAt: string): Promise<Manifest> {

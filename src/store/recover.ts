@@ -70,7 +70,7 @@ export async function recoverRun({ store, runId }: { store: Store; runId: string
       },
     });
     removeJournal(file);
-    return { recovered: added, damaged: journal.damaged, status: m.status };
+    return { recovered: added, damaged: journal.damaged, status: m!.status };
   } finally {
     lock.release();
   }

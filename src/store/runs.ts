@@ -130,9 +130,17 @@ export interface RunUpdate {
   /** Rewrites the manifest; the index row follows it in the same commit. */
   manifest?: (m: Manifest, committed: Row[]) => Manifest;
   subject: string;
+  /**
+   * The run's source commit, when the caller knows it: an append of rows then
+   * does not read the manifest (a big one costs milliseconds per group commit).
+   */
+  sourceCommit?: string | null;
 }
 
-/** Apply rows and/or a manifest change to a run in one commit. Returns the manifest as committed and the rows added. */
+/**
+ * Apply rows and/or a manifest change to a run in one commit. Returns the rows
+ * added and the manifest as committed (null for an append that did not read it).
+ */
 export async function updateRun({
   store,
   runId,
@@ -141,14 +149,16 @@ export async function updateRun({
   store: Store;
   runId: string;
   update: RunUpdate;
-}): Promise<{ manifest: Manifest; added: number }> {
+}): Promise<{ manifest: Manifest | null; added: number }> {
   let result: Manifest | null = null;
   let added = 0;
   let sourceCommit: string | null = null;
   const change = async (tip: Tip | null): Promise<Edits | null> => {
-    const current = tip ? await readManifestAt(store, tip.tree, runId) : null;
-    if (!tip || !current) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
-    sourceCommit = current.source_commit;
+    const appendOnly = update.sourceCommit !== undefined && !update.manifest && !update.dedupe;
+    const current = !tip ? null : appendOnly ? null : await readManifestAt(store, tip.tree, runId);
+    const exists = tip !== null && (current !== null || (appendOnly && (await store.readTree(tip.tree, runDir(runId))) !== null));
+    if (!tip || !exists) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+    sourceCommit = current ? current.source_commit : (update.sourceCommit ?? null);
     const edits: Edits = new Map();
     let rows = update.rows ?? [];
     // Appending needs only the last chunk number (a tree listing); reading every
@@ -164,7 +174,7 @@ export async function updateRun({
     if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
     added = rows.length;
     result = current;
-    if (update.manifest) {
+    if (update.manifest && current) {
       const next = Manifest.parse(update.manifest(current, [...existing.rows, ...rows]));
       result = next;
       edits.set(manifestPath(runId), serializeManifest(next));
@@ -181,7 +191,7 @@ export async function updateRun({
     },
     change,
   });
-  return { manifest: result!, added };
+  return { manifest: result, added };
 }
 
 export async function readRun({ store, runId, tree }: { store: Store; runId: string; tree?: string }) {
@@ -230,5 +240,5 @@ export async function finishRun({
       }),
     },
   });
-  return manifest;
+  return manifest!; // a manifest update always reads the manifest
 }

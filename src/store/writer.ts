@@ -12,6 +12,8 @@ export interface RowWriterOptions {
   runId: string;
   maxBatch?: number;
   maxDelayMs?: number;
+  /** The run's source commit, for the commit trailer (so appends need not read the manifest). */
+  sourceCommit?: string | null;
   /** Called when a background group commit fails; the rows stay journaled. */
   onError?: (e: Error) => void;
 }
@@ -52,7 +54,11 @@ export class RowWriter {
         await updateRun({
           store: this.opts.store,
           runId: this.opts.runId,
-          update: { rows: batch, subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}` },
+          update: {
+            rows: batch,
+            subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}`,
+            ...(this.opts.sourceCommit !== undefined ? { sourceCommit: this.opts.sourceCommit } : {}),
+          },
         });
         this.committedRows += batch.length;
       } catch (e) {
