@@ -39,7 +39,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!values.repo || !values.runs) throw new AgentvError('USAGE', `--repo and --runs are required\n${USAGE}`);
   const runs = positive('runs', values.runs);
-  const rowsPerRun = positive('rows-per-run', values['rows-per-run'], 20);
+  const rowsPerRun = positive('rows-per-run', values['rows-per-run'], 10);
   const startAt = values['start-at'] ? new Date(values['start-at']) : undefined;
   if (startAt && Number.isNaN(startAt.getTime())) throw new AgentvError('USAGE', `--start-at is not a date: ${values['start-at']}`);
   // npm runs scripts from the package root; a relative --repo means the caller's folder.

@@ -22,7 +22,7 @@ import {
   type SuiteProblemCode,
 } from '../schemas/suite.js';
 import { jsonSchemaProblems } from './assertions/json-schema.js';
-import { INPUT_ONLY, checkTemplate, isChatMessages, promptToText, renderTemplate } from './template.js';
+import { INPUT_ONLY, checkTemplate, isChatMessages, renderTemplate } from './template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from './types.js';
 
 export { checkTemplate, promptToText, renderTemplate } from './template.js';

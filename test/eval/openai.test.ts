@@ -8,6 +8,7 @@ import { createOpenAiTarget } from '../../src/eval/targets/openai.js';
 import { ProcessRegistry, resolveTarget, type TargetsConfig } from '../../src/eval/targets/index.js';
 import type { OpenAiTargetConfig } from '../../src/schemas/targets.js';
 import { TargetError, type ChatMessage, type Target, type TargetCall } from '../../src/eval/types.js';
+import { targetError } from '../helpers/expect.js';
 
 interface Seen {
   url: string;
@@ -77,14 +78,6 @@ function callOf(prompt: string | ChatMessage[], signal = new AbortController().s
   return { prompt, promptText, testId: 't1', vars: {}, signal };
 }
 
-async function targetError(p: Promise<unknown>): Promise<TargetError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TargetError);
-  return err as TargetError;
-}
 
 describe('openai target', () => {
   it('posts the model and a user message and records token usage', async () => {

@@ -19,7 +19,8 @@ import {
   type TargetConfig,
   type TargetsConfig,
 } from '../../src/eval/targets/index.js';
-import { TargetError, type Target, type TargetCall } from '../../src/eval/types.js';
+import type { Target, TargetCall } from '../../src/eval/types.js';
+import { targetError } from '../helpers/expect.js';
 
 let repoDir: string;
 let registry: ProcessRegistry;
@@ -53,14 +54,6 @@ function callOf(prompt: string, extra: Partial<TargetCall> = {}): TargetCall {
   return { prompt, promptText: prompt, testId: 't1', vars: { input: prompt }, signal: new AbortController().signal, ...extra };
 }
 
-async function targetError(p: Promise<unknown>): Promise<TargetError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(TargetError);
-  return err as TargetError;
-}
 
 function resolve(name: string, config: TargetsConfig | null = null): Target {
   return resolveTarget({ name, config, repoDir, registry });

@@ -5,25 +5,20 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { cliOk } from '../helpers/expect.js';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 
 afterEach(cleanupRepos);
-
-async function cli(dir: string, ...args: string[]) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `agentv ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r;
-}
 
 function withSuite(dir: string): string {
   writeFileSync(path.join(dir, 'suite.yaml'), 'name: tiny\ntests:\n  - id: a\n    vars: { input: hello }\n');
   return dir;
 }
 
-const evalRun = async (dir: string) => JSON.parse((await cli(dir, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id as string;
-const link = async (dir: string, ...args: string[]) => JSON.parse((await cli(dir, 'results', 'link', ...args, '--json')).stdout);
+const evalRun = async (dir: string) => JSON.parse((await cliOk(dir, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id as string;
+const link = async (dir: string, ...args: string[]) => JSON.parse((await cliOk(dir, 'results', 'link', ...args, '--json')).stdout);
 const ofCommit = async (dir: string, rev: string) =>
-  (JSON.parse((await cli(dir, 'runs', 'list', '--commit', rev, '--json')).stdout).runs as { run_id: string }[]).map((r) => r.run_id).sort();
+  (JSON.parse((await cliOk(dir, 'runs', 'list', '--commit', rev, '--json')).stdout).runs as { run_id: string }[]).map((r) => r.run_id).sort();
 
 describe('results link', () => {
   it('amends an unpublished HEAD with the trailer, keeping tree, parents, author, index and work tree', async () => {

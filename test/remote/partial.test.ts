@@ -5,19 +5,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRun, openResultsStore, pushRuns, reindex, sourceRootOf } from '../../src/store/index.js';
-import { runCli } from '../helpers/cli.js';
+import { cliOk } from '../helpers/expect.js';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 
 afterEach(cleanupRepos);
 
 const REF = 'refs/agentv/runs/v1';
-
-async function cli(dir: string, ...args: string[]) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `agentv ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r;
-}
 
 /** Objects reachable from the ref that the cache does not have (rev-list never fetches them). */
 function missing(cache: string): Set<string> {
@@ -37,8 +31,8 @@ describe('partial fetch of a results repository', () => {
     git(writer, 'remote', 'add', 'origin', `file://${results}`);
     writeFileSync(path.join(writer, 'suite.yaml'), 'name: tiny\ntests:\n  - id: a\n    vars: { input: hello }\n  - id: b\n    vars: { input: bye }\n');
     const ids: string[] = [];
-    for (let i = 0; i < 2; i++) ids.push(JSON.parse((await cli(writer, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id);
-    await cli(writer, 'results', 'push');
+    for (let i = 0; i < 2; i++) ids.push(JSON.parse((await cliOk(writer, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id);
+    await cliOk(writer, 'results', 'push');
     const blobs = (runId: string, file: RegExp) =>
       git(writer, 'ls-tree', '-r', REF, 'runs')
         .split('\n')
@@ -52,7 +46,7 @@ describe('partial fetch of a results repository', () => {
     mkdirSync(path.join(reader, '.agentv'));
     writeFileSync(path.join(reader, '.agentv/config.yaml'), `results:\n  repo: file://${results}\n`);
     const config = readFileSync(path.join(reader, '.git/config'), 'utf8');
-    const pulled = JSON.parse((await cli(reader, 'results', 'pull', '--json')).stdout);
+    const pulled = JSON.parse((await cliOk(reader, 'results', 'pull', '--json')).stdout);
     expect(pulled).toMatchObject({ remote: 'origin', partial: true });
 
     const cacheRoot = path.join(reader, '.git/agentv/results');
@@ -61,12 +55,12 @@ describe('partial fetch of a results repository', () => {
     const before = missing(cache);
     for (const oid of rows.flat()) expect(before.has(oid)).toBe(true);
 
-    const listed = JSON.parse((await cli(reader, 'runs', 'list', '--json')).stdout);
+    const listed = JSON.parse((await cliOk(reader, 'runs', 'list', '--json')).stdout);
     expect(listed.runs.map((r: { run_id: string }) => r.run_id).sort()).toEqual([...ids].sort());
     const afterList = missing(cache);
     for (const oid of rows.flat()) expect(afterList.has(oid)).toBe(true);
 
-    const shown = JSON.parse((await cli(reader, 'runs', 'show', ids[0]!, '--json')).stdout);
+    const shown = JSON.parse((await cliOk(reader, 'runs', 'show', ids[0]!, '--json')).stdout);
     expect(shown.results.map((r: { test_id: string }) => r.test_id)).toEqual(['a', 'b']);
     const afterShow = missing(cache);
     for (const oid of rows[0]!) expect(afterShow.has(oid)).toBe(false);

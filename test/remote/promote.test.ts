@@ -5,17 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
+import { cliOk } from '../helpers/expect.js';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 
 afterEach(cleanupRepos);
 
 const REF = 'refs/agentv/runs/v1';
-
-async function cli(dir: string, ...args: string[]) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `agentv ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r;
-}
 
 function sourceRepo(): string {
   const dir = makeRepo();
@@ -23,10 +18,10 @@ function sourceRepo(): string {
   return dir;
 }
 
-const evalRun = async (dir: string) => JSON.parse((await cli(dir, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id as string;
+const evalRun = async (dir: string) => JSON.parse((await cliOk(dir, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id as string;
 
 const listed = async (dir: string) =>
-  (JSON.parse((await cli(dir, 'runs', 'list', '--json')).stdout).runs as { run_id: string }[]).map((r) => r.run_id).sort();
+  (JSON.parse((await cliOk(dir, 'runs', 'list', '--json')).stdout).runs as { run_id: string }[]).map((r) => r.run_id).sort();
 
 const runsIn = (repo: string) =>
   git(repo, 'ls-tree', '-r', '--name-only', REF, 'runs')
@@ -46,7 +41,7 @@ describe('results promote', () => {
     const sub = path.join(src, 'evals');
     mkdirSync(sub);
     const rel = path.relative(src, results);
-    const out = JSON.parse((await cli(sub, 'results', 'promote', '--to', path.relative(sub, results), '--json')).stdout);
+    const out = JSON.parse((await cliOk(sub, 'results', 'promote', '--to', path.relative(sub, results), '--json')).stdout);
     expect(out).toMatchObject({ kind: 'path', config_value: rel, push: { result: 'pushed' } });
     expect(git(results, 'rev-parse', '--is-bare-repository')).toBe('true');
     const config = readFileSync(path.join(src, '.agentv/config.yaml'), 'utf8');
@@ -59,7 +54,7 @@ describe('results promote', () => {
     expect(runsIn(results)).toEqual([before, after].sort());
     // The source repository's own ref keeps what it had; new runs went to the results repository.
     expect(runsIn(src)).toEqual([before]);
-    await cli(src, 'results', 'reindex', '--check');
+    await cliOk(src, 'results', 'reindex', '--check');
   }, 60_000);
 
   it('to a URL: later evals are pushed there from the cache, and a teammate sees every run', async () => {
@@ -68,7 +63,7 @@ describe('results promote', () => {
     git(path.dirname(results), 'init', '-q', '--bare', results);
     const url = `file://${results}`;
     const before = await evalRun(src);
-    await cli(src, 'results', 'promote', '--to', url);
+    await cliOk(src, 'results', 'promote', '--to', url);
     expect(runsIn(results)).toEqual([before]);
     const after = await evalRun(src);
     expect(runsIn(results)).toEqual([before, after].sort());

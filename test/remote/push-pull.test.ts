@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRun, finishRun, openStore, pullRuns, pushRuns, readRun, reindex, updateRun } from '../../src/store/index.js';
 import { runCli } from '../helpers/cli.js';
+import { cliOk } from '../helpers/expect.js';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 
@@ -31,14 +32,8 @@ function cloneOf(bare: string): string {
   return dir;
 }
 
-async function cli(dir: string, ...args: string[]) {
-  const r = await runCli(args, { cwd: dir });
-  expect(r.code, `agentv ${args.join(' ')}\n${r.stderr}`).toBe(0);
-  return r;
-}
-
 async function listedIds(dir: string): Promise<string[]> {
-  const r = await cli(dir, 'runs', 'list', '--limit', '500', '--json');
+  const r = await cliOk(dir, 'runs', 'list', '--limit', '500', '--json');
   return (JSON.parse(r.stdout).runs as { run_id: string }[]).map((x) => x.run_id).sort();
 }
 
@@ -49,9 +44,9 @@ describe('results push / pull / sync', () => {
     const configs = clones.map((c) => readFileSync(path.join(c, '.git/config'), 'utf8'));
     const runIds: string[] = [];
     for (let round = 0; round < 3; round++) {
-      const evals = await Promise.all(clones.map((c) => cli(c, 'eval', 'suite.yaml', '--target', 'echo', '--json')));
+      const evals = await Promise.all(clones.map((c) => cliOk(c, 'eval', 'suite.yaml', '--target', 'echo', '--json')));
       runIds.push(...evals.map((r) => JSON.parse(r.stdout).run_id as string));
-      const pushes = (await Promise.all(clones.map((c) => cli(c, 'results', 'push', '--json')))).map((p) => JSON.parse(p.stdout));
+      const pushes = (await Promise.all(clones.map((c) => cliOk(c, 'results', 'push', '--json')))).map((p) => JSON.parse(p.stdout));
       for (const p of pushes) expect(p.result).toBe('pushed');
       // Each clone holds a run the others lack, so at most one push fast-forwards; three had to merge.
       expect(pushes.reduce((n, p) => n + p.merges, 0)).toBeGreaterThanOrEqual(3);
@@ -70,12 +65,12 @@ describe('results push / pull / sync', () => {
     expect(untagged).toEqual([]);
     git(bare, 'fsck', '--strict', '--no-progress');
 
-    for (const c of clones) await cli(c, 'results', 'sync');
+    for (const c of clones) await cliOk(c, 'results', 'sync');
     for (const c of clones) {
-      await cli(c, 'results', 'pull');
+      await cliOk(c, 'results', 'pull');
       expect(git(c, 'rev-parse', REF)).toBe(git(bare, 'rev-parse', REF));
       expect(await listedIds(c)).toEqual([...runIds].sort());
-      await cli(c, 'results', 'reindex', '--check');
+      await cliOk(c, 'results', 'reindex', '--check');
       expect(git(c, 'status', '--porcelain')).toBe('?? suite.yaml');
     }
     // The user's remote.* config is untouched (explicit refspecs only, no partial-clone settings).
@@ -85,13 +80,13 @@ describe('results push / pull / sync', () => {
   it('pull fast-forwards into an empty clone and lists the remote runs; exit 2 without a remote', async () => {
     const bare = bareRemote();
     const [a, b] = [cloneOf(bare), cloneOf(bare)];
-    const runId = JSON.parse((await cli(a, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id;
-    expect(JSON.parse((await cli(a, 'results', 'push', '--json')).stdout)).toMatchObject({ remote: 'origin', result: 'pushed', attempts: 1 });
-    const pulled = JSON.parse((await cli(b, 'results', 'pull', '--json')).stdout);
+    const runId = JSON.parse((await cliOk(a, 'eval', 'suite.yaml', '--target', 'echo', '--json')).stdout).run_id;
+    expect(JSON.parse((await cliOk(a, 'results', 'push', '--json')).stdout)).toMatchObject({ remote: 'origin', result: 'pushed', attempts: 1 });
+    const pulled = JSON.parse((await cliOk(b, 'results', 'pull', '--json')).stdout);
     expect(pulled).toMatchObject({ remote: 'origin', result: 'fast_forward', new_runs: 1, partial: false });
     expect(git(b, 'rev-parse', 'refs/agentv/remotes/origin/runs/v1')).toBe(git(a, 'rev-parse', REF));
     expect(await listedIds(b)).toEqual([runId]);
-    expect(JSON.parse((await cli(b, 'results', 'pull', '--json')).stdout).result).toBe('up_to_date');
+    expect(JSON.parse((await cliOk(b, 'results', 'pull', '--json')).stdout).result).toBe('up_to_date');
 
     const lonely = makeRepo();
     const r = await runCli(['results', 'push'], { cwd: lonely });
@@ -143,9 +138,9 @@ describe('results push / pull / sync', () => {
       sa.close();
       sb.close();
     }
-    await cli(a, 'results', 'reindex', '--check');
+    await cliOk(a, 'results', 'reindex', '--check');
     expect(await listedIds(a)).toEqual(['only-a-1', 'only-a-2', 'only-b', 'shared-1', 'shared-2']);
-    const listed = JSON.parse((await cli(a, 'runs', 'list', '--json')).stdout).runs as { run_id: string; status: string }[];
+    const listed = JSON.parse((await cliOk(a, 'runs', 'list', '--json')).stdout).runs as { run_id: string; status: string }[];
     expect(listed.filter((r) => r.run_id.startsWith('shared')).map((r) => r.status)).toEqual(['completed', 'completed']);
   }, 60_000);
 });

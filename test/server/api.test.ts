@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
+import { cleanupRepos, makeRepo } from '../helpers/repo.js';
 import { makeManifest } from '../helpers/runs.js';
 import { CLI, ROOT, waitExit } from '../helpers/proc.js';
 import { startCli, waitForStderr } from '../helpers/cli.js';
