@@ -49,6 +49,9 @@ describe('agentv eval', () => {
       ['completed_count', 'errored', 'failed', 'pass_rate', 'passed', 'planned_test_count', 'resume_command', 'run_id', 'status'].sort(),
     );
     expect(r.stderr.match(/^\[\d\/4\] (PASS|FAIL) t\d/gm)).toHaveLength(4);
+    // Named metrics are aggregated in the human view.
+    const human = await runCli(['runs', 'show', summary.run_id], { cwd: dir });
+    expect(human.stdout).not.toContain('metric ');
     const detail = await show(dir, summary.run_id);
     expect(detail.run.planned_tests).toHaveLength(4);
     expect(detail.results.map((x: { test_id: string }) => x.test_id)).toEqual(['t1', 't2', 't3', 't4']);
@@ -192,4 +195,17 @@ describe('bad input: exit 2 and nothing written to the ref', () => {
       expect(git(dir, 'for-each-ref', 'refs/agentv')).toBe('');
     });
   }
+});
+
+describe('runs show', () => {
+  it('aggregates named metrics over the current rows', async () => {
+    const dir = makeRepo();
+    writeFileSync(
+      path.join(dir, 'suite.yaml'),
+      'name: m\ntests:\n  - id: a\n    vars: { input: "yes" }\n    assert: [{ type: contains, value: "yes", metric: accuracy }]\n  - id: b\n    vars: { input: "no" }\n    assert: [{ type: contains, value: "yes", metric: accuracy }]\n',
+    );
+    await runCli(['eval', 'suite.yaml', '--target', 'echo', '--run-id', 'metrics'], { cwd: dir });
+    const r = await runCli(['runs', 'show', 'metrics'], { cwd: dir });
+    expect(r.stdout).toContain('metric   accuracy: 1/2 passed (50%), avg score 0.50');
+  });
 });
