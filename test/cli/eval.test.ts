@@ -209,3 +209,23 @@ describe('runs show', () => {
     expect(r.stdout).toContain('metric   accuracy: 1/2 passed (50%), avg score 0.50');
   });
 });
+
+describe('several agentv eval processes on one repository', () => {
+  it('lose no row and no run; fsck is clean and the index equals reindex', async () => {
+    const dir = makeRepo();
+    const tests = Array.from({ length: 40 }, (_, i) => `  - id: t${i}\n    vars: { input: "q${i}" }\n    assert: [{ type: contains, value: "q" }]\n`).join('');
+    writeFileSync(path.join(dir, 'suite.yaml'), `name: busy\ntests:\n${tests}`);
+    const runs = Array.from({ length: 6 }, (_, i) => `busy-${i}`);
+    const results = await Promise.all(runs.map((id) => runCli(['eval', 'suite.yaml', '--target', 'echo', '--run-id', id, '--workers', '2', '--json'], { cwd: dir })));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const listed = JSON.parse((await runCli(['runs', 'list', '--json'], { cwd: dir })).stdout);
+    expect(listed.runs.map((r: { run_id: string }) => r.run_id).sort()).toEqual(runs);
+    for (const id of runs) {
+      const d = await show(dir, id);
+      expect(d.run.status).toBe('completed');
+      expect(d.results).toHaveLength(40);
+    }
+    expect(git(dir, 'fsck', '--strict', '--no-dangling')).toBe('');
+    expect((await runCli(['results', 'reindex', '--check'], { cwd: dir })).code).toBe(0);
+  });
+});
