@@ -30,9 +30,13 @@ export class Progress {
     if (r.execution_status === 'execution_error') this.errored++;
     else if (r.passed) this.passed++;
     else this.failed++;
-    if (this.io.isTTY) return this.draw();
     const word = r.execution_status === 'ok' ? 'PASS' : r.execution_status === 'quality_failure' ? 'FAIL' : 'ERROR';
     const why = r.error ?? r.assertions.find((a) => !a.passed)?.reason ?? '';
+    if (this.io.isTTY) {
+      // Failures stay on screen above the live line; passes only move the counters.
+      if (word !== 'PASS') this.io.stderr(`\r\x1b[2K${word} ${r.test_id}${why ? ` - ${why.replace(/\s+/g, ' ').slice(0, 160)}` : ''}\n`);
+      return this.draw();
+    }
     this.io.stderr(
       `[${e.done}/${this.total}] ${word} ${r.test_id} (${duration(r.duration_ms)})${why ? ` - ${why.replace(/\s+/g, ' ').slice(0, 120)}` : ''}\n`,
     );

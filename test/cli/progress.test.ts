@@ -17,7 +17,9 @@ describe('eval progress', () => {
     p.end();
     const last = err.filter((s) => s.startsWith('\r')).at(-1)!;
     expect(last).toMatch(/^\r\x1b\[2K\[3\/4\] \u2713 1 {2}\u2717 1 {2}! 1 {2}\S+ elapsed {2}ETA \S+/);
-    expect(err.join('')).not.toMatch(/PASS|FAIL/);
+    // Passes only move the counters; failures and errors stay on screen with their reason.
+    expect(err.join('')).not.toMatch(/PASS/);
+    expect(err.filter((l) => /^\r\x1b\[2K(FAIL|ERROR) /.test(l))).toHaveLength(2);
   });
 
   it('off a terminal: one plain line per finished test, with the reason of a failure', () => {
