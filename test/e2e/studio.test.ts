@@ -2,7 +2,7 @@
 // scroll thousands of runs, launch a run from the form, stop it from the job
 // page, resume it from the run page, and see it complete.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, copyFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { cleanupRepos, makeRepo, tempDir } from '../helpers/repo.js';
@@ -48,7 +48,7 @@ beforeAll(async () => {
   await seedRuns({ repoDir: dir, runs: 3000, rowsPerRun: 5 });
   store = await openStore({ repoDir: dir });
   process.env.AGENTV_PIDS_DIR = pidsDir;
-  studio = await buildApp({ store, cliPath: CLI, webRoot: path.join(ROOT, 'dist/web'), version: 'e2e' });
+  studio = await buildApp({ store, cliPath: CLI, webRoot: path.join(ROOT, 'dist/web'), version: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version });
   base = await studio.app.listen({ port: 0, host: '127.0.0.1' });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
