@@ -4,7 +4,7 @@
 import { AgentvError } from '../errors.js';
 import type { Manifest, PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
-import { currentRows, effectiveStatus, listRuns, readRun, recoverRun, resumeFacts } from '../store/index.js';
+import { currentRows, effectiveStatus, listRuns, needsRecovery, readRun, recoverRun, resumeFacts } from '../store/index.js';
 import { newRunId } from './plan.js';
 import type { WorkItem } from './runner.js';
 import type { EvalRequest } from './session.js';
@@ -83,8 +83,9 @@ export async function findRun(
       throw new AgentvError('RUN_NOT_FOUND', `no ${req.mode === 'rerun_failed' ? 'run with failed tests' : 'resumable run'} of suite ${suite.name}${target ? ` and target ${target}` : ''}; start a new run with: agentv eval ${suite.path}${target ? ` --target ${target}` : ''}`);
     }
   }
-  await recoverRun({ store, runId });
-  const { manifest, rows } = await readRun({ store, runId });
+  let run = await readRun({ store, runId });
+  if (needsRecovery(store, run.manifest) && (await recoverRun({ store, runId }))) run = await readRun({ store, runId });
+  const { manifest, rows } = run;
   if (manifest.suite.path !== suite.path && manifest.suite.name !== suite.name) {
     throw new AgentvError('USAGE', `run ${runId} is a run of suite ${manifest.suite.path}, not ${suite.path}`, { run_id: runId });
   }

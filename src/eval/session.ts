@@ -20,6 +20,7 @@ import {
   type RunLock,
   type Store,
 } from '../store/index.js';
+import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
 import { Executor, type ProgressEvent } from './runner.js';
@@ -61,8 +62,7 @@ export interface EvalOutcome {
 /** The command that continues a run, printed on stop and returned in --json. */
 export function resumeCommand(m: Pick<Manifest, 'run_id' | 'options' | 'suite' | 'target'>): string {
   const suites = m.options.suite_paths.length ? m.options.suite_paths : [m.suite.path];
-  const quote = (s: string) => (/^[\w./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
-  return `agentv eval ${suites.map(quote).join(' ')} --target ${quote(m.options.target ?? m.target.name)} --resume ${m.run_id}`;
+  return commandLine(['agentv', 'eval', ...suites, '--target', m.options.target ?? m.target.name, '--resume', m.run_id]);
 }
 
 export class EvalSession {

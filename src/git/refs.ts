@@ -44,18 +44,6 @@ export async function updateRefCas({
   throw new AgentvError('GIT', `git update-ref ${ref} failed: ${r.stderr.trim()}`, { ref, stderr: r.stderr });
 }
 
-/** Refs under a prefix, as `{ref, oid}`. */
-export async function listRefs({ cwd, prefix }: { cwd: string; prefix: string }): Promise<{ ref: string; oid: string }[]> {
-  const r = await runGit({ cwd, args: ['for-each-ref', '--format=%(objectname) %(refname)', prefix] });
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [oid, ref] = l.split(' ') as [string, string];
-      return { oid, ref };
-    });
-}
-
 /**
  * A cheap fingerprint of where a ref can live (its loose file and packed-refs):
  * unchanged fingerprint, unchanged ref, so a cache can skip asking git at all.

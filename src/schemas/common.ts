@@ -16,5 +16,3 @@ export type RunStatus = z.infer<typeof RunStatus>;
 
 export const ExecutionStatus = z.enum(['ok', 'quality_failure', 'execution_error']);
 export type ExecutionStatus = z.infer<typeof ExecutionStatus>;
-
-export const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/);

@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { defaultRemote, remoteUrl } from '../git/index.js';
-import type { SyncResponse } from '../schemas/studio.js';
+import { ErrorResponse, type SyncResponse } from '../schemas/studio.js';
 import { pullRuns, sourceRootOf, type Store } from '../store/index.js';
 import { installErrorHandler } from './error-handler.js';
 import { commitUrlPattern } from './host-links.js';
@@ -16,6 +16,7 @@ import { metaRoutes } from './routes/meta.js';
 import { IndexCache, runsRoutes } from './routes/runs.js';
 import { installSecurity } from './security.js';
 import { SuiteCatalog } from './suites.js';
+import { respond } from './validate.js';
 
 export interface AppOptions {
   store: Store;
@@ -38,6 +39,10 @@ export interface StudioApp {
   app: FastifyInstance;
   jobs: JobManager;
   cache: IndexCache;
+}
+
+function notFound(req: FastifyRequest, reply: FastifyReply) {
+  return reply.status(404).send(respond(ErrorResponse, { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 }
 
 export async function buildApp(opts: AppOptions): Promise<StudioApp> {
@@ -81,10 +86,10 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
     // Client-side routes (/runs/:id, /jobs/:id, /new) get the viewer.
     app.setNotFoundHandler((req, reply) => {
       if (req.method === 'GET' && !req.url.startsWith('/api/')) return reply.type('text/html').sendFile('index.html');
-      return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+      return notFound(req, reply);
     });
   } else {
-    app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+    app.setNotFoundHandler(notFound);
   }
   app.addHook('onClose', async () => jobs.closeAll());
   return { app, jobs, cache };

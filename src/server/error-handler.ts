@@ -2,6 +2,8 @@
 // table; 5xx are masked; no response ever carries a stack trace.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { AgentvError, httpStatusOf } from '../errors.js';
+import { ErrorResponse } from '../schemas/studio.js';
+import { respond } from './validate.js';
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AgentvError | Error, req, reply) => {
@@ -24,6 +26,6 @@ export function installErrorHandler(app: FastifyInstance): void {
       code = 'INTERNAL';
       message = 'internal error';
     }
-    void reply.status(status).send({ error: { code, message } });
+    void reply.status(status).send(respond(ErrorResponse, { error: { code, message } }));
   });
 }

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { commandLine } from '../eval/command-line.js';
 import { RUN_ID_PATTERN } from '../schemas/common.js';
 import type { EvalRunRequest, JobState, JobStatus } from '../schemas/studio.js';
 import { countsOf, currentRows, sourceRootOf, effectiveStatus, ownerLiveness, readLockOwner, readRun, type Store } from '../store/index.js';
@@ -27,10 +28,6 @@ export interface JobManagerOptions {
   /** The built CLI entry (dist/cli.js). */
   cliPath: string;
   now?: () => Date;
-}
-
-function quote(s: string): string {
-  return /^[\w./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export function evalArgs(req: EvalRunRequest & { suite: string }, runId: string | null): string[] {
@@ -75,7 +72,7 @@ export class JobManager {
       finished_at: null,
       progress: { planned: 0, done: 0, passed: 0, failed: 0, errored: 0 },
       log_tail: [],
-      command: ['agentv', ...args].map(quote).join(' '),
+      command: commandLine(['agentv', ...args]),
     };
     const job: Job = { status, child, pid: child.pid ?? null, listeners: new Set() };
     this.jobs.set(id, job);
@@ -224,7 +221,7 @@ export class JobManager {
       finished_at: m.finished_at,
       progress: { planned: m.planned_test_count, done: counts.completed_count, passed: counts.passed, failed: counts.failed, errored: counts.errored },
       log_tail: [],
-      command: m.argv.length ? ['agentv', ...m.argv].map(quote).join(' ') : `agentv resume ${runId}`,
+      command: m.argv.length ? commandLine(['agentv', ...m.argv]) : `agentv resume ${runId}`,
     };
   }
 

@@ -50,8 +50,3 @@ export function commitMessage({
   const trailers = [...runs.map((r) => `Agentv-Run: ${r}`), ...(sourceCommit ? [`Agentv-Source-Commit: ${sourceCommit}`] : [])];
   return trailers.length ? `${subject}\n\n${trailers.join('\n')}\n` : `${subject}\n`;
 }
-
-/** Canonical timestamps: ISO-8601 UTC with milliseconds, so they sort as strings. */
-export function isoNow(now: Date = new Date()): string {
-  return now.toISOString();
-}

@@ -6,7 +6,7 @@ import type { Manifest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { commitFilter } from './link.js';
-import { effectiveStatus, recoverRun } from './recover.js';
+import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
 import { currentRows, readRun } from './runs.js';
 import type { Store } from './store.js';
@@ -81,8 +81,9 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
  * Commits rows a dead owner left in its journal first, so nothing finished is hidden.
  */
 export async function showRun({ store, runId, history = false }: { store: Store; runId: string; history?: boolean }): Promise<RunDetailResponse> {
-  await recoverRun({ store, runId });
-  const { manifest, rows } = await readRun({ store, runId });
+  let run = await readRun({ store, runId });
+  if (needsRecovery(store, run.manifest) && (await recoverRun({ store, runId }))) run = await readRun({ store, runId });
+  const { manifest, rows } = run;
   const status = effectiveStatus(store, manifest);
   const current = currentRows(rows);
   const order = new Map(manifest.planned_tests.map((p, i) => [p.test_id, i]));

@@ -28,6 +28,16 @@ export interface Recovery {
 }
 
 /**
+ * Whether a run read with this manifest has anything to recover: a `running`
+ * run whose owner is dead, or a finished run whose journal was left behind.
+ */
+export function needsRecovery(store: Store, manifest: Manifest): boolean {
+  return manifest.status === 'running'
+    ? effectiveStatus(store, manifest) === 'interrupted'
+    : existsSync(journalPath(store.localDir, manifest.run_id));
+}
+
+/**
  * Commit journaled-but-uncommitted rows of a run whose owner is dead, and mark
  * it interrupted if it still says running. No-op (null) when the owner lives.
  */
@@ -35,10 +45,7 @@ export async function recoverRun({ store, runId }: { store: Store; runId: string
   const file = journalPath(store.localDir, runId);
   const tip = await store.tip();
   const manifest = tip ? await readManifestAt(store, tip.tree, runId) : null;
-  if (!manifest) return null;
-  const hasJournal = existsSync(file);
-  if (!hasJournal && effectiveStatus(store, manifest) !== 'interrupted') return null;
-  if (!hasJournal && manifest.status !== 'running') return null;
+  if (!manifest || !needsRecovery(store, manifest)) return null;
   let lock;
   try {
     lock = acquireRunLock({ localDir: store.localDir, runId });

@@ -84,9 +84,7 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
   await store.commit({
     subject: 'reindex: rebuild the run index from manifests',
     // The runs whose index rows this commit changes; known once change() has compared.
-    get runId() {
-      return changed;
-    },
+    runId: () => changed,
     sourceCommit: null,
     change: async (tip) => {
       if (!tip) return null;

@@ -129,13 +129,6 @@ export async function pushRuns({
   );
 }
 
-/** Pull then push: afterwards the remote has every local run and the local ref every remote run. */
-export async function syncRuns(opts: { store: Store; maxAttempts?: number; onRetry?: (attempt: number, why: string) => void } & RemoteSpec) {
-  const pull = await pullRuns(opts);
-  const push = await pushRuns(opts);
-  return { remote: opts.remote, pull, push };
-}
-
 /**
  * Make sure agentv's partial-clone cache of a results repository URL exists,
  * created and filled (trees and commits only) on first use. It is built under

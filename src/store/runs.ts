@@ -185,10 +185,8 @@ export async function updateRun({
   await store.commit({
     subject: update.subject,
     runId,
-    // Known only once the change has read the manifest; Store.commit reads it after change().
-    get sourceCommit() {
-      return sourceCommit;
-    },
+    // Known only once the change has read the manifest.
+    sourceCommit: () => sourceCommit,
     change,
   });
   return { manifest: result, added };

@@ -31,11 +31,16 @@ export interface Tip {
   tree: string;
 }
 
+/** A value, or a function read after change() ran, for trailers only the change can know. */
+export type AfterChange<T> = T | (() => T);
+
+const resolve = <T>(v: AfterChange<T>): T => (typeof v === 'function' ? (v as () => T)() : v);
+
 export interface CommitRequest {
   subject: string;
   /** The run (or runs) the commit changes; each becomes an Agentv-Run trailer. */
-  runId: string | string[] | null;
-  sourceCommit: string | null;
+  runId: AfterChange<string | string[] | null>;
+  sourceCommit: AfterChange<string | null>;
   /** Computes the edits against the given tip; null means nothing to do. */
   change: (tip: Tip | null) => Promise<Edits | null>;
   maxAttempts?: number;
@@ -132,7 +137,7 @@ export class Store {
       const body = encodeCommit({
         tree,
         parents: tip ? [tip.commit] : [],
-        message: commitMessage({ subject: req.subject, runId: req.runId, sourceCommit: req.sourceCommit }),
+        message: commitMessage({ subject: req.subject, runId: resolve(req.runId), sourceCommit: resolve(req.sourceCommit) }),
         author: identity,
         when: this.now(),
       });

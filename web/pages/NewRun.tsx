@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import type { EvalRunRequest, SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
-import { config, navigate, useSignal } from '../state.js';
+import { launchAndFollow } from '../launch.js';
+import { config, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 
@@ -49,13 +50,10 @@ export function NewRun({ query }: PageProps) {
     if (ids.length) body.test_ids = ids;
     setBusy(true);
     setError(null);
-    api.launch(body).then(
-      (job) => navigate(`/jobs/${encodeURIComponent(job.id)}`),
-      (err) => {
-        setBusy(false);
-        setError(errorMessage(err));
-      },
-    );
+    launchAndFollow(body).catch((err) => {
+      setBusy(false);
+      setError(errorMessage(err));
+    });
   };
 
   const none = opts !== null && opts.suites.length === 0;

@@ -6,7 +6,8 @@ import type { RunDetailResponse } from '../../src/schemas/api.js';
 import type { Row } from '../../src/schemas/row.js';
 import type { EvalRunRequest } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
-import { config, isReadOnly, navigate, useSignal } from '../state.js';
+import { launchAndFollow } from '../launch.js';
+import { config, isReadOnly, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
 import { absoluteTime, percent, score, span } from '../format.js';
 import { StatusBadge } from '../components/StatusBadge.js';
@@ -71,13 +72,10 @@ export function RunDetail({ params }: PageProps) {
     const body: EvalRunRequest = { suite: run.suite.path, target: run.target.name, run_id: run.run_id, [mode]: true };
     setLaunching(true);
     setLaunchError(null);
-    api.launch(body).then(
-      (job) => navigate(`/jobs/${encodeURIComponent(job.id)}`),
-      (e) => {
-        setLaunching(false);
-        setLaunchError(errorMessage(e));
-      },
-    );
+    launchAndFollow(body).catch((e) => {
+      setLaunching(false);
+      setLaunchError(errorMessage(e));
+    });
   };
 
   const counts = { passed: 0, failed: 0, error: 0 };
