@@ -55,7 +55,7 @@ describe('agentv eval', () => {
     const detail = await show(dir, summary.run_id);
     expect(detail.run.planned_tests).toHaveLength(4);
     expect(detail.results.map((x: { test_id: string }) => x.test_id)).toEqual(['t1', 't2', 't3', 't4']);
-    expect(git(dir, 'status', '--porcelain')).toBe('?? .agentv/\n?? suite.yaml'.replace('\n', '\n'));
+    expect(git(dir, 'status', '--porcelain')).toBe('?? .agentv/\n?? suite.yaml');
   });
 
   it('exits 0 when every test passes, and records source commit, argv and target hash', async () => {
@@ -119,6 +119,23 @@ describe('agentv eval', () => {
     expect(r.code).toBe(130);
     expect((await show(dir, 'grace-run')).results).toEqual([]);
     for (const pid of recordedPids(pids)) expect(isAlive(pid)).toBe(false);
+  });
+
+  it('--tag runs only the tests that carry one of the tags, and --test-id narrows by id', async () => {
+    const { dir, env } = setup(1, () => '1');
+    writeFileSync(
+      path.join(dir, 'suite.yaml'),
+      'tests:\n  - { id: a, tags: [smoke], vars: { input: "sleep:1" } }\n  - { id: b, tags: [slow], vars: { input: "sleep:1" } }\n  - { id: c, tags: [smoke, api], vars: { input: "sleep:1" } }\n',
+    );
+    const r = await runCli(['eval', 'suite.yaml', '--tag', 'smoke', '--run-id', 'tagged', '--json'], { cwd: dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    const d = await show(dir, 'tagged');
+    expect(d.run.planned_tests.map((p: { test_id: string }) => p.test_id)).toEqual(['a', 'c']);
+    expect(d.run.tags).toEqual(['smoke']);
+    const one = await runCli(['eval', 'suite.yaml', '--tag', 'smoke', '--test-id', 'c', '--run-id', 'one'], { cwd: dir, env });
+    expect(one.code, one.stderr).toBe(0);
+    expect((await show(dir, 'one')).run.planned_test_count).toBe(1);
+    expect((await runCli(['eval', 'suite.yaml', '--tag', 'nope'], { cwd: dir, env })).code).toBe(2);
   });
 
   it('refuses a --run-id that already exists before anything is printed or written', async () => {
