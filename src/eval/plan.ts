@@ -3,21 +3,13 @@
 // assertions, threshold, and the target's and grader's configuration — so a
 // resume can tell a finished test from one whose inputs changed since.
 import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.js';
 import { AgentvError } from '../errors.js';
 import type { PlannedTest } from '../schemas/manifest.js';
 import type { SuiteTest, Target } from './types.js';
 
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const keys = Object.keys(value as Record<string, unknown>)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
-}
-
 export function inputHash({ test, target, grader }: { test: SuiteTest; target: Target; grader: Target | null }): string {
-  const material = canonical({
+  const material = canonicalJson({
     prompt: test.prompt,
     vars: test.vars,
     assertions: test.assertions,

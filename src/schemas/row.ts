@@ -1,6 +1,11 @@
-// One row per (test, attempt). The latest row of a test_id is that test's result.
+// One row per (test, attempt, grade_seq). The row with the highest (attempt,
+// grade_seq) of a test_id is that test's result. Fields added after the first
+// format are optional so that rows written by earlier versions still parse.
 import { z } from 'zod';
 import { ExecutionStatus, RunId, Timestamp } from './common.js';
+
+export const ErrorPhase = z.enum(['target', 'grading']);
+export type ErrorPhase = z.infer<typeof ErrorPhase>;
 
 export const AssertionResult = z.object({
   type: z.string(),
@@ -36,5 +41,14 @@ export const Row = z.object({
   token_usage: TokenUsage.nullable().default(null),
   cost_usd: z.number().nullable().default(null),
   carried_from: RunId.optional(),
+  /** Where an execution_error happened: the target call, or grading (its output is kept). */
+  error_phase: ErrorPhase.nullable().optional(),
+  /** 0 for the row an execution wrote; each re-grade of that output appends one higher. */
+  grade_seq: z.number().int().nonnegative().optional(),
+  /** The content address of the stored input (prompt or messages, vars, expected output). */
+  input_ref: z.string().nullable().optional(),
+  /** What the target saw (call key) and how it was graded (grading key); input_hash combines them. */
+  call_key: z.string().optional(),
+  grading_key: z.string().optional(),
 });
 export type Row = z.infer<typeof Row>;

@@ -1,5 +1,6 @@
 // Rebuild the run index from the manifests (the index is only a projection of
 // them), or with `check` only report where the two disagree.
+import { canonicalJson } from '../canonical-json.js';
 import { isAgentvError } from '../errors.js';
 import { MODE_DIR } from '../git/index.js';
 import type { ReindexReport } from '../schemas/api.js';
@@ -44,19 +45,15 @@ export async function walkManifests(store: Store, tree: string): Promise<Walked>
   return { summaries, broken };
 }
 
-function canonical(s: RunSummary): string {
-  return JSON.stringify(s, Object.keys(s).sort());
-}
-
 export function diffIndex(expected: RunSummary[], actual: RunSummary[]): ReindexReport['drift'] {
-  const want = new Map(expected.map((s) => [s.run_id, canonical(s)]));
+  const want = new Map(expected.map((s) => [s.run_id, canonicalJson(s)]));
   const seen = new Map<string, number>();
   const drift: ReindexReport['drift'] = [];
   for (const s of actual) {
     seen.set(s.run_id, (seen.get(s.run_id) ?? 0) + 1);
     const w = want.get(s.run_id);
     if (w === undefined) drift.push({ run_id: s.run_id, kind: 'extra' });
-    else if (w !== canonical(s) || seen.get(s.run_id)! > 1) drift.push({ run_id: s.run_id, kind: 'different' });
+    else if (w !== canonicalJson(s) || seen.get(s.run_id)! > 1) drift.push({ run_id: s.run_id, kind: 'different' });
   }
   for (const id of want.keys()) if (!seen.has(id)) drift.push({ run_id: id, kind: 'missing' });
   return drift;

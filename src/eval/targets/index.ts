@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
+import { canonicalJson } from '../../canonical-json.js';
 import { AgentvError } from '../../errors.js';
 import { TargetConfig, TargetsConfig } from '../../schemas/targets.js';
 import type { Target } from '../types.js';
@@ -160,17 +161,6 @@ export function configHash({ config }: { config: TargetConfig }): string {
   return createHash('sha256').update(canonicalJson(hashed)).digest('hex');
 }
 
-/** JSON with object keys sorted at every depth and undefined members dropped. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export interface ResolveTargetOptions {
   /** A configured target name (wins), or an inline form such as `exec:./agent.sh {PROMPT}`. */
