@@ -2,7 +2,7 @@
 // handler is an async function returning {exitCode, json}; only this file
 // prints JSON documents and calls process.exit.
 import { Command, CommanderError, Option } from 'commander';
-import { AgentvError, exitCodeOf } from '../src/errors.js';
+import { AgentvError, classifyFault, exitCodeOf } from '../src/errors.js';
 import { registerRemoteCommands } from './commands/remote.js';
 import { makeContext, type CommandContext, type CommandResult, type Io } from './context.js';
 
@@ -111,6 +111,13 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .addHelpText('after', examples(['agentv results reindex --check', 'agentv results reindex']))
     .action((opts) => run(async (ctx) => (await import('./commands/results.js')).resultsReindex(ctx, opts)));
   registerRemoteCommands(results, run);
+  results
+    .command('fsck')
+    .description('check everything on the results ref (commits, trees, manifests, rows, index, incoming refs) and the local journals')
+    .option('--repair', 'rebuild what is derivable (the index) and commit rows left in journals; never deletes rows')
+    .option('--json', 'print the report as JSON on stdout')
+    .addHelpText('after', examples(['agentv results fsck', 'agentv results fsck --repair', 'agentv results fsck --json']))
+    .action((opts) => run(async (ctx) => (await import('./commands/fsck.js')).resultsFsck(ctx, opts)));
 
   program
     .command('studio')
@@ -156,9 +163,11 @@ export async function main({
       // --help and --version end through here with exit code 0.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof AgentvError) {
-      io.stderr(`agentv: ${e.message}\n`);
-      return exitCodeOf(e);
+    // A full disk or an unwritable repository is said as such, never as a stack trace.
+    const fault = classifyFault(e);
+    if (fault instanceof AgentvError) {
+      io.stderr(`agentv: ${fault.message}\n`);
+      return exitCodeOf(fault);
     }
     io.stderr(`agentv: internal error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

@@ -2,7 +2,7 @@
 // passed, 1 failures or errors, 2 bad input or a refused resume (nothing
 // written), 130/143 stopped by SIGINT/SIGTERM.
 import path from 'node:path';
-import { AgentvError } from '../../src/errors.js';
+import { AgentvError, classifyFault } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import type { EvalSummary } from '../../src/schemas/api.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
@@ -133,6 +133,8 @@ async function evalSuites(
     let outcome;
     try {
       outcome = await session.run({ onRow: progress.onRow });
+    } catch (e) {
+      throw runnerFailure(session, e);
     } finally {
       progress.end();
       setCurrent(null);
@@ -166,6 +168,24 @@ async function evalSuites(
   // Results kept in a repository reached by URL go there now (a no-op otherwise).
   await ctx.publish();
   return { exitCode, json: opts.json ? (summaries.length === 1 ? summaries[0] : summaries) : undefined };
+}
+
+/**
+ * A failure before the session wrote anything keeps its own code (exit 2:
+ * nothing was written); after that it is the runner's failure (exit 3): the
+ * run is marked failed where that could be written, and finished rows are kept.
+ */
+function runnerFailure(session: EvalSession, e: unknown): unknown {
+  const fault = classifyFault(e);
+  if (!session.started) return fault;
+  const why = fault instanceof Error ? fault.message : String(fault);
+  const id = session.plan.runId;
+  return new AgentvError(
+    'RUNNER_FAILED',
+    `run ${id} failed: ${why}\n  every finished row is kept (committed, or in the run's journal for the next command); ` +
+      `once the cause is fixed, continue with: agentv resume ${id}`,
+    { run_id: id, cause_code: fault instanceof AgentvError ? fault.code : ((fault as NodeJS.ErrnoException)?.code ?? null) },
+  );
 }
 
 /** `agentv resume <RUN_ID>`: --resume with the suite, target and options the run recorded. */

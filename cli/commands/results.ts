@@ -18,7 +18,7 @@ import type { CommandContext, CommandResult } from '../context.js';
 export async function resultsReindex(ctx: CommandContext, opts: { check?: boolean; json?: boolean }): Promise<CommandResult> {
   const store = await ctx.openStore();
   const report = await reindex({ store, check: opts.check });
-  const { broken, damaged, ...doc } = report;
+  const { broken, damaged, damage: _damage, ...doc } = report;
   for (const b of broken) ctx.io.stderr(`warning: run ${b.run_id} skipped: ${b.reason}\n`);
   if (damaged) ctx.io.stderr(`warning: ${damaged} damaged index line(s)\n`);
   if (opts.json) return { exitCode: opts.check && (doc.drift.length || damaged) ? 1 : 0, json: doc };

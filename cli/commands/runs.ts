@@ -52,7 +52,7 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
 export async function runsShow(ctx: CommandContext, runId: string, opts: { json?: boolean; history?: boolean }): Promise<CommandResult> {
   if (!RunId.safeParse(runId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(runId)}`);
   const store = await ctx.openStore();
-  const detail = await showRun({ store, runId, history: opts.history });
+  const detail = await showRun({ store, runId, history: opts.history, onWarning: (w) => ctx.io.stderr(`warning: ${w}\n`) });
   if (opts.json) return { exitCode: 0, json: detail };
   const m = detail.run;
   const c = m.counts;

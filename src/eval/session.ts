@@ -70,6 +70,8 @@ export class EvalSession {
   private lock: RunLock | null = null;
   private stopRequested: { graceMs: number; now: boolean } | null = null;
   private watchdog: Watchdog | null = null;
+  /** True once this session wrote to the run (created or took it over): a failure after that is a runner failure (exit 3). */
+  started = false;
   /** The run's source commit, once its manifest is committed or read. */
   private sourceCommit: string | null = null;
 
@@ -194,6 +196,7 @@ export class EvalSession {
         this.sourceCommit = manifest!.source_commit;
       }
       owned = true;
+      this.started = true;
       writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit });
       this.executor = new Executor({
         items: plan.items,

@@ -1,7 +1,7 @@
 // The one root error handler: error codes map to statuses through the shared
 // table; 5xx are masked; no response ever carries a stack trace.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { AgentvError, httpStatusOf } from '../errors.js';
+import { AgentvError, httpStatusOf, isExposed } from '../errors.js';
 import { ErrorResponse } from '../schemas/studio.js';
 import { respond } from './validate.js';
 
@@ -23,8 +23,13 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
-      code = 'INTERNAL';
-      message = 'internal error';
+      if (isExposed(err)) {
+        // Damage and full disks say what they are, without any path of this machine.
+        message = message.replace(/(?<![\w.~-])(?:[A-Za-z]:)?(?:[\\/][^\s'"\\/]+){2,}[\\/]?/g, '<path>');
+      } else {
+        code = 'INTERNAL';
+        message = 'internal error';
+      }
     }
     void reply.status(status).send(respond(ErrorResponse, { error: { code, message } }));
   });

@@ -13,3 +13,4 @@ export * from './merge.js';
 export * from './remote.js';
 export * from './config.js';
 export * from './link.js';
+export * from './fsck.js';

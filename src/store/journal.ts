@@ -2,10 +2,10 @@
 // before the runner reports it, so a crash loses only tests still in flight.
 // Rows that arrive while a sync is in progress share the next sync (group fsync).
 // Lives in <git-common-dir>/agentv/journal/<run_id>.jsonl, outside the work tree.
-import { closeSync, existsSync, fdatasync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { Row } from '../schemas/row.js';
-import { parseJsonl } from './jsonl.js';
+import { parseJsonl, type DamagedLine } from './jsonl.js';
 
 export function journalPath(localDir: string, runId: string): string {
   return path.join(localDir, 'journal', `${runId}.jsonl`);
@@ -13,14 +13,28 @@ export function journalPath(localDir: string, runId: string): string {
 
 export interface JournalContents {
   rows: Row[];
-  /** Lines that did not parse (a torn last write, damage); skipped, counted. */
+  /** Lines that did not parse (a torn last write, damage): counted and listed. */
   damaged: number;
+  bad: DamagedLine[];
 }
 
-/** Read a journal file; a missing file is empty. Never throws on damaged lines. */
+/** Read a journal file; a missing file is empty. Never throws on damaged lines: it lists them. */
 export function readJournal(file: string): JournalContents {
-  if (!existsSync(file)) return { rows: [], damaged: 0 };
+  if (!existsSync(file)) return { rows: [], damaged: 0, bad: [] };
   return parseJsonl(Row, readFileSync(file, 'utf8'));
+}
+
+/** Where a journal with damaged lines is kept once its good rows are committed. */
+export function damagedJournalPath(localDir: string, runId: string): string {
+  return path.join(localDir, 'journal', 'damaged', `${runId}.jsonl`);
+}
+
+/** Keep a damaged journal for inspection (fsck lists it) instead of deleting it. */
+export function keepDamagedJournal(file: string, localDir: string, runId: string): string {
+  const to = damagedJournalPath(localDir, runId);
+  mkdirSync(path.dirname(to), { recursive: true });
+  renameSync(file, to);
+  return to;
 }
 
 export function removeJournal(file: string): void {

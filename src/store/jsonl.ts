@@ -1,27 +1,43 @@
-// JSONL as the store reads it: one value per line, each validated; a line that
-// does not parse or validate (a torn write, damage) is skipped and counted,
-// never fatal, so one bad line cannot hide the rest of a file.
+// JSONL as the store reads it: one value per line, each validated. A line that
+// does not parse or validate (a torn write, damage) is collected with its line
+// number and reason, never dropped without a trace: the caller decides whether
+// it is fatal (a reader whose answer would be wrong) or a reported warning.
 import type { z } from 'zod';
+
+export interface DamagedLine {
+  /** 1-based line number in the file. */
+  line: number;
+  reason: string;
+}
 
 export interface ParsedLines<T> {
   rows: T[];
   damaged: number;
+  bad: DamagedLine[];
 }
 
 export function parseJsonl<S extends z.ZodType>(schema: S, text: string): ParsedLines<z.infer<S>> {
   const rows: z.infer<S>[] = [];
-  let damaged = 0;
-  for (const line of text.split('\n')) {
+  const bad: DamagedLine[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
     if (!line.trim()) continue;
     try {
       const r = schema.safeParse(JSON.parse(line));
       if (r.success) rows.push(r.data);
-      else damaged++;
+      else bad.push({ line: i + 1, reason: `does not match the schema (${r.error.issues[0]?.path.join('.') || 'value'}: ${r.error.issues[0]?.message})` });
     } catch {
-      damaged++;
+      bad.push({ line: i + 1, reason: i === lines.length - 1 ? 'is cut off (a torn last write)' : 'is not valid JSON' });
     }
   }
-  return { rows, damaged };
+  return { rows, damaged: bad.length, bad };
+}
+
+/** "line 3 (is not valid JSON), line 7 (...)" for messages; at most `max` listed. */
+export function describeDamage(bad: DamagedLine[], max = 3): string {
+  const shown = bad.slice(0, max).map((b) => `line ${b.line} ${b.reason}`);
+  return `${shown.join('; ')}${bad.length > max ? `; and ${bad.length - max} more` : ''}`;
 }
 
 export function toJsonl(values: unknown[]): string {

@@ -18,7 +18,6 @@ import {
   parseCommitMessage,
   sortTreeEntries,
   updateRefCas,
-  writeObject,
   type TreeEntry,
 } from '../git/index.js';
 import { Manifest } from '../schemas/manifest.js';
@@ -76,7 +75,7 @@ export async function mergeRuns({ store, theirs, subject, prefetch, maxAttempts 
         author: await commitIdentity({ cwd }),
         when: store.now(),
       });
-      const commit = await writeObject({ commonDir: store.repo.commonDir, type: 'commit', body });
+      const commit = await store.writeObject('commit', body);
       result = { kind: 'merged', commit, newRuns: (await indexSize(store, merged.tree)) - before, conflicts: merged.conflicts };
     }
     if (await updateRefCas({ cwd, ref: store.ref, newOid: result.commit, oldOid: ours?.commit ?? null, message: subject })) return result;
@@ -120,7 +119,7 @@ class TreeMerger {
 
   async write(entries: Map<string, TreeEntry>): Promise<string> {
     const body = encodeTree(sortTreeEntries([...entries.values()]));
-    return writeObject({ commonDir: this.store.repo.commonDir, type: 'tree', body });
+    return this.store.writeObject('tree', body);
   }
 
   async entries(oid: string): Promise<Map<string, TreeEntry>> {

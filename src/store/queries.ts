@@ -80,9 +80,24 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
  * One run: manifest, current row per test (planned order first), resume facts.
  * Commits rows a dead owner left in its journal first, so nothing finished is hidden.
  */
-export async function showRun({ store, runId, history = false }: { store: Store; runId: string; history?: boolean }): Promise<RunDetailResponse> {
+export async function showRun({
+  store,
+  runId,
+  history = false,
+  onWarning,
+}: {
+  store: Store;
+  runId: string;
+  history?: boolean;
+  /** Told what recovery could not read (damaged journal lines); also recorded in the run's events. */
+  onWarning?: (message: string) => void;
+}): Promise<RunDetailResponse> {
   let run = await readRun({ store, runId });
-  if (needsRecovery(store, run.manifest) && (await recoverRun({ store, runId }))) run = await readRun({ store, runId });
+  if (needsRecovery(store, run.manifest)) {
+    const recovery = await recoverRun({ store, runId });
+    if (recovery?.warning) onWarning?.(recovery.warning);
+    if (recovery) run = await readRun({ store, runId });
+  }
   const { manifest, rows } = run;
   const status = effectiveStatus(store, manifest);
   const current = currentRows(rows);

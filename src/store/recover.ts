@@ -6,7 +6,8 @@ import os from 'node:os';
 import { isAgentvError } from '../errors.js';
 import type { RunStatus } from '../schemas/common.js';
 import type { Manifest } from '../schemas/manifest.js';
-import { journalPath, readJournal, removeJournal } from './journal.js';
+import { journalPath, keepDamagedJournal, readJournal, removeJournal } from './journal.js';
+import { describeDamage } from './jsonl.js';
 import { acquireRunLock, ownerLiveness, readLockOwner } from './owner.js';
 import { countsOf, currentRows, readManifestAt, updateRun } from './runs.js';
 import type { Store } from './store.js';
@@ -25,6 +26,8 @@ export interface Recovery {
   recovered: number;
   damaged: number;
   status: RunStatus;
+  /** Set when journal lines could not be read: what was lost and where the journal was kept. */
+  warning: string | null;
 }
 
 /**
@@ -55,6 +58,12 @@ export async function recoverRun({ store, runId }: { store: Store; runId: string
   }
   try {
     const journal = readJournal(file);
+    // Damaged lines are said out loud: in the run's events and to the caller;
+    // the journal itself is kept (agentv/journal/damaged/) for fsck and for people.
+    const warning = journal.bad.length
+      ? `${journal.bad.length} journal line(s) of run ${runId} could not be read (${describeDamage(journal.bad)}); ` +
+        `the journal is kept as agentv/journal/damaged/${runId}.jsonl in the git directory`
+      : null;
     const { manifest: m, added } = await updateRun({
       store,
       runId,
@@ -64,20 +73,24 @@ export async function recoverRun({ store, runId }: { store: Store; runId: string
         subject: `run ${runId}: recover journaled rows`,
         manifest: (cur: Manifest, committed) => {
           const counts = countsOf(cur.planned_tests, currentRows(committed));
-          if (cur.status !== 'running') return { ...cur, counts };
           const at = store.now().toISOString();
+          if (cur.status !== 'running') {
+            return warning ? { ...cur, counts, events: [...cur.events, { type: 'recovered', at, detail: warning }] } : { ...cur, counts };
+          }
+          const detail = `owner process ended without finishing${warning ? `; ${warning}` : ''}`;
           return {
             ...cur,
             status: 'interrupted',
             counts,
             owner: null,
-            events: [...cur.events, { type: 'interrupted', at, detail: 'owner process ended without finishing' }],
+            events: [...cur.events, { type: 'interrupted', at, detail }],
           };
         },
       },
     });
-    removeJournal(file);
-    return { recovered: added, damaged: journal.damaged, status: m!.status };
+    if (warning) keepDamagedJournal(file, store.localDir, runId);
+    else removeJournal(file);
+    return { recovered: added, damaged: journal.damaged, status: m!.status, warning };
   } finally {
     lock.release();
   }

@@ -62,20 +62,22 @@ export function diffIndex(expected: RunSummary[], actual: RunSummary[]): Reindex
 /**
  * @example const report = await reindex({ store, check: true }); if (report.drift.length) exit(1)
  */
-export async function reindex({ store, check = false }: { store: Store; check?: boolean }): Promise<ReindexReport & { broken: Walked['broken']; damaged: number }> {
-  let report: (ReindexReport & { broken: Walked['broken']; damaged: number }) | null = null;
+type Report = ReindexReport & { broken: Walked['broken']; damaged: number; damage: IndexView['damage'] };
+
+export async function reindex({ store, check = false }: { store: Store; check?: boolean }): Promise<Report> {
+  let report: Report | null = null;
   const compute = async (tree: string) => {
     const walked = await walkManifests(store, tree);
-    const view = new IndexView(store, tree);
+    const view = new IndexView(store, tree, undefined, true);
     const actual = await view.all();
     const drift = diffIndex(walked.summaries, actual);
-    return { walked, drift, damaged: view.damaged };
+    return { walked, drift, damaged: view.damaged, damage: view.damage };
   };
   if (check) {
     const tip = await store.tip();
-    if (!tip) return { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0 };
+    if (!tip) return { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0, damage: [] };
     const r = await compute(tip.tree);
-    return { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged };
+    return { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged, damage: r.damage };
   }
   let changed: string[] = [];
   await store.commit({
@@ -86,7 +88,7 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     change: async (tip) => {
       if (!tip) return null;
       const r = await compute(tip.tree);
-      report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged };
+      report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged, damage: r.damage };
       if (r.drift.length === 0 && r.damaged === 0) return null;
       changed = [...new Set(r.drift.map((d) => d.run_id))];
       const edits: Edits = new Map([['index', null]]);
@@ -95,6 +97,6 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
       return edits;
     },
   });
-  return report ?? { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0 };
+  return report ?? { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0, damage: [] };
 }
 

@@ -7,7 +7,7 @@
 import { AgentvError } from '../errors.js';
 import { RunSummary } from '../schemas/summary.js';
 import type { Manifest } from '../schemas/manifest.js';
-import { parseJsonl, toJsonl, type ParsedLines } from './jsonl.js';
+import { describeDamage, parseJsonl, toJsonl, type DamagedLine, type ParsedLines } from './jsonl.js';
 import { INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
 import type { Edits, Store } from './store.js';
 
@@ -42,9 +42,9 @@ const byKey = (a: RunSummary, b: RunSummary) => (keyOf(a) < keyOf(b) ? -1 : keyO
 
 export type ParsedIndex = ParsedLines<RunSummary>;
 
-/** Parse an index file; damaged lines are skipped and counted, never fatal. */
+/** Parse an index file; damaged lines are collected (IndexView decides whether that is fatal). */
 export function parseIndex(buf: Buffer | null): ParsedIndex {
-  return buf ? parseJsonl(RunSummary, buf.toString('utf8')) : { rows: [], damaged: 0 };
+  return buf ? parseJsonl(RunSummary, buf.toString('utf8')) : { rows: [], damaged: 0, bad: [] };
 }
 
 export function serializeIndex(rows: RunSummary[]): string {
@@ -82,28 +82,45 @@ export class IndexBlobCache {
   }
 }
 
-/** Reads of one index version (one root tree). */
+/**
+ * Reads of one index version (one root tree). A damaged index file is an error
+ * (CORRUPT, naming the file, blob and lines): a listing without its runs would
+ * be a wrong answer. `tolerant` views (reindex, fsck) count damage instead.
+ */
 export class IndexView {
   private chunkCache = new Map<number, RunSummary[]>();
   damaged = 0;
+  /** Damage seen by a tolerant view, per index file. */
+  readonly damage: { file: string; object: string; lines: DamagedLine[] }[] = [];
 
   constructor(
     private readonly store: Store,
     readonly tree: string,
     private readonly blobs: IndexBlobCache = new IndexBlobCache(64),
+    private readonly tolerant = false,
   ) {}
 
-  /** An index file's rows in key order; damaged lines skipped and counted. */
+  /** An index file's rows in key order. */
   private async file(file: string): Promise<RunSummary[]> {
     const i = file.lastIndexOf('/');
     const entry = (await this.store.readTree(this.tree, file.slice(0, i)))?.find((e) => e.name === file.slice(i + 1));
     if (!entry) return [];
     const parsed = await this.blobs.load(entry.oid, async () => {
-      const p = parseIndex(await this.store.readBlobOid(entry.oid));
+      const p = parseIndex(await this.store.readBlobOid(entry.oid, file));
       p.rows.sort(byKey);
       return p;
     });
-    this.damaged += parsed.damaged;
+    if (parsed.bad.length) {
+      if (!this.tolerant) {
+        throw new AgentvError(
+          'CORRUPT',
+          `the run index file ${file} (blob ${entry.oid}) is damaged: ${describeDamage(parsed.bad)}. Rebuild the index with: agentv results reindex`,
+          { file, object: entry.oid, lines: parsed.bad.map((b) => b.line) },
+        );
+      }
+      this.damaged += parsed.damaged;
+      this.damage.push({ file, object: entry.oid, lines: parsed.bad });
+    }
     return parsed.rows;
   }
 
@@ -119,7 +136,13 @@ export class IndexView {
     const last = buckets[buckets.length - 1]!;
     const chunks = await this.store.treeEntries(last.oid);
     const name = chunks[chunks.length - 1]?.name;
-    return name ? Number(name.replace('.jsonl', '')) : -1;
+    const seq = name ? Number(name.replace('.jsonl', '')) : -1;
+    if (!Number.isInteger(seq)) {
+      throw new AgentvError('CORRUPT', `the run index has an unexpected file ${INDEX_SEALED}/${last.name}/${name}; rebuild it with: agentv results reindex`, {
+        file: `${INDEX_SEALED}/${last.name}/${name}`,
+      });
+    }
+    return seq;
   }
 
   async chunk(seq: number): Promise<RunSummary[]> {

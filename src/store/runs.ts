@@ -5,7 +5,7 @@
 import { AgentvError } from '../errors.js';
 import { Manifest, type RunCounts } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
-import { parseJsonl, toJsonl } from './jsonl.js';
+import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
@@ -36,28 +36,57 @@ export async function readManifestAt(store: Store, tree: string, runId: string):
   return parsed.data;
 }
 
+export interface RowChunkDamage {
+  /** Path of the chunk on the ref. */
+  file: string;
+  object: string;
+  lines: DamagedLine[];
+}
+
 export interface RunRows {
   /** Every row in commit order (chunk by chunk). */
   rows: Row[];
   lastChunk: number;
   damaged: number;
+  /** Chunks with lines that did not parse; empty for a healthy run. */
+  damage: RowChunkDamage[];
 }
 
+/** Every row of a run, tolerant of damage (which it lists); readers use requireIntact. */
 export async function readRowsAt(store: Store, tree: string, runId: string): Promise<RunRows> {
-  const entries = (await store.readTree(tree, `${runDir(runId)}/${ROWS_DIR}`)) ?? [];
+  const dir = `${runDir(runId)}/${ROWS_DIR}`;
+  const entries = (await store.readTree(tree, dir)) ?? [];
   const chunks = entries
     .map((e) => ({ e, seq: parseRowChunkSeq(e.name) }))
     .filter((x): x is { e: (typeof entries)[number]; seq: number } => x.seq !== null)
     .sort((a, b) => a.seq - b.seq);
-  const bufs = await Promise.all(chunks.map((c) => store.readBlobOid(c.e.oid)));
+  const bufs = await Promise.all(chunks.map((c) => store.readBlobOid(c.e.oid, `${dir}/${c.e.name}`)));
   const rows: Row[] = [];
+  const damage: RowChunkDamage[] = [];
   let damaged = 0;
-  for (const buf of bufs) {
+  bufs.forEach((buf, i) => {
     const parsed = parseJsonl(Row, buf.toString('utf8'));
     rows.push(...parsed.rows);
     damaged += parsed.damaged;
-  }
-  return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged };
+    if (parsed.bad.length) damage.push({ file: `${dir}/${chunks[i]!.e.name}`, object: chunks[i]!.e.oid, lines: parsed.bad });
+  });
+  return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged, damage };
+}
+
+/**
+ * A run read with damaged row chunks would report wrong counts ("completed 1/10"):
+ * that is an error naming the chunk and lines, never a quiet partial answer.
+ */
+export function requireIntact(runId: string, rows: RunRows): RunRows {
+  const d = rows.damage[0];
+  if (!d) return rows;
+  throw new AgentvError(
+    'CORRUPT',
+    `run ${runId}: row chunk ${d.file} (blob ${d.object}) is damaged: ${describeDamage(d.lines)}` +
+      `${rows.damage.length > 1 ? ` (and ${rows.damage.length - 1} more damaged chunk(s))` : ''}. ` +
+      'Its rows cannot be read; restore the chunk from a clone or remote (agentv results pull), and see: agentv results fsck',
+    { run_id: runId, file: d.file, object: d.object, lines: d.lines.map((l) => l.line) },
+  );
 }
 
 /** Highest row chunk number of a run (0 when it has none), from the tree alone. */
@@ -165,8 +194,8 @@ export async function updateRun({
     // committed row is for dedupe and manifest counts, which are rare (recovery, finish).
     const needRows = update.dedupe || update.manifest !== undefined;
     const existing = needRows
-      ? await readRowsAt(store, tip.tree, runId)
-      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0, damaged: 0 };
+      ? requireIntact(runId, await readRowsAt(store, tip.tree, runId))
+      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0 };
     if (update.dedupe) {
       const have = new Set(existing.rows.map((r) => `${r.test_id}\u0000${r.attempt}`));
       rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
@@ -196,7 +225,7 @@ export async function readRun({ store, runId, tree }: { store: Store; runId: str
   const t = tree ?? (await store.tip())?.tree;
   const manifest = t ? await readManifestAt(store, t, runId) : null;
   if (!t || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
-  const rows = await readRowsAt(store, t, runId);
+  const rows = requireIntact(runId, await readRowsAt(store, t, runId));
   return { manifest, ...rows };
 }
 

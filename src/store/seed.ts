@@ -304,7 +304,7 @@ export async function seedRuns({
     const t = await store.tip();
     if (t) {
       tip = t.commit;
-      const view = new IndexView(store, t.tree);
+      const view = new IndexView(store, t.tree, undefined, true);
       existing = await view.all();
       if (view.damaged) {
         throw new AgentvError('CORRUPT', `the run index of ${ref} has ${view.damaged} damaged line(s); run \`agentv results reindex\` first`);

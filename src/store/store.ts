@@ -14,10 +14,12 @@ import {
   openRepo,
   parseCommitMessage,
   parseTree,
+  refTarget,
   sortTreeEntries,
   updateRefCas,
   writeObject,
   type Identity,
+  type ObjectType,
   type Repo,
   type TreeEntry,
 } from '../git/index.js';
@@ -76,13 +78,37 @@ export class Store {
     this.reader.close();
   }
 
-  /** The ref's current commit and its tree; null before the first run. */
+  /**
+   * The ref's current commit and its tree; null before the first run. A ref
+   * that names a missing or broken commit is damage (CORRUPT), never "no runs".
+   */
   async tip(): Promise<Tip | null> {
     const info = await this.reader.info(this.ref);
-    if (!info) return null;
+    if (!info) {
+      const target = await refTarget({ cwd: this.repo.root, ref: this.ref });
+      if (target === null) return null;
+      throw new AgentvError(
+        'CORRUPT',
+        `${this.ref} points at commit ${target}, which is missing from the repository: the run history cannot be read. ` +
+          'Restore it from a clone or remote (agentv results pull), and check with: agentv results fsck',
+        { ref: this.ref, object: target },
+      );
+    }
     const obj = await this.reader.read(info.oid);
-    if (!obj || obj.type !== 'commit') throw new AgentvError('CORRUPT', `${this.ref} does not point at a commit`);
-    return { commit: info.oid, tree: parseCommitMessage(obj.data).tree };
+    if (!obj || obj.type !== 'commit') {
+      throw new AgentvError('CORRUPT', `${this.ref} points at ${info.oid}, which is ${obj ? `a ${obj.type}` : 'missing'}, not a commit`, {
+        ref: this.ref,
+        object: info.oid,
+      });
+    }
+    const tree = parseCommitMessage(obj.data).tree;
+    if (!tree) throw new AgentvError('CORRUPT', `commit ${info.oid} (the tip of ${this.ref}) names no tree`, { ref: this.ref, object: info.oid });
+    return { commit: info.oid, tree };
+  }
+
+  /** Write an object in the repository's own object format. */
+  writeObject(type: ObjectType, body: Buffer): Promise<string> {
+    return writeObject({ commonDir: this.repo.commonDir, type, body, format: this.repo.objectFormat });
   }
 
   /** Entries of the tree at `dir` below `treeOid` (cached: trees are immutable); null if absent. */
@@ -101,26 +127,34 @@ export class Store {
     const hit = this.trees.get(oid);
     if (hit) return hit;
     const obj = await this.reader.read(oid);
-    if (!obj || obj.type !== 'tree') throw new AgentvError('CORRUPT', `tree ${oid} is missing or not a tree`);
-    const entries = parseTree(obj.data);
+    if (!obj || obj.type !== 'tree') throw new AgentvError('CORRUPT', `tree ${oid} is ${obj ? `a ${obj.type}, not a tree` : 'missing'}`, { object: oid });
+    let entries: TreeEntry[];
+    try {
+      entries = parseTree(obj.data, this.repo.objectFormat);
+    } catch {
+      throw new AgentvError('CORRUPT', `tree ${oid} is malformed`, { object: oid });
+    }
     if (this.trees.size > 50_000) this.trees.clear();
     this.trees.set(oid, entries);
     return entries;
   }
 
-  /** Blob at `path` below a tree; null if absent. */
+  /** Blob at `path` below a tree; null if absent, CORRUPT if the tree names a blob that is missing. */
   async readBlob(treeOid: string, file: string): Promise<Buffer | null> {
     const i = file.lastIndexOf('/');
     const entries = await this.readTree(treeOid, i < 0 ? '' : file.slice(0, i));
     const e = entries?.find((x) => x.name === file.slice(i + 1));
     if (!e || e.mode === MODE_DIR) return null;
-    const obj = await this.reader.read(e.oid);
-    return obj ? obj.data : null;
+    return this.readBlobOid(e.oid, file);
   }
 
-  async readBlobOid(oid: string): Promise<Buffer> {
+  /** A blob by id; `file` names it in the error when it is missing. */
+  async readBlobOid(oid: string, file?: string): Promise<Buffer> {
     const obj = await this.reader.read(oid);
-    if (!obj) throw new AgentvError('CORRUPT', `blob ${oid} is missing`);
+    if (!obj || obj.type !== 'blob') {
+      const what = obj ? `a ${obj.type}, not a blob` : 'missing';
+      throw new AgentvError('CORRUPT', `${file ?? 'blob'} (blob ${oid}) on ${this.ref} is ${what}`, { object: oid, ...(file ? { file } : {}) });
+    }
     return obj.data;
   }
 
@@ -141,7 +175,7 @@ export class Store {
         author: identity,
         when: this.now(),
       });
-      const commit = await writeObject({ commonDir: this.repo.commonDir, type: 'commit', body });
+      const commit = await this.writeObject('commit', body);
       if (await updateRefCas({ cwd: this.repo.root, ref: this.ref, newOid: commit, oldOid: tip?.commit ?? null, message: req.subject })) {
         this.stats.commits++;
         return commit;
@@ -171,12 +205,11 @@ export class Store {
     }
     const entries = new Map<string, TreeEntry>();
     if (baseTree) for (const e of await this.treeEntries(baseTree)) entries.set(e.name, e);
-    const commonDir = this.repo.commonDir;
     await Promise.all(
       [...local].map(async ([name, v]) => {
         if (v === null) entries.delete(name);
         else {
-          const oid = await writeObject({ commonDir, type: 'blob', body: typeof v === 'string' ? Buffer.from(v) : v });
+          const oid = await this.writeObject('blob', typeof v === 'string' ? Buffer.from(v) : v);
           entries.set(name, { mode: MODE_FILE, name, oid });
         }
       }),
@@ -191,7 +224,7 @@ export class Store {
       }),
     );
     const list = sortTreeEntries([...entries.values()]);
-    const oid = await writeObject({ commonDir, type: 'tree', body: encodeTree(list) });
+    const oid = await this.writeObject('tree', encodeTree(list));
     this.trees.set(oid, list);
     return oid;
   }

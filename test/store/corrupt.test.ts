@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, makeRepo } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
-import { INDEX_HEAD, createRun, listRuns, manifestPath, openStore, reindex, showRun } from '../../src/store/index.js';
+import { INDEX_HEAD, createRun, fsck, listRuns, manifestPath, openStore, reindex, showRun } from '../../src/store/index.js';
 
 afterEach(cleanupRepos);
 
 describe('damaged input', () => {
-  it('recovers the good lines of a damaged journal and skips the bad one', async () => {
+  it('recovers the good lines of a damaged journal and reports the bad ones (event, warning, kept file, fsck)', async () => {
     const dir = makeRepo();
     const store = await openStore({ repoDir: dir });
     await createRun({ store, manifest: makeManifest('run-1') });
@@ -18,14 +18,22 @@ describe('damaged input', () => {
       path.join(journal, 'run-1.jsonl'),
       `${JSON.stringify(makeRow('t1'))}\n{"test_id": "t2", "trunc\n${JSON.stringify({ nonsense: true })}\n${JSON.stringify(makeRow('t3'))}\n{"torn`,
     );
-    const detail = await showRun({ store, runId: 'run-1' });
+    const warnings: string[] = [];
+    const detail = await showRun({ store, runId: 'run-1', onWarning: (w) => warnings.push(w) });
     expect(detail.results.map((r) => r.test_id)).toEqual(['t1', 't3']);
     expect(detail.run.status).toBe('interrupted');
     expect(detail.resume_reason).toBe('interrupted');
+    // Said out loud: to the caller, in the run's events, and the journal is kept for fsck.
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/3 journal line\(s\).*line 2 is not valid JSON.*line 3 does not match.*line 5 is cut off/);
+    expect(detail.events.find((e) => e.type === 'interrupted')?.detail).toContain('3 journal line(s)');
+    expect(existsSync(path.join(journal, 'damaged/run-1.jsonl'))).toBe(true);
+    const report = await fsck({ store });
+    expect(report.problems).toMatchObject([{ kind: 'kept_damaged_journal', run_id: 'run-1' }]);
     store.close();
   });
 
-  it('lists past a damaged index line, reports it with --check and repairs it with reindex', async () => {
+  it('a damaged index line fails the listing (CORRUPT, file and line named); --check reports it and reindex repairs it', async () => {
     const dir = makeRepo();
     const store = await openStore({ repoDir: dir });
     for (const id of ['a', 'b', 'c']) await createRun({ store, manifest: makeManifest(id) });
@@ -38,8 +46,7 @@ describe('damaged input', () => {
         return new Map([[INDEX_HEAD, head.replace(/\n/, '\n{"run_id": "b", garbage\n')]]);
       },
     });
-    const page = await listRuns({ store, query: { limit: 10 } });
-    expect(page.runs.map((r) => r.run_id).sort()).toEqual(['a', 'b', 'c']);
+    await expect(listRuns({ store, query: { limit: 10 } })).rejects.toMatchObject({ code: 'CORRUPT', data: { file: INDEX_HEAD, lines: [2] } });
     const check = await reindex({ store, check: true });
     expect(check.damaged).toBe(1);
     const fixed = await reindex({ store });
@@ -47,6 +54,7 @@ describe('damaged input', () => {
     const after = await reindex({ store, check: true });
     expect(after.damaged).toBe(0);
     expect(after.drift).toEqual([]);
+    expect((await listRuns({ store, query: { limit: 10 } })).runs.map((r) => r.run_id).sort()).toEqual(['a', 'b', 'c']);
     store.close();
   });
 
