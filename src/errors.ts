@@ -99,6 +99,9 @@ export function classifyFault(err: unknown): unknown {
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT' || /No space left on device|Disk quota exceeded/i.test(text)) {
     return new AgentvError('DISK_FULL', 'the disk is full (no space left on device): free some space, then resume the run', { cause: text.trim().slice(0, 500) });
   }
+  if (e?.code === 'EISDIR') {
+    return new AgentvError('CONFIG', 'a directory was found where a file belongs (EISDIR); replace it with the file agentv expects', { cause: text.trim().slice(0, 500) });
+  }
   if (e?.code === 'EROFS' || /Read-only file system/i.test(text)) {
     return new AgentvError('REPO_UNWRITABLE', 'the repository is on a read-only file system: agentv cannot write runs there; use a writable clone, or --repo DIR', {
       cause: text.trim().slice(0, 500),

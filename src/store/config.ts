@@ -53,6 +53,7 @@ async function readText(file: string): Promise<string | null> {
     return await fsp.readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw configError(file, 'is a directory; it must be a YAML file');
     throw e;
   }
 }

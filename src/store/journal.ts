@@ -2,8 +2,9 @@
 // before the runner reports it, so a crash loses only tests still in flight.
 // Rows that arrive while a sync is in progress share the next sync (group fsync).
 // Lives in <git-common-dir>/agentv/journal/<run_id>.jsonl, outside the work tree.
-import { closeSync, existsSync, fdatasync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { ensureDirSync } from './fs.js';
 import { Row } from '../schemas/row.js';
 import { parseJsonl, type DamagedLine } from './jsonl.js';
 
@@ -32,7 +33,7 @@ export function damagedJournalPath(localDir: string, runId: string): string {
 /** Keep a damaged journal for inspection (fsck lists it) instead of deleting it. */
 export function keepDamagedJournal(file: string, localDir: string, runId: string): string {
   const to = damagedJournalPath(localDir, runId);
-  mkdirSync(path.dirname(to), { recursive: true });
+  ensureDirSync(path.dirname(to));
   renameSync(file, to);
   return to;
 }
@@ -50,9 +51,13 @@ export class Journal {
   private waiting: { line: string; done: () => void; fail: (e: Error) => void }[] = [];
   private syncing = false;
 
+  /** Bytes of whole lines written so far: a failed write is cut back to this. */
+  private size: number;
+
   constructor(readonly file: string) {
-    mkdirSync(path.dirname(file), { recursive: true });
+    ensureDirSync(path.dirname(file));
     this.fd = openSync(file, 'a');
+    this.size = fstatSync(this.fd).size;
   }
 
   /** Resolves once the row is on disk. */
@@ -78,12 +83,21 @@ export class Journal {
     };
     // The write lands in the page cache at once; only the sync waits on the disk,
     // so a batch costs one thread-pool round trip, not two.
+    // A short write (the disk filling up) continues until the OS says why it
+    // cannot (ENOSPC); then the partial batch is cut off again, so the journal
+    // never holds a torn line and the space it took is given back.
     try {
-      const written = writeSync(this.fd, data, 0, data.length, null);
-      if (written !== data.length) return finish(new Error(`short journal write (${written}/${data.length})`));
+      let written = 0;
+      while (written < data.length) written += writeSync(this.fd, data, written, data.length - written, null);
     } catch (e) {
+      try {
+        ftruncateSync(this.fd, this.size);
+      } catch {
+        // the torn tail stays; readers report it as a damaged line
+      }
       return finish(e as Error);
     }
+    this.size += data.length;
     fdatasync(this.fd, (e) => finish(e));
   }
 

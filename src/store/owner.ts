@@ -2,9 +2,10 @@
 // An owner is (host, boot id, pid, process start time): a pid reused after the
 // owner died, or a reboot, reads as dead. A run lock is an O_EXCL file in
 // <git-common-dir>/agentv/locks; a lock whose owner is dead may be taken over.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureDirSync } from './fs.js';
 import { AgentvError } from '../errors.js';
 import type { Owner } from '../schemas/manifest.js';
 
@@ -77,7 +78,7 @@ export function readLockOwner(localDir: string, runId: string): Owner | null {
  */
 export function acquireRunLock({ localDir, runId, owner = currentOwner() }: { localDir: string; runId: string; owner?: Owner }): RunLock {
   const file = lockPath(localDir, runId);
-  mkdirSync(path.dirname(file), { recursive: true });
+  ensureDirSync(path.dirname(file));
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       // Write the content first, then link it into place: link fails if the lock

@@ -43,6 +43,9 @@ export async function loadTargetsConfig({ repoDir }: { repoDir: string }): Promi
       text = await readFile(join(repoDir, file), 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+        throw invalid(file, [{ file, message: `is a directory; it must be a YAML file listing targets (targets: [{name, provider, ...}])` }]);
+      }
       throw err;
     }
     return parseTargetsConfig({ text, file });
