@@ -2,6 +2,7 @@
 // compare-and-swap commit loop that every write goes through. A change is a
 // function of the current tip, so a writer that loses a race re-applies it
 // on the new tip and nothing another writer committed is lost.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import {
@@ -86,7 +87,13 @@ export class Store {
     const info = await this.reader.info(this.ref);
     if (!info) {
       const target = await refTarget({ cwd: this.repo.root, ref: this.ref });
-      if (target === null) return null;
+      if (target === null) {
+        // git ignores a ref file it cannot parse; agentv must not read that as "no runs".
+        if (!existsSync(path.join(this.repo.commonDir, this.ref))) return null;
+        throw new AgentvError('CORRUPT', `the ref file of ${this.ref} is malformed (it holds no valid object id); restore it from a clone or remote`, {
+          ref: this.ref,
+        });
+      }
       throw new AgentvError(
         'CORRUPT',
         `${this.ref} points at commit ${target}, which is missing from the repository: the run history cannot be read. ` +

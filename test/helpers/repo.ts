@@ -10,11 +10,19 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8', env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } }).trim();
 }
 
+export type ObjectFormat = 'sha1' | 'sha256';
+
+/**
+ * The object format test repositories use: AGENTV_TEST_OBJECT_FORMAT=sha256
+ * runs the same store tests in SHA-256 repositories (vitest project "sha256").
+ */
+export const TEST_OBJECT_FORMAT: ObjectFormat = process.env.AGENTV_TEST_OBJECT_FORMAT === 'sha256' ? 'sha256' : 'sha1';
+
 /** A new repository with one commit on main and a configured identity. */
-export function makeRepo({ commit = true }: { commit?: boolean } = {}): string {
+export function makeRepo({ commit = true, objectFormat = TEST_OBJECT_FORMAT }: { commit?: boolean; objectFormat?: ObjectFormat } = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agentv-test-'));
   made.push(dir);
-  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'init', '-q', '-b', 'main', `--object-format=${objectFormat}`);
   git(dir, 'config', 'user.name', 'Test');
   git(dir, 'config', 'user.email', 'test@example.com');
   if (commit) {

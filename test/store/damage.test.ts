@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanupRepos, git, makeRepo } from '../helpers/repo.js';
+import { TEST_OBJECT_FORMAT, cleanupRepos, git, makeRepo } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { runCli } from '../helpers/cli.js';
 import { CLI } from '../helpers/proc.js';
@@ -63,7 +63,7 @@ describe('a results ref whose tip commit is missing', () => {
   it('is an error naming the commit for every reader, never "No runs yet"', async () => {
     const { dir, store } = await repoWithRuns();
     store.close();
-    const missing = 'deadbeef'.repeat(5);
+    const missing = 'deadbeef'.repeat(TEST_OBJECT_FORMAT === 'sha256' ? 8 : 5);
     git(dir, 'pack-refs', '--all');
     mkdirSync(path.join(dir, '.git/refs/agentv/runs'), { recursive: true });
     writeFileSync(path.join(dir, '.git/refs/agentv/runs/v1'), `${missing}\n`);
@@ -81,6 +81,13 @@ describe('a results ref whose tip commit is missing', () => {
     expect(f.code).toBe(1);
     expect(f.report.problems.map((p) => p.kind)).toEqual(['bad_tip']);
     expect(f.report.problems[0]!.object).toBe(missing);
+
+    // A ref file git cannot even parse is damage too, not an empty store.
+    writeFileSync(path.join(dir, '.git/refs/agentv/runs/v1'), 'not an object id\n');
+    const broken = await runCli(['runs', 'list'], { cwd: dir });
+    expect(broken.code).toBe(3);
+    expect(broken.stderr).toMatch(/malformed/);
+    writeFileSync(path.join(dir, '.git/refs/agentv/runs/v1'), `${missing}\n`);
 
     const s = await openStore({ repoDir: dir });
     const r = await studioGet(s, '/api/runs');
