@@ -1,9 +1,9 @@
 // Running the built CLI as a real child process, as a user would.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI, waitExit } from './proc.js';
+import { CLI, track, waitExit } from './proc.js';
 
 export function startCli(args: string[], { cwd, env = {} }: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return track(spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 export async function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {

@@ -1,19 +1,70 @@
-// Child processes for tests: TypeScript helpers run through tsx, the built CLI
-// through node. Waiting is event-driven (output lines, exit), never by sleeping.
+// Child processes for tests: TypeScript helpers bundled once (esbuild) and run
+// by node, the built CLI through node. Waiting is event-driven (output lines,
+// exit), never by sleeping. Every child is tracked: the shared afterEach hook
+// (test/helpers/setup.ts) kills whatever a test left running, pass or fail.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+import { expect } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/cli.js');
 
+/** Tracked children, and whether each was started inside a test (else in a beforeAll). */
+const children = new Map<ChildProcess, boolean>();
+
+/** Remember a child so that killChildren() can end it if the test does not. */
+export function track<C extends ChildProcess>(child: C): C {
+  children.set(child, expect.getState().currentTestName !== undefined);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/**
+ * SIGKILL tracked children still running: those started by the test that just
+ * ended (afterEach), or every one (afterAll, for those a beforeAll started).
+ */
+export function killChildren({ all = false }: { all?: boolean } = {}): number {
+  let n = 0;
+  for (const [c, inTest] of children) {
+    if (!all && !inTest) continue;
+    children.delete(c);
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGKILL');
+      n++;
+    }
+  }
+  return n;
+}
+
+const bundles = new Map<string, string>();
+
+/**
+ * A test helper script bundled to plain JavaScript once per test process:
+ * starting it costs a node start, not a TypeScript transform of the whole
+ * import graph (tsx took seconds per child on a busy machine).
+ */
+function bundled(script: string): string {
+  let out = bundles.get(script);
+  if (!out) {
+    // Under node_modules so that its package imports resolve from the project.
+    out = path.join(ROOT, 'node_modules/.cache/agentv-test', `${process.pid}-${path.basename(script, '.ts')}.mjs`);
+    buildSync({ entryPoints: [path.join(ROOT, script)], outfile: out, bundle: true, format: 'esm', platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' });
+    bundles.set(script, out);
+  }
+  return out;
+}
+
 export function spawnTs(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], {
-    cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return track(
+    spawn(process.execPath, [bundled(script), ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
 }
 
 /** Resolve when a line of stdout satisfies `match` (or reject when the process ends first). */

@@ -2,6 +2,7 @@
 import type { Manifest } from '../../src/schemas/manifest.js';
 import type { Row } from '../../src/schemas/row.js';
 import os from 'node:os';
+import { buildIndexFiles, manifestPath, serializeManifest, summaryOf, type Edits, type Store } from '../../src/store/index.js';
 
 export function makeManifest(runId: string, opts: Partial<Manifest> & { tests?: number } = {}): Manifest {
   const n = opts.tests ?? 3;
@@ -53,4 +54,24 @@ export function makeRow(testId: string, opts: Partial<Row> = {}): Row {
     cost_usd: null,
     ...opts,
   };
+}
+
+/**
+ * Many runs in one commit (manifests plus an index built by buildIndexFiles,
+ * sealed chunks included) into an empty store: what createRun would leave,
+ * without a commit per run. Paging tests need hundreds of runs, not hundreds of commits.
+ */
+export async function bulkCreateRuns(store: Store, manifests: Manifest[]): Promise<void> {
+  await store.commit({
+    subject: `test: ${manifests.length} runs`,
+    runId: null,
+    sourceCommit: null,
+    change: async (tip) => {
+      if (tip) throw new Error('bulkCreateRuns needs an empty store');
+      const edits: Edits = new Map();
+      for (const m of manifests) edits.set(manifestPath(m.run_id), serializeManifest(m));
+      for (const [p, v] of buildIndexFiles(manifests.map(summaryOf))) edits.set(p, v);
+      return edits;
+    },
+  });
 }

@@ -6,9 +6,11 @@ import { listRuns, openStore, reindex, showRun } from '../../src/store/index.js'
 afterEach(cleanupRepos);
 
 describe('concurrent writers', () => {
-  it('8 processes writing runs to one repository lose no row and no run', async () => {
+  // Enough writers that every commit races others (CAS retries happen), few
+  // enough rows that a busy 2-core machine finishes in seconds.
+  it('6 processes writing runs to one repository lose no row and no run', async () => {
     const dir = makeRepo();
-    const procs = Array.from({ length: 8 }, (_, i) => spawnTs('test/helpers/writer-proc.ts', [dir, `w${i}`, '3', '12']));
+    const procs = Array.from({ length: 6 }, (_, i) => spawnTs('test/helpers/writer-proc.ts', [dir, `w${i}`, '2', '12']));
     const results = await Promise.all(procs.map(waitExit));
     for (const r of results) expect(r.code, r.stderr).toBe(0);
 
@@ -21,7 +23,7 @@ describe('concurrent writers', () => {
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
     expect(all.map((r) => r.run_id).sort()).toEqual(
-      Array.from({ length: 8 }, (_, i) => [0, 1, 2].map((r) => `w${i}-${r}`)).flat().sort(),
+      Array.from({ length: 6 }, (_, i) => [0, 1].map((r) => `w${i}-${r}`)).flat().sort(),
     );
     for (const run of all) {
       expect(run.status).toBe('completed');

@@ -1,18 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupRepos, git, makeRepo } from '../helpers/repo.js';
-import { makeManifest } from '../helpers/runs.js';
+import { bulkCreateRuns, makeManifest } from '../helpers/runs.js';
 import { SEAL, createRun, listRuns, openStore, reindex, type Store } from '../../src/store/index.js';
 
 let dir: string;
 let store: Store;
+// With this many runs buildIndexFiles leaves 250 rows in the head: a few more
+// through createRun reach 2*SEAL and seal a new chunk.
+const N = 3 * SEAL + 122;
 const at = (i: number) => new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString();
 
 beforeAll(async () => {
   dir = makeRepo();
   store = await openStore({ repoDir: dir });
-  // Enough runs to seal several index chunks.
-  for (let i = 0; i < 3 * SEAL + 40; i++) await createRun({ store, manifest: makeManifest(`r${i}`, { started_at: at(i) }) });
-}, 120_000);
+  // Enough runs to seal several index chunks, in one commit; the tests below
+  // then add runs one by one through createRun, which seals the head again.
+  await bulkCreateRuns(store, Array.from({ length: N }, (_, i) => makeManifest(`r${i}`, { started_at: at(i) })));
+});
 afterAll(() => {
   store.close();
   cleanupRepos();
@@ -35,17 +39,20 @@ describe('paging the run index', () => {
   it('seals the index into chunks and returns every run exactly once, newest first', async () => {
     expect(git(dir, 'ls-tree', '-r', '--name-only', 'refs/agentv/runs/v1', 'index/sealed').split('\n').length).toBeGreaterThanOrEqual(2);
     const ids = await listAll(50);
-    const expected = Array.from({ length: 3 * SEAL + 40 }, (_, i) => `r${i}`).reverse();
+    const expected = Array.from({ length: N }, (_, i) => `r${i}`).reverse();
     expect(ids).toEqual(expected);
   });
 
   it('never repeats or skips a run while new runs are being added between pages', async () => {
     const before = await listAll(500);
+    const sealed = () => git(dir, 'ls-tree', '-r', '--name-only', 'refs/agentv/runs/v1', 'index/sealed').split('\n').length;
+    const sealedBefore = sealed();
     let n = 0;
     const ids = await listAll(37, async () => {
-      // Newer runs arrive, some pushing head rows into a new sealed chunk.
-      for (let k = 0; k < 25; k++, n++) await createRun({ store, manifest: makeManifest(`new${n}`, { started_at: at(10_000 + n) }) });
+      // Newer runs arrive, enough of them to push head rows into a new sealed chunk.
+      for (let k = 0; k < 2; k++, n++) await createRun({ store, manifest: makeManifest(`new${n}`, { started_at: at(10_000 + n) }) });
     });
+    expect(sealed()).toBeGreaterThan(sealedBefore);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.filter((id) => !id.startsWith('new'))).toEqual(before);
   });
