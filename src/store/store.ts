@@ -191,6 +191,15 @@ export class Store {
       // Spread competing writers out a little; a lost race is normal, not an error.
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
     }
+    const lock = path.join(this.repo.commonDir, `${this.ref}.lock`);
+    if (existsSync(lock)) {
+      throw new AgentvError(
+        'REF_LOCKED',
+        `could not move ${this.ref} after ${maxAttempts} attempts: the lock file ${lock} is still there. ` +
+          `If no git or agentv command is running on this repository, remove it: rm '${lock}'`,
+        { ref: this.ref, lock },
+      );
+    }
     throw new AgentvError('CAS_EXHAUSTED', `could not move ${this.ref} after ${maxAttempts} attempts (too many concurrent writers?)`, {
       ref: this.ref,
     });

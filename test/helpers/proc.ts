@@ -3,7 +3,7 @@
 // exit), never by sleeping. Every child is tracked: the shared afterEach hook
 // (test/helpers/setup.ts) kills whatever a test left running, pass or fail.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -55,6 +55,12 @@ function bundled(script: string): string {
     bundles.set(script, out);
   }
   return out;
+}
+
+/** Remove this process's bundles (setup.ts, after each file). */
+export function removeBundles(): void {
+  for (const f of bundles.values()) rmSync(f, { force: true });
+  bundles.clear();
 }
 
 export function spawnTs(script: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {

@@ -3,7 +3,7 @@
 // repository is removed when the file ends, so a failing test leaves nothing
 // running and nothing in the temp folder.
 import { afterAll, afterEach } from 'vitest';
-import { killChildren } from './proc.js';
+import { killChildren, removeBundles } from './proc.js';
 import { cleanupRepos } from './repo.js';
 
 afterEach(() => {
@@ -13,4 +13,5 @@ afterEach(() => {
 afterAll(() => {
   killChildren({ all: true });
   cleanupRepos();
+  removeBundles();
 });
