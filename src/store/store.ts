@@ -84,9 +84,17 @@ export class Store {
    * that names a missing or broken commit is damage (CORRUPT), never "no runs".
    */
   async tip(): Promise<Tip | null> {
-    const info = await this.reader.info(this.ref);
-    if (!info) {
+    let info = await this.reader.info(this.ref);
+    // No answer, yet the ref exists: another writer may have just created or
+    // moved it (its objects are written before the ref moves); ask again while
+    // the ref keeps naming objects that exist. Only a named object that stays
+    // missing is damage.
+    for (let i = 0; !info && i < 5; i++) {
       const target = await refTarget({ cwd: this.repo.root, ref: this.ref });
+      if (target !== null && (await this.reader.info(target))) {
+        info = await this.reader.info(this.ref);
+        continue;
+      }
       if (target === null) {
         // git ignores a ref file it cannot parse; agentv must not read that as "no runs".
         if (!existsSync(path.join(this.repo.commonDir, this.ref))) return null;
@@ -101,6 +109,7 @@ export class Store {
         { ref: this.ref, object: target },
       );
     }
+    if (!info) throw new AgentvError('CORRUPT', `${this.ref} keeps naming objects that cannot be read`, { ref: this.ref });
     const obj = await this.reader.read(info.oid);
     if (!obj || obj.type !== 'commit') {
       throw new AgentvError('CORRUPT', `${this.ref} points at ${info.oid}, which is ${obj ? `a ${obj.type}` : 'missing'}, not a commit`, {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanupRepos, makeRepo } from '../helpers/repo.js';
+import { cleanupRepos, git, makeRepo } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { INDEX_HEAD, createRun, fsck, listRuns, manifestPath, openStore, reindex, showRun } from '../../src/store/index.js';
 
@@ -69,6 +69,28 @@ describe('damaged input', () => {
     const check = await reindex({ store, check: true });
     expect(check.broken.map((b) => b.run_id)).toEqual(['b']);
     expect(check.drift).toEqual([{ run_id: 'b', kind: 'extra' }]);
+    store.close();
+  });
+
+  it('fsck: rows a dead run left in its journal are pending, --repair commits them; an unreadable incoming ref is named', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    const journal = path.join(dir, '.git/agentv/journal');
+    mkdirSync(journal, { recursive: true });
+    writeFileSync(path.join(journal, 'run-1.jsonl'), `${JSON.stringify(makeRow('t1'))}\n${JSON.stringify(makeRow('t2'))}\n`);
+    const blob = git(dir, 'rev-parse', 'HEAD:README.md');
+    git(dir, 'update-ref', 'refs/agentv/incoming/laptop', blob);
+    const found = await fsck({ store });
+    expect(found.ok).toBe(false);
+    expect(found.problems.map((p) => p.kind).sort()).toEqual(['bad_incoming_ref', 'pending_journal']);
+    expect(found.problems.find((p) => p.kind === 'bad_incoming_ref')).toMatchObject({ ref: 'refs/agentv/incoming/laptop', object: blob });
+    const fixed = await fsck({ store, repair: true });
+    expect(fixed.repaired.map((p) => p.kind)).toEqual(['pending_journal']);
+    expect(fixed.problems.map((p) => p.kind)).toEqual(['bad_incoming_ref']);
+    expect((await showRun({ store, runId: 'run-1' })).results.map((r) => r.test_id)).toEqual(['t1', 't2']);
+    git(dir, 'update-ref', '-d', 'refs/agentv/incoming/laptop');
+    expect((await fsck({ store })).ok).toBe(true);
     store.close();
   });
 });
