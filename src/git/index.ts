@@ -7,3 +7,4 @@ export * from './refs.js';
 export * from './source.js';
 export * from './remote.js';
 export * from './notes.js';
+export * from './history.js';

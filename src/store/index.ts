@@ -13,3 +13,6 @@ export * from './merge.js';
 export * from './remote.js';
 export * from './config.js';
 export * from './link.js';
+export * from './inputs.js';
+export * from './compare.js';
+export * from './baseline.js';
