@@ -3,6 +3,7 @@
 // so a bad run id writes nothing.
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { AgentvError } from '../../src/errors.js';
 import { CompareDocument } from '../../src/schemas/compare.js';
 import { reportHtml } from '../../src/report/index.js';
 import { compareRuns, showRun } from '../../src/store/index.js';
@@ -18,8 +19,12 @@ export async function report(ctx: CommandContext, runId: string, opts: { base?: 
   for (const w of comparison?.warnings ?? []) ctx.io.stderr(`warning: ${w}\n`);
   const file = path.resolve(ctx.cwd, opts.output);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, reportHtml({ run, comparison }));
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, reportHtml({ run, comparison }));
+    renameSync(tmp, file);
+  } catch (e) {
+    throw new AgentvError('USAGE', `cannot write ${opts.output}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   ctx.io.stderr(`Wrote ${path.relative(ctx.cwd, file) || file}\n`);
   return { exitCode: 0 };
 }
