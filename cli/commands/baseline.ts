@@ -48,7 +48,7 @@ export async function compareWithBaseline(
   headRunId: string,
 ): Promise<{ json: EvalBaseline | null; regressed: boolean }> {
   if (!baseline?.run) return { json: null, regressed: false };
-  const doc = CompareDocument.parse(await compareRuns({ store, base: baseline.run.run_id, head: headRunId }));
+  const doc = CompareDocument.parse(await compareRuns({ store, base: baseline.run.run_id, head: headRunId, inputs: false }));
   for (const w of doc.warnings) ctx.io.stderr(`warning: ${w}\n`);
   printDiff(ctx.io.stderr, doc);
   const regressions = doc.tests.filter((t) => t.change === 'regressed' || t.change === 'new_error').map((t) => ({ test_id: t.test_id, change: t.change }));

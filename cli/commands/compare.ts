@@ -31,7 +31,7 @@ export async function runsDiff(ctx: CommandContext, base: string, head: string, 
   if (opts.json && opts.format && opts.format !== 'json') throw new AgentvError('USAGE', '--json and --format cannot be combined: choose one');
   if (!['json', 'text', 'markdown', 'junit'].includes(format)) throw new AgentvError('USAGE', `--format takes markdown or junit, not ${JSON.stringify(format)}`);
   const store = await ctx.openStore();
-  const doc = CompareDocument.parse(await compareRuns({ store, base, head }));
+  const doc = CompareDocument.parse(await compareRuns({ store, base, head, inputs: format === 'json' }));
   for (const w of doc.warnings) ctx.io.stderr(`warning: ${w}\n`);
   const exitCode = opts.failOnRegression ? gateExit(doc) : 0;
   if (format === 'json') return { exitCode, json: doc };

@@ -9,6 +9,7 @@ import type { Row } from '../schemas/row.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { withInputs } from './inputs.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
+import { runDir } from './layout.js';
 import { summaryOf } from './run-index.js';
 import { currentRows, readRun } from './runs.js';
 import type { Store } from './store.js';
@@ -150,9 +151,14 @@ async function attachInputs(store: Store, tests: RawComparison['tests']): Promis
   return tests.map((t) => ({ ...t, base: t.base && byRow.get(t.base)!, head: t.head && byRow.get(t.head)! }));
 }
 
-/** The whole `runs diff --json` document, rows with their inputs. */
-export async function compareRuns({ store, base, head }: { store: Store; base: string; head: string }): Promise<CompareDocument> {
+/**
+ * The whole `runs diff --json` document, rows with their inputs. Renderings
+ * that never show inputs (text, Markdown, JUnit) pass `inputs: false` and skip
+ * one object read per distinct input (rows then carry `input: null`).
+ */
+export async function compareRuns({ store, base, head, inputs = true }: { store: Store; base: string; head: string; inputs?: boolean }): Promise<CompareDocument> {
   const raw = await diffRuns({ store, base, head });
+  if (!inputs) return { ...raw, tests: raw.tests.map((t) => ({ ...t, base: t.base && { ...t.base, input: null }, head: t.head && { ...t.head, input: null } })) };
   return { ...raw, tests: await attachInputs(store, raw.tests) };
 }
 
@@ -164,6 +170,7 @@ export async function compareRunsPage({
   limit,
   cursor,
   change,
+  cache,
 }: {
   store: Store;
   base: string;
@@ -171,8 +178,10 @@ export async function compareRunsPage({
   limit: number;
   cursor?: string;
   change?: Change[];
+  /** Reuses the comparison of unchanged runs across pages (Studio keeps one). */
+  cache?: CompareCache;
 }): Promise<ComparePage> {
-  const raw = await diffRuns({ store, base, head });
+  const raw = cache ? await cache.get(store, base, head) : await diffRuns({ store, base, head });
   const start = cursor === undefined ? 0 : decodeCursor(cursor);
   const wanted = change?.length ? new Set(change) : null;
   const matching = wanted ? raw.tests.filter((t) => wanted.has(t.change)) : raw.tests;
@@ -194,4 +203,35 @@ function decodeCursor(cursor: string): number {
   const m = /^o:(\d{1,9})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!m) throw new AgentvError('USAGE', `cursor: not a cursor this comparison gave out: ${JSON.stringify(cursor)}`);
   return Number(m[1]);
+}
+
+/**
+ * Comparisons keyed by the two run directories' tree ids: a run's tree id
+ * changes with any row or manifest change, so a hit is always current, and
+ * paging a 10,000-test comparison reads the runs once, not once per page.
+ */
+export class CompareCache {
+  private readonly entries = new Map<string, RawComparison>();
+  constructor(private readonly max = 8) {}
+
+  async get(store: Store, base: string, head: string): Promise<RawComparison> {
+    const tip = await store.tip();
+    const dirOid = async (runId: string) => {
+      const i = runDir(runId).lastIndexOf('/');
+      const entries = tip ? await store.readTree(tip.tree, runDir(runId).slice(0, i)) : null;
+      return entries?.find((e) => e.name === runId)?.oid ?? null;
+    };
+    const [b, h] = await Promise.all([dirOid(base), dirOid(head)]);
+    // A live run may still be recovered on read: only settled trees are cached.
+    const key = b && h ? `${b}:${h}` : null;
+    const hit = key ? this.entries.get(key) : undefined;
+    if (hit) return hit;
+    const raw = await diffRuns({ store, base, head });
+    const settled = raw.base.status !== 'running' && raw.head.status !== 'running';
+    if (key && settled) {
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      this.entries.set(key, raw);
+    }
+    return raw;
+  }
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import type { Row } from '../schemas/row.js';
 import { StoredInput, type RowWithInput } from '../schemas/input.js';
+import { MODE_DIR, type TreeEntry } from '../git/index.js';
 import type { Edits, Store } from './store.js';
 
 export const INPUTS_DIR = 'inputs';
@@ -31,23 +32,53 @@ export function inputEdits(inputs: Map<string, StoredInput>, edits: Edits = new 
 /**
  * Read the inputs these refs name, each once; a ref whose blob is absent or
  * unreadable maps to null (an old row, or a crash before its group commit).
+ * Each shard tree is read once however many refs fall in it, and the blob
+ * reads are pipelined through the one cat-file reader.
  */
 export async function readInputs(store: Store, tree: string, refs: Iterable<string>): Promise<Map<string, StoredInput | null>> {
   const wanted = [...new Set(refs)].filter((r) => REF_RE.test(r));
-  const out = new Map<string, StoredInput | null>();
+  const out = new Map<string, StoredInput | null>(wanted.map((r) => [r, null]));
+  const root = wanted.length ? await store.readTree(tree, INPUTS_DIR) : null;
+  if (!root) return out;
+  const group = (refs: string[], at: number) => {
+    const m = new Map<string, string[]>();
+    for (const r of refs) {
+      const k = r.slice(at, at + 2);
+      m.set(k, [...(m.get(k) ?? []), r]);
+    }
+    return m;
+  };
+  const dirs = (entries: TreeEntry[]) => new Map(entries.filter((e) => e.mode === MODE_DIR).map((e) => [e.name, e.oid]));
+  const rootDirs = dirs(root);
+  const blobs: [string, string][] = [];
   await Promise.all(
-    wanted.map(async (ref) => {
-      const buf = await store.readBlob(tree, inputPath(ref));
-      let doc: StoredInput | null = null;
-      if (buf) {
-        try {
-          const parsed = StoredInput.safeParse(JSON.parse(buf.toString('utf8')));
-          if (parsed.success) doc = parsed.data;
-        } catch {
-          // unreadable: shown as no input
-        }
+    [...group(wanted, 0)].map(async ([ab, abRefs]) => {
+      const abOid = rootDirs.get(ab);
+      if (!abOid) return;
+      const abDirs = dirs(await store.treeEntries(abOid));
+      await Promise.all(
+        [...group(abRefs, 2)].map(async ([cd, cdRefs]) => {
+          const cdOid = abDirs.get(cd);
+          if (!cdOid) return;
+          const files = new Map((await store.treeEntries(cdOid)).map((e) => [e.name, e.oid]));
+          for (const r of cdRefs) {
+            const oid = files.get(`${r}.json`);
+            if (oid) blobs.push([r, oid]);
+          }
+        }),
+      );
+    }),
+  );
+  await Promise.all(
+    blobs.map(async ([ref, oid]) => {
+      const obj = await store.reader.read(oid);
+      if (!obj) return;
+      try {
+        const parsed = StoredInput.safeParse(JSON.parse(obj.data.toString('utf8')));
+        if (parsed.success) out.set(ref, parsed.data);
+      } catch {
+        // unreadable: shown as no input
       }
-      out.set(ref, doc);
     }),
   );
   return out;

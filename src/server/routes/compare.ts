@@ -6,13 +6,14 @@ import { ComparePage, CompareQuery } from '../../schemas/compare.js';
 import { ExportQuery } from '../../schemas/export.js';
 import { RunParams } from '../../schemas/studio.js';
 import { EXPORT_TYPES, exportRun } from '../../report/index.js';
-import { compareRunsPage, showRun, type Store } from '../../store/index.js';
+import { CompareCache, compareRunsPage, showRun, type Store } from '../../store/index.js';
 import { parseRequest, respond } from '../validate.js';
 
 export async function compareRoutes(app: FastifyInstance, { store }: { store: Store }) {
+  const cache = new CompareCache();
   app.get('/api/compare', async (req) => {
     const q = parseRequest(CompareQuery, req.query, 'query');
-    return respond(ComparePage, await compareRunsPage({ store, base: q.base, head: q.head, limit: q.limit, cursor: q.cursor, change: q.change }));
+    return respond(ComparePage, await compareRunsPage({ store, base: q.base, head: q.head, limit: q.limit, cursor: q.cursor, change: q.change, cache }));
   });
 
   app.get('/api/runs/:run_id/export', async (req, reply) => {
