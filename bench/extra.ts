@@ -15,6 +15,7 @@ import { CatFile, initRepo, writeObject } from '../src/git/index.js';
 import { buildApp } from '../src/server/app.js';
 import { RowWriter, createRun, openStore } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
+import { measureCompare } from './compare.js';
 import { mark, median, n, percentile } from './stats.js';
 
 const execFileP = promisify(execFile);
@@ -227,5 +228,6 @@ export async function measureExtras({ tmp, cli }: { tmp: string; cli: string }):
     await pollers(tmp, cli),
     ...(await gitAccess(tmp)),
     bundle(path.dirname(cli)),
+    ...(await measureCompare({ tmp, cli })),
   ];
 }

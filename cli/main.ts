@@ -46,7 +46,11 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       .option('--resume [run_id]', 'continue a run in place: missing and errored tests (default: the newest resumable run of this suite and target)')
       .option('--rerun-failed [run_id]', 'continue a run in place: every test whose result is not ok (default: the newest such run of this suite and target)')
       .option('--retry-errors <run_id>', "new run carrying over the run's non-error rows; executes its errored and missing tests")
-      .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run'),
+      .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run')
+      // Baselines from git (SPEC 3.8).
+      .option('--baseline <rev>', "compare with the newest completed run of this suite and target at REV or its nearest first-parent ancestor that has one")
+      .option('--fail-on-regression', 'with --baseline: exit 1 only when a test regressed or newly errors against the baseline')
+      .option('--require-baseline', 'with --baseline: no baseline run found is an error (exit 2) instead of a warning'),
   )
     .addHelpText(
       'after',
@@ -57,6 +61,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
         'agentv eval suite.yaml --resume                 # newest resumable run of this suite+target',
         'agentv eval suite.yaml --rerun-failed 20261122-101500-k3f9qa',
         'agentv eval suite.yaml --retry-errors 20261122-101500-k3f9qa',
+        'agentv eval suite.yaml --baseline origin/main --fail-on-regression',
       ]),
     )
     .action((suites: string[], opts) => {
@@ -96,8 +101,40 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .description('a run: header, aggregates and one row per test (or with --json the document of GET /api/runs/:run_id)')
     .option('--history', 'also superseded rows of re-executed tests')
     .option('--json', 'print JSON on stdout')
-    .addHelpText('after', examples(['agentv runs show 20261122-101500-k3f9qa', 'agentv runs show 20261122-101500-k3f9qa --json --history']))
+    .addOption(new Option('--format <format>', 'export the run to stdout').choices(['json', 'csv', 'junit', 'markdown']))
+    .addHelpText(
+      'after',
+      examples([
+        'agentv runs show 20261122-101500-k3f9qa',
+        'agentv runs show 20261122-101500-k3f9qa --json --history',
+        'agentv runs show 20261122-101500-k3f9qa --format junit > agentv-junit.xml',
+        'agentv runs show 20261122-101500-k3f9qa --format markdown >> "$GITHUB_STEP_SUMMARY"',
+      ]),
+    )
     .action((runId: string, opts) => run(async (ctx) => (await import('./commands/runs.js')).runsShow(ctx, runId, opts)));
+  // Comparing runs and reports (SPEC 3.8): runs diff, report.
+  runs
+    .command('diff <base> <head>')
+    .description('compare two runs test by test: regressed, new_error, fixed, still_failing, unchanged, added, removed')
+    .option('--json', 'print the comparison document on stdout')
+    .addOption(new Option('--format <format>', 'print the comparison as Markdown (pull requests) or JUnit XML').choices(['markdown', 'junit']))
+    .option('--fail-on-regression', 'exit 1 when a test regressed or newly errors')
+    .addHelpText(
+      'after',
+      examples([
+        'agentv runs diff 20261122-101500-k3f9qa 20261123-090000-x7p2mn',
+        'agentv runs diff BASE HEAD --format markdown >> "$GITHUB_STEP_SUMMARY"',
+        'agentv runs diff BASE HEAD --json --fail-on-regression',
+      ]),
+    )
+    .action((base: string, head: string, opts) => run(async (ctx) => (await import('./commands/compare.js')).runsDiff(ctx, base, head, opts)));
+  program
+    .command('report <run_id>')
+    .description('write one self-contained HTML file (no network) showing a run, and its comparison with --base')
+    .option('--base <run_id>', 'also compare with this run')
+    .requiredOption('-o, --output <file>', 'the HTML file to write')
+    .addHelpText('after', examples(['agentv report 20261123-090000-x7p2mn -o report.html', 'agentv report HEAD_RUN --base BASE_RUN -o report.html']))
+    .action((runId: string, opts) => run(async (ctx) => (await import('./commands/report.js')).report(ctx, runId, opts)));
 
   const results = program
     .command('results')

@@ -10,8 +10,9 @@ import { readRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { Progress } from '../progress.js';
 import { percent } from '../format.js';
+import { checkBaselineFlags, compareWithBaseline, resolveBaselines, type BaselineOptions } from './baseline.js';
 
-export interface EvalOptions {
+export interface EvalOptions extends BaselineOptions {
   target?: string;
   grader?: string;
   workers?: string;
@@ -51,6 +52,7 @@ function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
 
 export async function evalCommand(ctx: CommandContext, suites: string[], opts: EvalOptions, argv: string[]): Promise<CommandResult> {
   const { mode, fromRunId } = modeOf(opts);
+  checkBaselineFlags(opts);
   const workers = positiveInt('--workers', opts.workers, 4);
   const graceMs = opts.stopGrace === undefined ? 10_000 : Number(opts.stopGrace) * 1000;
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new AgentvError('USAGE', `--stop-grace takes seconds, not ${JSON.stringify(opts.stopGrace)}`);
@@ -116,14 +118,17 @@ async function evalSuites(
       }),
     );
   }
+  // Baselines are found before anything runs: a bad REV or a required one missing is exit 2.
+  const baselines = await resolveBaselines(ctx, store, sessions.map((s) => ({ suite: s.plan.suite.name, target: s.plan.target.name })), opts);
   if (signalled()) {
     ctx.io.stderr('Stopped before any test ran; nothing was written.\n');
     return { exitCode: stoppedCode() };
   }
 
-  const summaries: EvalSummary[] = [];
+  const summaries: (EvalSummary & { baseline?: unknown })[] = [];
   let exitCode = 0;
-  for (const session of sessions) {
+  let gate = 0;
+  for (const [i, session] of sessions.entries()) {
     const { plan } = session;
     for (const w of plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
     const progress = new Progress(ctx.io, plan.items.length);
@@ -164,7 +169,14 @@ async function evalSuites(
         `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
     );
     if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
+    if (opts.baseline !== undefined) {
+      const cmp = await compareWithBaseline(ctx, store, baselines[i] ?? null, m.run_id);
+      summaries[summaries.length - 1]!.baseline = cmp.json;
+      if (cmp.regressed) gate = 1;
+    }
   }
+  // --fail-on-regression: only regressions and new errors against the baseline fail (stops keep their codes).
+  if (opts.failOnRegression && exitCode <= 1) exitCode = gate;
   // Results kept in a repository reached by URL go there now (a no-op otherwise).
   await ctx.publish();
   return { exitCode, json: opts.json ? (summaries.length === 1 ? summaries[0] : summaries) : undefined };

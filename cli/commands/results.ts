@@ -10,9 +10,8 @@ import {
   pullRuns,
   pushRuns,
   reindex,
-  type PullResult,
-  type PushResult,
 } from '../../src/store/index.js';
+import { LinkResult, PromoteResult, PullResult, PushResult, SyncResult } from '../../src/schemas/results.js';
 import type { CommandContext, CommandResult } from '../context.js';
 
 export async function resultsReindex(ctx: CommandContext, opts: { check?: boolean; json?: boolean }): Promise<CommandResult> {
@@ -71,7 +70,7 @@ export async function resultsPull(ctx: CommandContext, opts: RemoteOptions): Pro
   const remote = await chooseRemote({ store, remote: opts.remote });
   const r = await pullRuns({ store, remote });
   ctx.io.stderr(`${describePull(r)}\n`);
-  return { exitCode: 0, json: opts.json ? r : undefined };
+  return { exitCode: 0, json: opts.json ? PullResult.parse(r) : undefined };
 }
 
 export async function resultsPush(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
@@ -79,7 +78,7 @@ export async function resultsPush(ctx: CommandContext, opts: RemoteOptions): Pro
   const remote = await chooseRemote({ store, remote: opts.remote });
   const r = await pushRuns({ store, remote, onRetry: onRetry(ctx) });
   ctx.io.stderr(`${describePush(r)}\n`);
-  return { exitCode: 0, json: opts.json ? r : undefined };
+  return { exitCode: 0, json: opts.json ? PushResult.parse(r) : undefined };
 }
 
 export async function resultsSync(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
@@ -89,7 +88,7 @@ export async function resultsSync(ctx: CommandContext, opts: RemoteOptions): Pro
   ctx.io.stderr(`${describePull(pull)}\n`);
   const push = await pushRuns({ store, remote, onRetry: onRetry(ctx) });
   ctx.io.stderr(`${describePush(push)}\n`);
-  return { exitCode: 0, json: opts.json ? { remote, pull, push } : undefined };
+  return { exitCode: 0, json: opts.json ? SyncResult.parse({ remote, pull, push }) : undefined };
 }
 
 export async function resultsPromote(ctx: CommandContext, opts: { to: string; json?: boolean }): Promise<CommandResult> {
@@ -100,7 +99,7 @@ export async function resultsPromote(ctx: CommandContext, opts: { to: string; js
     `${r.push.result === 'nothing_to_push' ? 'no runs to copy yet' : `copied every run to ${r.to}`}\n` +
       `future runs go to ${r.config_value} (results.repo in .agentv/config.yaml; commit that file to share the setting)\n`,
   );
-  return { exitCode: 0, json: opts.json ? r : undefined };
+  return { exitCode: 0, json: opts.json ? PromoteResult.parse(r) : undefined };
 }
 
 export async function resultsLink(ctx: CommandContext, runId: string, opts: { commit?: string; json?: boolean }): Promise<CommandResult> {
@@ -113,5 +112,5 @@ export async function resultsLink(ctx: CommandContext, runId: string, opts: { co
     already_linked: `${short(r.commit)} already links run ${runId}`,
   }[r.mode];
   ctx.io.stderr(`${msg}\n`);
-  return { exitCode: 0, json: opts.json ? r : undefined };
+  return { exitCode: 0, json: opts.json ? LinkResult.parse(r) : undefined };
 }

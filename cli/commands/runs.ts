@@ -2,6 +2,8 @@
 // GET /api/runs and GET /api/runs/:run_id, or tables for people.
 import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
+import { ExportFormat } from '../../src/schemas/export.js';
+import { exportRun, failReason } from '../../src/report/index.js';
 import { listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { duration, percent, shortTime, spanMs, table } from '../format.js';
@@ -49,11 +51,18 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
 }
 
 /** `--history`: with --json the document's `history`; in the table, the superseded rows after the current ones. */
-export async function runsShow(ctx: CommandContext, runId: string, opts: { json?: boolean; history?: boolean }): Promise<CommandResult> {
+export async function runsShow(ctx: CommandContext, runId: string, opts: { json?: boolean; history?: boolean; format?: string }): Promise<CommandResult> {
   if (!RunId.safeParse(runId).success) throw new AgentvError('USAGE', `invalid run id: ${JSON.stringify(runId)}`);
+  const format = opts.format === undefined ? undefined : ExportFormat.safeParse(opts.format);
+  if (format && !format.success) throw new AgentvError('USAGE', `--format takes json, csv, junit or markdown, not ${JSON.stringify(opts.format)}`);
   const store = await ctx.openStore();
   const detail = await showRun({ store, runId, history: opts.history, onWarning: (w) => ctx.io.stderr(`warning: ${w}\n`) });
-  if (opts.json) return { exitCode: 0, json: detail };
+  if (opts.json && (!format || format.data === 'json')) return { exitCode: 0, json: detail };
+  if (format) {
+    if (opts.json) throw new AgentvError('USAGE', '--json and --format cannot be combined: choose one');
+    ctx.io.stdout(exportRun(detail, format.data));
+    return { exitCode: 0 };
+  }
   const m = detail.run;
   const c = m.counts;
   // Rows of tests removed from the suite are kept but do not count toward completeness.
@@ -98,7 +107,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
         r.score.toFixed(2),
         String(r.attempt),
         duration(r.duration_ms),
-        (r.error ?? r.assertions.filter((a) => !a.passed).map((a) => `${a.type}: ${a.reason ?? 'failed'}`)[0] ?? '').replace(/\s+/g, ' ').slice(0, 80),
+        failReason(r).replace(/\s+/g, ' ').slice(0, 80),
       ]),
     ),
   );

@@ -5,8 +5,9 @@
 // stopNow() ends them at once. A test cut short writes no row: it stays
 // missing, and a resume runs it again.
 import type { Row } from '../schemas/row.js';
-import type { RowWriter } from '../store/index.js';
+import { inputRefOf, type RowWriter } from '../store/index.js';
 import { evaluateAssertions } from './assertions.js';
+import { storedInputOf } from './input.js';
 import type { ProcessRegistry } from './targets/process-registry.js';
 import { TargetError, type SuiteTest, type Target } from './types.js';
 
@@ -90,12 +91,13 @@ export class Executor {
         const item = items[next++]!;
         this.inFlight++;
         try {
-          const row = await this.execute(item);
+          const input = storedInputOf(item.test);
+          const row = await this.execute(item, inputRefOf(input));
           if (row === null) {
             cutShort++;
             continue;
           }
-          await this.opts.writer.add(row);
+          await this.opts.writer.add(row, input);
           rows.push(row);
           this.opts.onRow?.({ row, done: rows.length, total: items.length });
         } finally {
@@ -109,7 +111,7 @@ export class Executor {
   }
 
   /** One test: call the target, judge the output. null when a stop cut it short. */
-  private async execute(item: WorkItem): Promise<Row | null> {
+  private async execute(item: WorkItem, inputRef: string): Promise<Row | null> {
     const { test } = item;
     const now = this.opts.now ?? (() => new Date());
     const signal = this.abort.signal;
@@ -119,6 +121,7 @@ export class Executor {
       test_id: test.id,
       input_hash: item.inputHash,
       attempt: item.attempt,
+      input_ref: inputRef,
       started_at: started.toISOString(),
       token_usage: null,
       cost_usd: null,

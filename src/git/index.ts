@@ -8,3 +8,4 @@ export * from './source.js';
 export * from './remote.js';
 export * from './notes.js';
 export * from './verify.js';
+export * from './history.js';

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { RunId, RunStatus } from './common.js';
 import { Manifest, RunEvent } from './manifest.js';
-import { Row } from './row.js';
+import { RowWithInput } from './input.js';
 import { RunSummary } from './summary.js';
 
 export const RunsListQuery = z.object({
@@ -27,8 +27,9 @@ export type ResumeReason = z.infer<typeof ResumeReason>;
 
 export const RunDetailResponse = z.object({
   run: Manifest.extend({ status: RunStatus }),
-  results: z.array(Row),
-  history: z.array(Row).optional(),
+  /** Rows carry `input` (SPEC 3.1): what the target was asked, or null for rows from before inputs were stored. */
+  results: z.array(RowWithInput),
+  history: z.array(RowWithInput).optional(),
   planned_test_count: z.number().int().nonnegative(),
   is_resumable: z.boolean(),
   resume_reason: ResumeReason.nullable(),

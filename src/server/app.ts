@@ -11,6 +11,7 @@ import { pullRuns, sourceRootOf, type Store } from '../store/index.js';
 import { installErrorHandler } from './error-handler.js';
 import { commitUrlPattern } from './host-links.js';
 import { JobManager } from './jobs.js';
+import { compareRoutes } from './routes/compare.js';
 import { evalRoutes } from './routes/eval.js';
 import { metaRoutes } from './routes/meta.js';
 import { IndexCache, runsRoutes } from './routes/runs.js';
@@ -63,6 +64,7 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
 
   await app.register(runsRoutes, { store, cache });
   await app.register(evalRoutes, { store, jobs, catalog });
+  await app.register(compareRoutes, { store });
   await app.register(metaRoutes, {
     catalog,
     config: async () => ({

@@ -10,7 +10,8 @@ import { AgentvError } from '../errors.js';
 import { initRepo, openRepo, type Repo } from '../git/index.js';
 import { AgentvConfig } from '../schemas/config.js';
 import { RESULTS_REF } from './layout.js';
-import { ensureMirror, pushRuns, type PushResult } from './remote.js';
+import type { PromoteResult } from '../schemas/results.js';
+import { ensureMirror, pushRuns } from './remote.js';
 import { Store } from './store.js';
 
 export const CONFIG_FILE = '.agentv/config.yaml';
@@ -131,13 +132,8 @@ async function openResultsRepo(dir: string, named: string): Promise<Repo> {
   return repo;
 }
 
-export interface PromoteResult {
-  to: string;
-  kind: 'path' | 'url';
-  /** What was written to results.repo. */
-  config_value: string;
-  push: PushResult;
-}
+/** The `results promote --json` document (src/schemas/results.ts). */
+export type { PromoteResult };
 
 /**
  * Copy the whole run history to a separate results repository (a local path

@@ -14,3 +14,6 @@ export * from './remote.js';
 export * from './config.js';
 export * from './link.js';
 export * from './fsck.js';
+export * from './inputs.js';
+export * from './compare.js';
+export * from './baseline.js';

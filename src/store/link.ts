@@ -5,6 +5,7 @@
 // not the store's repository once results are promoted.
 import { AgentvError } from '../errors.js';
 import { amendHeadTrailer, appendNote, onRemoteBranch, readNote, readRef, trailerValues } from '../git/index.js';
+import type { LinkResult } from '../schemas/results.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { sourceRootOf } from './config.js';
 import { readManifestAt } from './runs.js';
@@ -12,14 +13,8 @@ import type { Store } from './store.js';
 
 const KEY = 'Agentv-Run';
 
-export interface LinkResult {
-  run_id: string;
-  /** The commit the link is about (before any amend). */
-  commit: string;
-  mode: 'trailer' | 'note' | 'already_linked';
-  /** For `trailer`: the amended commit HEAD now points at. */
-  new_commit: string | null;
-}
+/** The `results link --json` document (src/schemas/results.ts). */
+export type { LinkResult };
 
 async function resolveCommit(cwd: string, rev: string): Promise<string | null> {
   // A leading dash would be read by git as an option.

@@ -221,6 +221,9 @@ async function mergeTrees(
         root.set('runs', e);
         await m.only('theirs', 'runs', e.oid, 3);
       }
+    } else if (e.name === 'inputs' && e.mode === MODE_DIR && o?.mode === MODE_DIR) {
+      // Content-addressed: a name on both sides is the same input, so a plain union is exact.
+      root.set('inputs', { ...o, oid: await m.union(o.oid, e.oid) });
     } else if (!o) root.set(e.name, e);
   }
   const oursRuns = root.get('runs');

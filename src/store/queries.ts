@@ -5,6 +5,7 @@ import { RunDetailResponse, RunsListQuery, type ResumeReason, type RunsListRespo
 import type { Manifest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import type { RunSummary } from '../schemas/summary.js';
+import { withInputs } from './inputs.js';
 import { commitFilter } from './link.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
@@ -107,10 +108,12 @@ export async function showRun({
   );
   const currentSet = new Set(results);
   const facts = resumeFacts(manifest, status, current);
+  // Inputs are content-addressed and never removed, so any tip at or after the read has them.
+  const tree = (await store.tip())!.tree;
   return RunDetailResponse.parse({
     run: { ...manifest, status },
-    results,
-    ...(history ? { history: rows.filter((r) => !currentSet.has(r)) } : {}),
+    results: await withInputs(store, tree, results),
+    ...(history ? { history: await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) } : {}),
     planned_test_count: manifest.planned_test_count,
     is_resumable: facts.isResumable,
     resume_reason: facts.reason,

@@ -3,12 +3,13 @@
 // local ref by CAS; pushes are plain fast-forwards, and a rejected push is
 // answered by fetch, merge, push again, never by force. The user's remote.*
 // config is never written, and its refspecs are never used.
+import type { PullResult, PushResult } from '../schemas/results.js';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { fetchObjects, fetchRef, initPartialCache, isPromisor, listRemotes, openRepo, pushRef, setTrackingRef } from '../git/index.js';
 import { RESULTS_REF } from './layout.js';
-import { mergeRuns, type MergeKind } from './merge.js';
+import { mergeRuns } from './merge.js';
 import { Store } from './store.js';
 
 export const trackingRef = (name: string): string => `refs/agentv/remotes/${name}/runs/v1`;
@@ -52,15 +53,8 @@ export async function fetchRuns({ store, remote, name = remote }: { store: Store
   return { fetched, partial };
 }
 
-export interface PullResult extends FetchResult {
-  remote: string;
-  result: MergeKind | 'no_remote_runs';
-  /** The local results ref afterwards. */
-  commit: string | null;
-  /** How many more runs the local index lists afterwards. */
-  new_runs: number;
-  conflicts: string[];
-}
+/** The `results pull --json` document (src/schemas/results.ts). */
+export type { PullResult };
 
 /**
  * Fetch, then merge into the local ref (fast-forward when possible).
@@ -82,14 +76,8 @@ export async function pullRuns({ store, remote, name = remote }: { store: Store 
   return { remote, result: m.kind, commit: m.commit, ...f, new_runs: m.newRuns, conflicts: m.conflicts };
 }
 
-export interface PushResult {
-  remote: string;
-  result: 'pushed' | 'up_to_date' | 'nothing_to_push';
-  commit: string | null;
-  /** Push attempts made; more than one means the remote moved and was merged. */
-  attempts: number;
-  merges: number;
-}
+/** The `results push --json` document (src/schemas/results.ts). */
+export type { PushResult };
 
 /**
  * Push the local ref as a fast-forward. When another machine pushed first:

@@ -6,6 +6,8 @@ import { AgentvError } from '../errors.js';
 import { Manifest, type RunCounts } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
+import type { StoredInput } from '../schemas/input.js';
+import { inputEdits } from './inputs.js';
 import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
@@ -156,6 +158,8 @@ export interface RunUpdate {
   /** Rows to add as a new chunk (skipping any (test_id, attempt) already committed when `dedupe`). */
   rows?: Row[];
   dedupe?: boolean;
+  /** Inputs the rows name (input_ref → document), stored content-addressed in the same commit. */
+  inputs?: Map<string, StoredInput>;
   /** Rewrites the manifest; the index row follows it in the same commit. */
   manifest?: (m: Manifest, committed: Row[]) => Manifest;
   subject: string;
@@ -201,6 +205,7 @@ export async function updateRun({
       rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
     }
     if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
+    if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;
     result = current;
     if (update.manifest && current) {

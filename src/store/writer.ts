@@ -2,6 +2,7 @@
 // (durable: the runner may report it); rows are then committed to the ref in
 // groups, one commit per group, at most every `maxDelayMs` or `maxBatch` rows.
 // Commits are serialized, so chunk numbers follow the order rows finished.
+import type { StoredInput } from '../schemas/input.js';
 import type { Row } from '../schemas/row.js';
 import { Journal, journalPath, removeJournal } from './journal.js';
 import { updateRun } from './runs.js';
@@ -21,6 +22,7 @@ export interface RowWriterOptions {
 export class RowWriter {
   readonly journal: Journal;
   private pending: Row[] = [];
+  private pendingInputs = new Map<string, StoredInput>();
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private lastError: Error | null = null;
@@ -30,10 +32,15 @@ export class RowWriter {
     this.journal = new Journal(journalPath(opts.store.localDir, opts.runId));
   }
 
-  /** Durable on return. */
-  async add(row: Row): Promise<void> {
+  /**
+   * Durable on return. `input` is the document the row's `input_ref` names; it
+   * is committed with the row's group (the journal keeps only the row, so a
+   * crash before that commit leaves the row readable with `input: null`).
+   */
+  async add(row: Row, input?: StoredInput): Promise<void> {
     await this.journal.append(row);
     this.pending.push(row);
+    if (input && row.input_ref) this.pendingInputs.set(row.input_ref, input);
     if (this.pending.length >= (this.opts.maxBatch ?? 256)) void this.flush().catch(() => {});
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush().catch(() => {}), this.opts.maxDelayMs ?? 200);
@@ -47,7 +54,9 @@ export class RowWriter {
       this.timer = null;
     }
     const batch = this.pending;
+    const inputs = this.pendingInputs;
     this.pending = [];
+    this.pendingInputs = new Map();
     if (batch.length === 0) return this.chain;
     this.chain = this.chain.then(async () => {
       try {
@@ -56,6 +65,7 @@ export class RowWriter {
           runId: this.opts.runId,
           update: {
             rows: batch,
+            inputs,
             subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}`,
             ...(this.opts.sourceCommit !== undefined ? { sourceCommit: this.opts.sourceCommit } : {}),
           },
@@ -64,6 +74,7 @@ export class RowWriter {
       } catch (e) {
         // Keep the rows for the next flush; they are safe in the journal meanwhile.
         this.pending.unshift(...batch);
+        for (const [k, v] of inputs) this.pendingInputs.set(k, v);
         this.lastError = e as Error;
         this.opts.onError?.(e as Error);
       }

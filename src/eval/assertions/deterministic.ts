@@ -2,7 +2,7 @@
 // (with a JSON Schema subset) and latency. Scores are 0 or 1.
 import type { AssertionSpec } from '../types.js';
 import { jsonEqual, validateJsonSchema } from './json-schema.js';
-import { quote, type Verdict } from './verdict.js';
+import { clip, quote, type Verdict } from './verdict.js';
 
 const verdict = (pass: boolean, ifPass: string, ifFail: string): Verdict => ({ pass, score: pass ? 1 : 0, reason: pass ? ifPass : ifFail });
 
@@ -40,9 +40,9 @@ export function evaluateDeterministic({ spec, output, latencyMs }: { spec: Asser
     case 'equals': {
       if (value !== null && typeof value === 'object') {
         const parsed = parseJson(output);
-        if (!parsed.ok) return verdict(false, '', `output is not JSON (${parsed.error}), expected ${quote(JSON.stringify(value))}`);
+        if (!parsed.ok) return verdict(false, '', `output is not JSON (${parsed.error}), expected ${clip(JSON.stringify(value))}`);
         const same = jsonEqual({ a: parsed.value, b: value });
-        return verdict(same, `output equals ${quote(JSON.stringify(value))}`, `expected JSON ${quote(JSON.stringify(value))}, got ${quote(output)}`);
+        return verdict(same, `output equals ${clip(JSON.stringify(value))}`, `expected JSON ${clip(JSON.stringify(value))}, got ${clip(output)}`);
       }
       return verdict(output === v, `output equals ${quote(v)}`, `expected ${quote(v)}, got ${quote(output)}`);
     }

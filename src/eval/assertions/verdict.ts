@@ -15,4 +15,9 @@ export function quote(s: string, max = 120): string {
   return JSON.stringify(s.length > max ? `${s.slice(0, max)}…` : s);
 }
 
+/** Shortens text that is already JSON (or code) for a reason, without quoting it again. */
+export function clip(s: string, max = 120): string {
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
 export const clamp01 = (n: number): number => (Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : 0);

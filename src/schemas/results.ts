@@ -1,0 +1,51 @@
+// The --json documents of `agentv results push|pull|sync|promote|link`.
+import { z } from 'zod';
+import { RunId } from './common.js';
+
+export const PushResult = z.object({
+  remote: z.string(),
+  result: z.enum(['pushed', 'up_to_date', 'nothing_to_push']),
+  commit: z.string().nullable(),
+  /** Push attempts made; more than one means the remote moved and was merged. */
+  attempts: z.number().int().nonnegative(),
+  merges: z.number().int().nonnegative(),
+});
+export type PushResult = z.infer<typeof PushResult>;
+
+export const PullResult = z.object({
+  remote: z.string(),
+  result: z.enum(['up_to_date', 'fast_forward', 'merged', 'no_remote_runs']),
+  /** The remote's results commit, or null when it has no runs yet. */
+  fetched: z.string().nullable(),
+  /** True when blobs were left on the remote (agentv's partial cache). */
+  partial: z.boolean(),
+  /** The local results ref afterwards. */
+  commit: z.string().nullable(),
+  /** How many more runs the local index lists afterwards. */
+  new_runs: z.number().int(),
+  /** Runs present on both sides with different content (merged as one run). */
+  conflicts: z.array(z.string()),
+});
+export type PullResult = z.infer<typeof PullResult>;
+
+export const SyncResult = z.object({ remote: z.string(), pull: PullResult, push: PushResult });
+export type SyncResult = z.infer<typeof SyncResult>;
+
+export const PromoteResult = z.object({
+  to: z.string(),
+  kind: z.enum(['path', 'url']),
+  /** What was written to results.repo in .agentv/config.yaml. */
+  config_value: z.string(),
+  push: PushResult,
+});
+export type PromoteResult = z.infer<typeof PromoteResult>;
+
+export const LinkResult = z.object({
+  run_id: RunId,
+  /** The commit the link is about (before any amend). */
+  commit: z.string(),
+  mode: z.enum(['trailer', 'note', 'already_linked']),
+  /** For `trailer`: the amended commit HEAD now points at. */
+  new_commit: z.string().nullable(),
+});
+export type LinkResult = z.infer<typeof LinkResult>;

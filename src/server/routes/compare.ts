@@ -1,0 +1,29 @@
+// GET /api/compare (the `runs diff --json` document, tests paged and filtered
+// by change, summary whole) and GET /api/runs/:run_id/export (the `runs show
+// --format` output as a download).
+import type { FastifyInstance } from 'fastify';
+import { ComparePage, CompareQuery } from '../../schemas/compare.js';
+import { ExportQuery } from '../../schemas/export.js';
+import { RunParams } from '../../schemas/studio.js';
+import { EXPORT_TYPES, exportRun } from '../../report/index.js';
+import { CompareCache, compareRunsPage, showRun, type Store } from '../../store/index.js';
+import { parseRequest, respond } from '../validate.js';
+
+export async function compareRoutes(app: FastifyInstance, { store }: { store: Store }) {
+  const cache = new CompareCache();
+  app.get('/api/compare', async (req) => {
+    const q = parseRequest(CompareQuery, req.query, 'query');
+    return respond(ComparePage, await compareRunsPage({ store, base: q.base, head: q.head, limit: q.limit, cursor: q.cursor, change: q.change, cache }));
+  });
+
+  app.get('/api/runs/:run_id/export', async (req, reply) => {
+    const { run_id } = parseRequest(RunParams, req.params, 'run id');
+    const { format } = parseRequest(ExportQuery, req.query, 'query');
+    const body = exportRun(await showRun({ store, runId: run_id }), format);
+    const type = EXPORT_TYPES[format];
+    return reply
+      .header('content-type', type.contentType)
+      .header('content-disposition', `attachment; filename="agentv-${run_id}.${type.ext}"`)
+      .send(body);
+  });
+}
