@@ -1,24 +1,18 @@
 // The `cli` target (`exec:<command>`): one `/bin/sh -c` per test, in its own process
 // group, registered until reaped. Invariant: when call() settles, nothing it started
 // is still running — the group is SIGKILLed once its leader exits, times out or is aborted.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { CliTargetConfig } from '../../schemas/targets.js';
+import { runProcess, SpawnError, stderrTail } from '../process/run.js';
+import { makeScratch } from '../process/scratch.js';
 import { TargetError, type Target, type TargetCall, type TargetResponse } from '../types.js';
-import { killProcessGroup, type ProcessRegistry } from './process-registry.js';
+import type { ProcessRegistry } from './process-registry.js';
 
 const PLACEHOLDER_NAMES = ['PROMPT', 'PROMPT_FILE', 'OUTPUT_FILE', 'TEST_ID'] as const;
 export type Placeholder = (typeof PLACEHOLDER_NAMES)[number];
 
-/** Stdout beyond this is dropped: an eval output that large is a bug, not an answer. */
-const MAX_STDOUT_BYTES = 16 * 1024 * 1024;
-const STDERR_TAIL_BYTES = 64 * 1024;
-const STDERR_TAIL_LINES = 10;
-/** After the leader exits, how long to wait for pipes held by escaped (setsid) descendants. */
-const CLOSE_FALLBACK_MS = 2000;
 
 /** One POSIX shell word that expands to exactly `value`. */
 export function shellQuote(value: string): string {
@@ -81,7 +75,8 @@ export function createCliTarget({
     configHash,
     async call(call: TargetCall): Promise<TargetResponse> {
       if (call.signal.aborted) throw new TargetError('aborted', 'aborted');
-      const dir = await mkdtemp(join(tmpdir(), 'agentv-cli-'));
+      const scratch = await makeScratch({ root: registry.options.scratchRoot ?? tmpdir(), prefix: 'cli' });
+      const dir = scratch.dir;
       try {
         const promptFile = join(dir, 'prompt.txt');
         const outputFile = join(dir, 'output.txt');
@@ -98,14 +93,19 @@ export function createCliTarget({
           AGENTV_PROMPT_FILE: promptFile,
           AGENTV_OUTPUT_FILE: outputFile,
         };
-        const result = await runGroup({
-          command,
-          cwd: resolve(repoDir, config.cwd ?? '.'),
+        const cwd = resolve(repoDir, config.cwd ?? '.');
+        const result = await runProcess({
+          file: command,
+          shell: true,
+          cwd,
           env,
           registry,
           signal: call.signal,
           timeoutMs: config.timeout_seconds * 1000,
           killGraceMs,
+        }).catch((err: unknown) => {
+          if (err instanceof SpawnError) throw new TargetError(`cannot start /bin/sh in ${cwd}: ${err.message}`, 'spawn');
+          throw err;
         });
         if (result.ended === 'aborted') throw new TargetError('aborted', 'aborted');
         if (result.ended === 'timeout') {
@@ -122,135 +122,13 @@ export function createCliTarget({
         // A trailing newline is how shells end output, not part of the answer.
         return { output: (fromFile ?? result.stdout).replace(/\r?\n$/, '') };
       } finally {
-        await rm(dir, { recursive: true, force: true });
+        await scratch.remove();
       }
     },
   };
 }
 
 function stderrSuffix(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+  const lines = stderrTail(stderr);
   return lines === '' ? '' : `: ${lines}`;
-}
-
-interface GroupResult {
-  ended: 'exited' | 'timeout' | 'aborted';
-  exitCode: number | null;
-  exitSignal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Spawn `command` as a new process group and settle once the whole group is gone. */
-function runGroup(opts: {
-  command: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  registry: ProcessRegistry;
-  signal: AbortSignal;
-  timeoutMs: number;
-  killGraceMs: number;
-}): Promise<GroupResult> {
-  return new Promise((resolvePromise, reject) => {
-    let child: ChildProcessByStdio<null, Readable, Readable>;
-    try {
-      child = spawn('/bin/sh', ['-c', opts.command], {
-        cwd: opts.cwd,
-        env: opts.env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (err) {
-      // Thrown synchronously for invalid arguments, e.g. a NUL byte in the prompt.
-      reject(new TargetError(`cannot start the command: ${(err as Error).message}`, 'spawn'));
-      return;
-    }
-    const unregister = opts.registry.register(child);
-    const pid = child.pid;
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (pid === undefined) return;
-      try {
-        killProcessGroup({ pid, signal: sig });
-      } catch {
-        // EPERM cannot happen for our own group; never let a kill failure hide the result.
-      }
-    };
-
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = Buffer.alloc(0);
-    child.stdout.on('data', (b: Buffer) => {
-      if (stdoutBytes >= MAX_STDOUT_BYTES) return;
-      stdout.push(b);
-      stdoutBytes += b.length;
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr = Buffer.concat([stderr, b]);
-      if (stderr.length > STDERR_TAIL_BYTES) stderr = stderr.subarray(stderr.length - STDERR_TAIL_BYTES);
-    });
-
-    let ended: GroupResult['ended'] = 'exited';
-    let exitCode: number | null = null;
-    let exitSignal: NodeJS.Signals | null = null;
-    let graceTimer: NodeJS.Timeout | undefined;
-    let closeFallback: NodeJS.Timeout | undefined;
-    let settled = false;
-
-    const onAbort = () => {
-      if (ended !== 'exited') return;
-      ended = 'aborted';
-      // A hard stop: the runner's own grace period has already passed.
-      killGroup('SIGKILL');
-    };
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    // An abort during the temp-file awaits fired before the listener existed.
-    if (opts.signal.aborted) onAbort();
-    const timeoutTimer = setTimeout(() => {
-      if (ended !== 'exited') return;
-      ended = 'timeout';
-      killGroup('SIGTERM');
-      graceTimer = setTimeout(() => killGroup('SIGKILL'), opts.killGraceMs);
-    }, opts.timeoutMs);
-
-    const cleanup = () => {
-      settled = true;
-      clearTimeout(timeoutTimer);
-      clearTimeout(graceTimer);
-      clearTimeout(closeFallback);
-      opts.signal.removeEventListener('abort', onAbort);
-      unregister();
-    };
-
-    child.on('error', (err) => {
-      if (settled) return;
-      // Only a failed spawn has no pid; later errors (e.g. kill failures) are not fatal.
-      if (pid !== undefined) return;
-      cleanup();
-      reject(new TargetError(`cannot start /bin/sh in ${opts.cwd}: ${err.message}`, 'spawn'));
-    });
-    child.on('exit', (code, sig) => {
-      exitCode = code;
-      exitSignal = sig;
-      // Reap whatever the command left behind; it would otherwise outlive the test
-      // and, holding our stdout pipe, keep 'close' from ever firing.
-      killGroup('SIGKILL');
-      closeFallback = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        finish();
-      }, CLOSE_FALLBACK_MS);
-    });
-    const finish = () => {
-      if (settled) return;
-      cleanup();
-      resolvePromise({
-        ended,
-        exitCode,
-        exitSignal,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: stderr.toString('utf8'),
-      });
-    };
-    child.on('close', finish);
-  });
 }
