@@ -119,12 +119,52 @@ export function createCliTarget({
           if (err.code === 'ENOENT') return null;
           throw err;
         });
+        const structured = fromFile === null ? null : agentvOutputFile(fromFile);
+        if (structured) return structured;
         // A trailing newline is how shells end output, not part of the answer.
         return { output: (fromFile ?? result.stdout).replace(/\r?\n$/, '') };
       } finally {
         await scratch.remove();
       }
     },
+  };
+}
+
+/**
+ * agentv's cli output-file contract: a JSON object with `output` (messages, whose
+ * `tool_calls` are the trace) or `text`, and optional `token_usage`, `cost_usd`,
+ * `duration_ms`. The answer is the last assistant message. Null for anything else
+ * (plain text, other JSON), which is then the output as written.
+ */
+export function agentvOutputFile(text: string): TargetResponse | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as { output?: unknown; text?: unknown; token_usage?: unknown; cost_usd?: unknown; duration_ms?: unknown };
+  const messages = Array.isArray(o.output) && o.output.every((m) => m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string')
+    ? (o.output as { role: string; content?: unknown; tool_calls?: unknown }[])
+    : null;
+  if (!messages && typeof o.text !== 'string') return null;
+  const assistant = (messages ?? []).filter((m) => m.role === 'assistant');
+  const last = assistant[assistant.length - 1];
+  const content = last?.content;
+  const output = typeof content === 'string' ? content : typeof o.text === 'string' ? o.text : content === undefined ? '' : JSON.stringify(content);
+  const toolCalls = assistant.flatMap((m) => (Array.isArray(m.tool_calls) ? m.tool_calls : [])).map((c: Record<string, unknown>) => ({
+    tool: String(c.tool ?? c.name ?? (c.function as { name?: unknown } | undefined)?.name ?? ''),
+    ...(c.input !== undefined || c.args !== undefined || c.arguments !== undefined ? { args: c.input ?? c.args ?? c.arguments } : {}),
+    ...(typeof c.duration_ms === 'number' ? { durationMs: c.duration_ms } : {}),
+  }));
+  const usage = o.token_usage as { input?: unknown; output?: unknown } | undefined;
+  const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
+  return {
+    output,
+    ...(messages && { trace: { toolCalls, llmCalls: assistant.length, ...(typeof o.duration_ms === 'number' && { durationMs: o.duration_ms }) } }),
+    ...(usage && typeof usage === 'object' && { tokenUsage: { prompt: n(usage.input), completion: n(usage.output), total: n(usage.input) + n(usage.output) } }),
+    ...(typeof o.cost_usd === 'number' && { costUsd: o.cost_usd }),
   };
 }
 
