@@ -24,7 +24,7 @@ import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
 import { Executor, type ExecuteOptions, type ProgressEvent } from './runner.js';
-import { usesGrader } from './assertions/normalise.js';
+import { namedGraders, usesGrader } from './assertions/normalise.js';
 import { DEFAULT_LIMITS } from '../schemas/config.js';
 import { readConfig } from '../store/config.js';
 import type { Target } from './types.js';
@@ -116,11 +116,15 @@ export class EvalSession {
       );
     }
     const limits = (await readConfig({ root: req.repoDir }))?.limits ?? DEFAULT_LIMITS;
+    // --grader on the command line replaces every grader the suite names (as promptfoo's does);
+    // otherwise a grader named on an assertion must exist, checked before anything runs.
     const graders = new Map<string, Target>();
     const resolveGrader = (name: string): Target => {
+      if (req.grader !== undefined && grader) return grader;
       if (!graders.has(name)) graders.set(name, resolveTarget({ name, config, repoDir: req.repoDir, registry, env: req.env }));
       return graders.get(name)!;
     };
+    for (const name of new Set(suite.tests.flatMap((t) => t.assertions.flatMap(namedGraders)))) resolveGrader(name);
     const testIds = req.testIds?.length ? req.testIds : (previous?.options.test_ids ?? []);
     const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
     const tests = selectTests({ tests: suite.tests, testIds, tags });

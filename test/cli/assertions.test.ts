@@ -360,7 +360,7 @@ describe('model-graded kinds against a fake OpenAI-compatible server', () => {
     mkdirSync(path.join(dir, '.agentv'));
     writeFileSync(
       path.join(dir, '.agentv/targets.yaml'),
-      `targets:\n  - { name: judge, provider: openai, base_url: "http://127.0.0.1:${port}/v1", model: judge-1 }\n  - { name: judge2, provider: openai, base_url: "http://127.0.0.1:${port}/v1", model: judge-2 }\n`,
+      `defaults: { grader: judge }\ntargets:\n  - { name: judge, provider: openai, base_url: "http://127.0.0.1:${port}/v1", model: judge-1 }\n  - { name: judge2, provider: openai, base_url: "http://127.0.0.1:${port}/v1", model: judge-2 }\n`,
     );
     mkdirSync(path.join(dir, 'evals'));
     writeFileSync(path.join(dir, 'evals/grade.md'), 'Question {{input}} / answer {{output}} / crit {{criteria}}\n');
@@ -378,7 +378,7 @@ describe('model-graded kinds against a fake OpenAI-compatible server', () => {
       path.join(dir, 'evals/suite.yaml'),
       `tests:\n  - id: good\n    vars: { input: "Paris", criteria: capital }${kinds('Paris')}\n  - id: bad\n    vars: { input: "WRONG Lyon", criteria: capital }${kinds('Lyon')}\n`,
     );
-    const r = await runCli(['eval', 'evals/suite.yaml', '--target', 'echo', '--grader', 'judge', '--run-id', 'mg', '--json'], { cwd: dir });
+    const r = await runCli(['eval', 'evals/suite.yaml', '--target', 'echo', '--run-id', 'mg', '--json'], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     const show = JSON.parse((await runCli(['runs', 'show', 'mg', '--json'], { cwd: dir })).stdout);
     const byId = Object.fromEntries(show.results.map((x: Result) => [x.test_id, x])) as Record<string, Result>;
@@ -395,5 +395,15 @@ describe('model-graded kinds against a fake OpenAI-compatible server', () => {
     expect(models).toContain('judge-2');
     expect(userMessages).toContain('CUSTOM names Paris for Paris');
     expect(userMessages.some((m) => m.startsWith('Question Paris / answer Paris / crit capital'))).toBe(true);
+
+    // --grader replaces the grader an assertion names; a grader name that exists nowhere is exit 2.
+    models.length = 0;
+    const over = await runCli(['eval', 'evals/suite.yaml', '--target', 'echo', '--grader', 'judge', '--run-id', 'mg2', '--json'], { cwd: dir });
+    expect(over.code, over.stderr).toBe(1);
+    expect(models).not.toContain('judge-2');
+    writeFileSync(path.join(dir, 'evals/bad.yaml'), 'tests:\n  - id: a\n    vars: { input: x }\n    assert: [{ type: llm-grader, target: nowhere }]\n');
+    const bad = await runCli(['eval', 'evals/bad.yaml', '--target', 'echo', '--run-id', 'mg3'], { cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/nowhere/);
   });
 });

@@ -124,3 +124,12 @@ export function usesGrader(spec: AssertionSpec): boolean {
   const ownGrader = spec.provider !== undefined || spec.options?.target !== undefined;
   return !ownGrader && ['llm-grader', 'rubrics', 'model-graded-closedqa', 'factuality', 'answer-relevance', 'g-eval', 'similar'].includes(spec.type);
 }
+
+/** Graders named on assertions (`provider:`, agentv `target:`), nested ones included, as resolveGrader takes them. */
+export function namedGraders(spec: AssertionSpec): string[] {
+  if (spec.children) return spec.children.flatMap(namedGraders);
+  const named = spec.provider ?? (typeof spec.options?.target === 'string' ? spec.options.target : undefined);
+  if (named === undefined) return [];
+  const embedding = /^openai:embeddings?:(.+)$/.exec(named);
+  return [embedding ? `openai:${embedding[1]}` : named];
+}
