@@ -3,7 +3,6 @@
 // and cost. Scores are 0 or 1. (regex runs off-thread with a time limit: see sandbox.ts.)
 import type { AssertionSpec } from '../types.js';
 import { jsonEqual, validateJsonSchema } from './json-schema.js';
-import { editDistance } from '../../schemas/assertion.js';
 import { GradingError, quote, type Verdict } from './verdict.js';
 
 const verdict = (pass: boolean, ifPass: string, ifFail: string): Verdict => ({ pass, score: pass ? 1 : 0, reason: pass ? ifPass : ifFail });
@@ -38,6 +37,39 @@ function jsonValuesIn(text: string): unknown[] {
     if (out.length >= 20) break;
   }
   return out;
+}
+
+/**
+ * Levenshtein distance when it is at most `k`, else k + 1: only a band of width 2k+1 of
+ * the table is filled, so a long output costs O(n·k), never O(n²).
+ */
+export function boundedEditDistance(a: string, b: string, k: number): number {
+  if (Math.abs(a.length - b.length) > k) return k + 1;
+  const INF = k + 1;
+  const width = 2 * k + 1;
+  // Row i holds columns j = i-k .. i+k at index j - i + k.
+  let prev = new Array<number>(width).fill(INF);
+  for (let j = 0; j <= Math.min(b.length, k); j++) prev[j + k] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const cur = new Array<number>(width).fill(INF);
+    let best = INF;
+    for (let j = Math.max(0, i - k); j <= Math.min(b.length, i + k); j++) {
+      const at = j - i + k;
+      let v: number;
+      if (j === 0) v = i;
+      else {
+        const diag = prev[at]! + (a[i - 1] === b[j - 1] ? 0 : 1); // (i-1, j-1)
+        const up = at + 1 < width ? prev[at + 1]! + 1 : INF; // (i-1, j)
+        const left = at > 0 ? cur[at - 1]! + 1 : INF; // (i, j-1)
+        v = Math.min(diag, up, left);
+      }
+      cur[at] = Math.min(v, INF);
+      best = Math.min(best, cur[at]!);
+    }
+    if (best > k) return INF;
+    prev = cur;
+  }
+  return Math.min(prev[b.length - a.length + k]!, INF);
 }
 
 function list(value: unknown): string[] {
@@ -102,9 +134,9 @@ export function evaluateDeterministic({ spec, output, latencyMs, costUsd }: { sp
       return verdict(ok, 'output contains JSON matching the schema', `no JSON in the output matches the schema: ${(errors[0] ?? []).slice(0, 3).join('; ')}`);
     }
     case 'levenshtein': {
-      const limit = spec.threshold ?? 5;
-      const d = editDistance(output, v);
-      return verdict(d <= limit, `edit distance ${d} is within ${limit}`, `edit distance ${d} exceeds ${limit}`);
+      const limit = Math.max(0, Math.floor(spec.threshold ?? 5));
+      const d = boundedEditDistance(output, v, limit);
+      return verdict(d <= limit, `edit distance ${d} is within ${limit}`, `edit distance exceeds ${limit}`);
     }
     case 'cost': {
       if (costUsd === undefined) throw new GradingError('cost is unknown for this test (the target reported none)');
