@@ -43,3 +43,17 @@ describe('scratch sweep', () => {
     expect(existsSync(mine)).toBe(true);
   });
 });
+
+describe('levenshtein on long outputs', () => {
+  it('the banded distance equals the full one up to the limit', async () => {
+    const { boundedEditDistance } = await import('../../src/eval/assertions/deterministic.js');
+    const { editDistance } = await import('../../src/schemas/assertion.js');
+    const words = ['', 'a', 'kitten', 'sitting', 'flaw', 'lawn', 'intention', 'execution'];
+    for (const a of words) for (const b of words) for (let k = 0; k < 6; k++) {
+      const d = editDistance(a, b);
+      expect(boundedEditDistance(a, b, k), `${a}/${b}/${k}`).toBe(d <= k ? d : k + 1);
+    }
+    const big = 'x'.repeat(200_000);
+    expect(boundedEditDistance(big, `${big}yy`, 5)).toBe(2);
+  });
+});
