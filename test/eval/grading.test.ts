@@ -57,3 +57,13 @@ describe('levenshtein on long outputs', () => {
     expect(boundedEditDistance(big, `${big}yy`, 5)).toBe(2);
   });
 });
+
+describe('javascript in its worker', () => {
+  it('process.exit() in an assertion ends only its worker: a grading error, and the next assertion still runs', async () => {
+    const signal = new AbortController().signal;
+    const js = (value: string): AssertionSpec => spec({ type: 'javascript', value });
+    const out = await evaluateAssertions({ assertions: [js('process.exit(3)')], output: 'x', test, grader: null, signal, timeoutMs: 20_000 });
+    expect(out.error).toMatch(/exit code 3/);
+    expect(await evaluateAssertions({ assertions: [js('output === "x"')], output: 'x', test, grader: null, signal })).toMatchObject({ passed: true });
+  });
+});

@@ -72,6 +72,7 @@ export function runSandboxed({ job, timeoutMs, signal, what }: { job: SandboxJob
       signal.removeEventListener('abort', onAbort);
       worker.off('message', onMessage);
       worker.off('error', onError);
+      worker.off('exit', onExit);
       worker.unref();
       if (reuse && idle.length < MAX_IDLE) idle.push(worker);
       else void worker.terminate();
@@ -80,6 +81,8 @@ export function runSandboxed({ job, timeoutMs, signal, what }: { job: SandboxJob
     const onMessage = (m: { ok: boolean; result?: unknown; error?: string }) =>
       settle(() => (m.ok ? resolve(m.result) : reject(new GradingError(`${what} threw: ${m.error}`))), true);
     const onError = (err: Error) => settle(() => reject(new GradingError(`${what} failed: ${err.message}`)), false);
+    // user code may call process.exit() in the worker: that ends only the worker
+    const onExit = (code: number) => settle(() => reject(new GradingError(`${what} ended its worker (exit code ${code})`)), false);
     const onAbort = () => settle(() => reject(new GradingError(`${what} aborted`)), false);
     const timer = setTimeout(
       () => settle(() => reject(new GradingError(`${what} timed out after ${timeoutMs} ms (limits.assertion_timeout_ms)`)), false),
@@ -88,6 +91,7 @@ export function runSandboxed({ job, timeoutMs, signal, what }: { job: SandboxJob
     signal.addEventListener('abort', onAbort, { once: true });
     worker.on('message', onMessage);
     worker.on('error', onError);
+    worker.on('exit', onExit);
     worker.postMessage(job);
   });
 }
