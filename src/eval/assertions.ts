@@ -158,6 +158,9 @@ async function evaluateOne(spec: AssertionSpec, ctx: GradeContext, output: strin
     const v = await verdictOf(spec, ctx, seen);
     result.passed = spec.negate ? !v.pass : v.pass;
     result.score = clamp01(spec.negate ? 1 - v.score : v.score);
+    // agentv's `required: 0.6`: this assertion passes when its score reaches 0.6.
+    const gate = spec.options?.required_score;
+    if (typeof gate === 'number') result.passed = result.score >= gate - 1e-9;
     result.reason = result.passed && !EXPLAINED.has(spec.type) ? null : v.reason;
   } catch (err) {
     result.reason = err instanceof Error ? err.message : String(err);

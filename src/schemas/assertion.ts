@@ -263,7 +263,8 @@ export const SuiteAssertion: z.ZodType<SuiteAssertionShape> = z.preprocess(
       value: z.unknown().optional(),
       threshold: z.number().optional(),
       weight: z.number().min(0).optional(),
-      required: z.boolean().optional(),
+      /** agentv also writes a number: the score this assertion must reach. */
+      required: z.union([z.boolean(), z.number().min(0).max(1)], { error: '`required` is true/false, or the score (0..1) it must reach' }).optional(),
       negate: z.boolean().optional(),
       metric: z.string().optional(),
       provider: Provider.optional(),
@@ -281,7 +282,7 @@ export interface SuiteAssertionShape {
   value?: unknown;
   threshold?: number;
   weight?: number;
-  required?: boolean;
+  required?: boolean | number;
   negate?: boolean;
   metric?: string;
   provider?: string | { id: string; [k: string]: unknown };

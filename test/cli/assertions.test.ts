@@ -296,7 +296,7 @@ tests:
     expect(r.byId.t!.assertions[0]!.reason).toMatch(/reported no trace/);
   });
 
-  it('composite with weighted_average and min_score', async () => {
+  it('composite with weighted_average and min_score; numeric required', async () => {
     const dir = makeRepo();
     const suite = `
 tests:
@@ -309,9 +309,28 @@ tests:
         assertions:
           - { name: city, type: contains, value: Paris }
           - { name: country, type: contains, value: France }
+  - id: gate
+    vars: { input: Paris }
+    assert:
+      - type: assert-set
+        required: 0.5
+        assert:
+          - { type: contains, value: Paris }
+          - { type: contains, value: France }
+  - id: gate-fails
+    vars: { input: Paris }
+    assert:
+      - type: assert-set
+        required: 0.6
+        assert:
+          - { type: contains, value: Paris }
+          - { type: contains, value: France }
 `;
     const r = await evalSuite(dir, suite, ['--target', 'echo']);
     expect(r.byId.c).toMatchObject({ execution_status: 'ok', passed: true, score: 0.75 });
+    // agentv's numeric \`required\`: the score this assertion must reach.
+    expect(r.byId.gate).toMatchObject({ execution_status: 'ok', passed: true, score: 0.5 });
+    expect(r.byId['gate-fails']).toMatchObject({ execution_status: 'quality_failure', passed: false });
   });
 });
 

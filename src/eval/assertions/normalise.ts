@@ -41,7 +41,7 @@ export interface NormaliseAssertionOptions {
 export function normaliseAssertion(o: NormaliseAssertionOptions): AssertionSpec {
   const a = o.assertion;
   const { kind, negate } = parseAssertionType({ type: a.type })!;
-  const spec: AssertionSpec = { type: kind, negate: a.negate ? !negate : negate, weight: a.weight ?? 1, required: a.required ?? false };
+  const spec: AssertionSpec = { type: kind, negate: a.negate ? !negate : negate, weight: a.weight ?? 1, required: a.required !== undefined && a.required !== false };
   const threshold = a.threshold ?? (kind === 'latency' ? num(a.max_ms) : kind === 'cost' ? num(a.max_usd) : undefined);
   if (threshold !== undefined) spec.threshold = threshold;
   const metric = a.metric ?? (typeof a.name === 'string' ? a.name : undefined);
@@ -52,6 +52,7 @@ export function normaliseAssertion(o: NormaliseAssertionOptions): AssertionSpec 
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(a)) if (!CONSUMED.has(k) && v !== undefined) options[k] = v;
   if (FILE_KINDS.has(kind) && o.suiteDir) options.dir = o.suiteDir;
+  if (typeof a.required === 'number') options.required_score = a.required;
   if (Object.keys(options).length > 0) spec.options = options;
 
   const render = (v: unknown) => renderTemplate({ template: String(v), vars: o.vars });
