@@ -223,6 +223,7 @@ export class EvalSession {
         workers: this.req.workers ?? 4,
         cwd: this.req.repoDir,
         ...this.grading,
+        ...(plan.suite.scoringFunction !== undefined && { scoringFunction: plan.suite.scoringFunction }),
         now: store.now,
         onRow,
       });

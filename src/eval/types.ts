@@ -61,6 +61,8 @@ export interface Suite {
   needsGrader: boolean;
   /** Things worth telling the user that do not stop the run (`file:line: ...`). */
   warnings: string[];
+  /** promptfoo `assertScoringFunction`: `file://<path relative to the repository root or absolute>[:fn]`. */
+  scoringFunction?: string;
 }
 
 export interface TargetCall {
