@@ -9,7 +9,7 @@ import { renderTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Target } from '../types.js';
 import { AGENTV_PASS_SCORE, resolveFromSuite } from './code.js';
 import type { GradeContext } from './context.js';
-import { parseGraderAnswer, rubricPrompt } from './llm-rubric.js';
+import { jsonObjectCandidates, parseGraderAnswer, rubricPrompt } from './llm-rubric.js';
 import { clamp01, GradingError, type Verdict } from './verdict.js';
 
 const JSON_ONLY = 'Answer with only a JSON object, no other text:';
@@ -41,14 +41,15 @@ async function ask(spec: AssertionSpec, ctx: GradeContext, prompt: ChatMessage[]
 
 /** The first JSON object in a grader's answer (code fences and prose tolerated). */
 function firstJson(text: string): Record<string, unknown> | null {
-  for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
-    for (let end = text.lastIndexOf('}'); end > start; end = text.lastIndexOf('}', end - 1)) {
-      try {
-        const v: unknown = JSON.parse(text.slice(start, end + 1));
-        if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-      } catch {
-        // try a shorter span
-      }
+  let tried = 0;
+  for (const candidate of jsonObjectCandidates(text)) {
+    // Bounded, so a huge brace-heavy answer cannot stall grading.
+    if (tried++ >= 100) break;
+    try {
+      const v: unknown = JSON.parse(candidate);
+      if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // the next balanced span
     }
   }
   return null;
