@@ -1,13 +1,43 @@
 // Scores one test's output against its assertions. Each assertion gives `passed` and a
-// score in 0..1; the test's score is their weighted mean. An assertion that cannot judge
-// (no grader, a script that times out, anything that throws) fails with the error as its
-// reason, is never negated into a pass, and never crashes the run.
+// score in 0..1; the test's score is their weighted mean (or what the suite's
+// assertScoringFunction makes of them). An assertion that cannot judge (a time limit,
+// a crash in user code, no grader, a process that cannot start) fails with the error as
+// its reason, is never negated into a pass, and sets `error`: the runner then writes an
+// execution_error in the grading phase, keeping the output so it can be re-graded.
+// Code that can run forever (regex, javascript, python, scripts) runs off the main
+// thread or in a registered child, bounded by limits.assertion_timeout_ms.
 import type { AssertionResult } from '../schemas/row.js';
+import {
+  applyTransform,
+  codeGraderVerdict,
+  fileRef,
+  javascriptVerdict,
+  pythonVerdict,
+  scriptVerdict,
+  verdictFromReturn,
+} from './assertions/code.js';
+import type { GradeContext } from './assertions/context.js';
 import { evaluateDeterministic } from './assertions/deterministic.js';
-import { gradeWithRubric } from './assertions/llm-rubric.js';
-import { runScript } from './assertions/script.js';
-import { clamp01, type Verdict } from './assertions/verdict.js';
-import type { AssertionOutcome, AssertionSpec, SuiteTest, Target } from './types.js';
+import {
+  answerRelevanceVerdict,
+  closedQaVerdict,
+  factualityVerdict,
+  gEvalVerdict,
+  llmGraderVerdict,
+  llmRubricVerdict,
+  rubricsVerdict,
+} from './assertions/model-graded.js';
+import { runSandboxed } from './assertions/sandbox.js';
+import { similarVerdict } from './assertions/similar.js';
+import { executionMetricsVerdict, toolTrajectoryVerdict } from './assertions/trace.js';
+import { clamp01, GradingError, type Verdict } from './assertions/verdict.js';
+import type { ProcessRegistry } from './targets/process-registry.js';
+import type { AssertionOutcome, AssertionSpec, SuiteTest, Target, TargetResponse } from './types.js';
+
+export { normaliseAssertion, usesGrader } from './assertions/normalise.js';
+
+/** SPEC 2.1a: limits.assertion_timeout_ms */
+export const DEFAULT_ASSERTION_TIMEOUT_MS = 30_000;
 
 export interface EvaluateAssertionsOptions {
   assertions: AssertionSpec[];
@@ -15,54 +45,131 @@ export interface EvaluateAssertionsOptions {
   test: SuiteTest;
   /** How long the target took; needed by `latency`. */
   latencyMs?: number;
-  /** Judges llm-rubric assertions; null when none is configured. */
+  /** What the target reported besides its output (tokens, cost, trace). */
+  response?: Omit<TargetResponse, 'output'>;
+  /** Judges model-graded assertions; null when none is configured. */
   grader?: Target | null;
+  /** Resolves a grader named on one assertion (`provider:`, agentv `target:`). */
+  resolveGrader?: (name: string) => Target;
   signal: AbortSignal;
-  /** Where `script` commands run. */
+  /** The repository root: where commands run and suite files resolve from. */
   cwd?: string;
-  /** Per-script limit; 60 s unless a caller (a test) needs less. */
+  /** Where spawned processes register, so a stop ends them and what they started. */
+  registry?: ProcessRegistry | null;
+  /** limits.assertion_timeout_ms for regex, javascript, python, script and code graders. */
+  timeoutMs?: number;
+  /** @deprecated the same as timeoutMs */
   scriptTimeoutMs?: number;
+  /** promptfoo `assertScoringFunction` (`file://scoring.js[:fn]`, relative to `cwd`), replacing the weighted mean. */
+  scoringFunction?: string;
 }
 
-/** Kinds whose reason is worth keeping when they pass (a judge's or a script's words). */
-const EXPLAINED = new Set(['llm-rubric', 'script']);
+/** Kinds whose reason is worth keeping when they pass (a judge's, a script's or a function's words). */
+const EXPLAINED = new Set([
+  'llm-rubric', 'script', 'javascript', 'python', 'code-grader', 'llm-grader', 'rubrics', 'model-graded-closedqa', 'factuality',
+  'answer-relevance', 'g-eval', 'similar', 'assert-set', 'composite', 'tool-trajectory', 'execution-metrics', 'levenshtein',
+]);
+/** Kinds that read `threshold` themselves (as a limit, a pass mark or a default); others must reach it with their score. */
+const OWN_THRESHOLD = new Set([
+  'latency', 'cost', 'levenshtein', 'similar', 'javascript', 'python', 'g-eval', 'answer-relevance', 'assert-set', 'composite',
+  'code-grader', 'llm-grader', 'rubrics', 'tool-trajectory', 'execution-metrics',
+]);
 
-async function verdictOf(spec: AssertionSpec, o: EvaluateAssertionsOptions): Promise<Verdict> {
-  const plain = evaluateDeterministic({ spec, output: o.output, latencyMs: o.latencyMs });
+type Judge = (spec: AssertionSpec, ctx: GradeContext, output: string) => Verdict | Promise<Verdict>;
+
+const JUDGES: Record<string, Judge> = {
+  regex: regexVerdict,
+  javascript: javascriptVerdict,
+  python: pythonVerdict,
+  script: scriptVerdict,
+  'code-grader': codeGraderVerdict,
+  'llm-rubric': llmRubricVerdict,
+  'llm-grader': llmGraderVerdict,
+  rubrics: rubricsVerdict,
+  'model-graded-closedqa': closedQaVerdict,
+  factuality: factualityVerdict,
+  'answer-relevance': answerRelevanceVerdict,
+  'g-eval': gEvalVerdict,
+  similar: similarVerdict,
+  'tool-trajectory': (spec, ctx) => toolTrajectoryVerdict(spec, ctx),
+  'execution-metrics': (spec, ctx) => executionMetricsVerdict(spec, ctx),
+  'assert-set': setVerdict,
+  composite: setVerdict,
+};
+
+/** regex off the main thread: a catastrophic pattern is cut off, never hangs the run. */
+async function regexVerdict(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<Verdict> {
+  const pattern = String(spec.value ?? '');
+  const flags = typeof spec.options?.flags === 'string' ? spec.options.flags : '';
+  const matched = await runSandboxed({ job: { kind: 'regex', pattern, flags, text: output }, timeoutMs: ctx.timeoutMs, signal: ctx.signal, what: `regex /${pattern}/` });
+  return matched === true
+    ? { pass: true, score: 1, reason: `output matches /${pattern}/${flags}` }
+    : { pass: false, score: 0, reason: `output does not match /${pattern}/${flags}` };
+}
+
+/**
+ * `assert-set` (promptfoo, agentv 5.x) and `composite` (agentv 4.x): children graded
+ * independently, combined by weighted mean (composite `aggregator.weights` by child name,
+ * `minimum`, `all_pass`); passes at `threshold` (composite: `aggregator.threshold` or
+ * `min_score`), else when every weighted child passes.
+ */
+async function setVerdict(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<Verdict> {
+  const children = spec.children ?? [];
+  const results = await Promise.all(children.map((c) => evaluateOne(c, ctx, output)));
+  const failedError = results.find((r) => r.error);
+  if (failedError) throw new GradingError(failedError.error!);
+  const agg = (spec.options?.aggregator ?? {}) as { type?: string; weights?: Record<string, number>; threshold?: number };
+  const weights = children.map((c) => (c.metric !== undefined && agg.weights?.[c.metric] !== undefined ? agg.weights[c.metric]! : c.weight));
+  const scores = results.map((r) => r.result.score);
+  let score: number;
+  if (agg.type === 'minimum') score = Math.min(...scores);
+  else if (agg.type === 'all_pass') score = results.every((r) => r.result.passed) ? 1 : 0;
+  else score = weightedMean(scores, weights);
+  const threshold = spec.threshold ?? agg.threshold ?? (typeof spec.options?.min_score === 'number' ? spec.options.min_score : undefined);
+  const pass =
+    threshold !== undefined
+      ? score >= threshold - 1e-9 && results.every((r, i) => r.result.passed || !children[i]!.required)
+      : results.every((r, i) => r.result.passed || weights[i] === 0);
+  const shown = results.map((r) => `${r.result.passed ? 'pass' : 'FAIL'} ${r.result.metric ?? r.result.type}${r.result.passed || !r.result.reason ? '' : `: ${r.result.reason}`}`);
+  return { pass, score, reason: `${results.filter((r) => r.result.passed).length}/${results.length} passed (${shown.join('; ')})` };
+}
+
+function weightedMean(scores: number[], weights: number[]): number {
+  if (scores.length === 0) return 1;
+  const total = weights.reduce((s, w) => s + w, 0);
+  return total > 0 ? scores.reduce((s, x, i) => s + x * (weights[i] ?? 0), 0) / total : scores.reduce((s, x) => s + x, 0) / scores.length;
+}
+
+async function verdictOf(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<Verdict> {
+  const plain = evaluateDeterministic({ spec, output, latencyMs: ctx.latencyMs, costUsd: ctx.response?.costUsd });
   if (plain) return plain;
-  let v: Verdict;
-  if (spec.type === 'script') {
-    const { test } = o;
-    v = await runScript({
-      command: spec.command ?? [],
-      stdin: { test: { id: test.id, vars: test.vars, metadata: test.metadata }, output: o.output, vars: test.vars },
-      cwd: o.cwd ?? process.cwd(),
-      timeoutMs: o.scriptTimeoutMs,
-      signal: o.signal,
-    });
-  } else if (spec.type === 'llm-rubric') {
-    v = await gradeWithRubric({ rubric: String(spec.value ?? ''), output: o.output, test: o.test, grader: o.grader ?? null, signal: o.signal });
-  } else {
-    throw new Error(`unknown assertion type "${spec.type}"`);
-  }
-  // A threshold on a graded kind is the score it must reach.
-  return spec.threshold === undefined ? v : { ...v, pass: v.pass && v.score >= spec.threshold };
+  const judge = JUDGES[spec.type];
+  if (!judge) throw new GradingError(`unknown assertion type "${spec.type}"`);
+  const v = await judge(spec, ctx, output);
+  // A threshold on another graded kind is the score it must reach.
+  return spec.threshold === undefined || OWN_THRESHOLD.has(spec.type) ? v : { ...v, pass: v.pass && v.score >= spec.threshold };
 }
 
-async function evaluateOne(spec: AssertionSpec, o: EvaluateAssertionsOptions): Promise<AssertionResult> {
+async function evaluateOne(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<{ result: AssertionResult; error?: string }> {
   const result: AssertionResult = { type: `${spec.negate ? 'not-' : ''}${spec.type}`, passed: false, score: 0, reason: null };
+  let error: string | undefined;
   try {
-    const v = await verdictOf(spec, o);
+    const seen = spec.transform !== undefined ? await applyTransform({ transform: spec.transform, output, spec, ctx }) : output;
+    const v = await verdictOf(spec, ctx, seen);
     result.passed = spec.negate ? !v.pass : v.pass;
     result.score = clamp01(spec.negate ? 1 - v.score : v.score);
+    // agentv's `required: 0.6`: this assertion passes when its score reaches 0.6.
+    const gate = spec.options?.required_score;
+    if (typeof gate === 'number') result.passed = result.score >= gate - 1e-9;
     result.reason = result.passed && !EXPLAINED.has(spec.type) ? null : v.reason;
   } catch (err) {
     result.reason = err instanceof Error ? err.message : String(err);
+    error = result.reason;
   }
   if (spec.weight !== 1) result.weight = spec.weight;
   if (spec.metric !== undefined) result.metric = spec.metric;
   if (spec.required) result.required = true;
-  return result;
+  return error === undefined ? { result } : { result, error };
 }
 
 /**
@@ -70,21 +177,55 @@ async function evaluateOne(spec: AssertionSpec, o: EvaluateAssertionsOptions): P
  * weighted mean (all weights 0: the plain mean; no assertions: 1). Without a threshold the
  * test passes when every assertion passes; with one (`test.threshold`, which the loader
  * fills from the suite) it passes when the score reaches it and every `required` one passed.
- * @example const { passed, score, results } = await evaluateAssertions({ assertions: test.assertions, output, test, grader, signal })
+ * @example const { passed, score, results, error } = await evaluateAssertions({ assertions: test.assertions, output, test, grader, signal })
  */
 export async function evaluateAssertions(o: EvaluateAssertionsOptions): Promise<AssertionOutcome> {
-  const results = await Promise.all(o.assertions.map((spec) => evaluateOne(spec, o)));
-  if (results.length === 0) return { passed: true, score: 1, results };
-  const weights = o.assertions.map((a) => a.weight);
-  const total = weights.reduce((s, w) => s + w, 0);
-  const score =
-    total > 0
-      ? results.reduce((s, r, i) => s + r.score * (weights[i] ?? 0), 0) / total
-      : results.reduce((s, r) => s + r.score, 0) / results.length;
+  const ctx: GradeContext = {
+    test: o.test,
+    ...(o.latencyMs !== undefined && { latencyMs: o.latencyMs }),
+    ...(o.response && { response: o.response }),
+    grader: o.grader ?? null,
+    ...(o.resolveGrader && { resolveGrader: o.resolveGrader }),
+    signal: o.signal,
+    cwd: o.cwd ?? process.cwd(),
+    registry: o.registry ?? null,
+    timeoutMs: o.timeoutMs ?? o.scriptTimeoutMs ?? DEFAULT_ASSERTION_TIMEOUT_MS,
+  };
+  const graded = await Promise.all(o.assertions.map((spec) => evaluateOne(spec, ctx, o.output)));
+  const results = graded.map((g) => g.result);
+  const error = graded.find((g) => g.error !== undefined)?.error;
+  const withError = <T extends object>(x: T) => (error === undefined ? x : { ...x, error });
+  if (results.length === 0) return withError({ passed: true, score: 1, results });
+  if (o.scoringFunction !== undefined && error === undefined) {
+    const v = await scoreWithFunction({ ref: o.scoringFunction, results, threshold: o.test.threshold, ctx }).catch((err: Error) => err);
+    if (v instanceof Error) return { passed: false, score: 0, results, error: v.message };
+    return { passed: v.pass, score: v.score, results };
+  }
+  const score = weightedMean(results.map((r) => r.score), o.assertions.map((a) => a.weight));
   const threshold = o.test.threshold;
   const passed =
     threshold === undefined
       ? results.every((r) => r.passed)
       : score >= threshold - 1e-9 && results.every((r, i) => r.passed || !o.assertions[i]?.required);
-  return { passed, score, results };
+  return withError({ passed, score, results });
+}
+
+/**
+ * promptfoo's `assertScoringFunction`: a javascript function (`file://scoring.js[:fn]`)
+ * given the named scores (metric → score) and `{threshold, componentResults}`, returning
+ * a boolean, a number or `{pass, score, reason}`. Runs like a javascript assertion.
+ * @example await scoreWithFunction({ ref: 'file://scoring.js:custom', results, threshold: 0.8, ctx })
+ */
+export async function scoreWithFunction({ ref, results, threshold, ctx }: { ref: string; results: AssertionResult[]; threshold?: number; ctx: GradeContext }): Promise<Verdict> {
+  const file = fileRef(ref.startsWith('file://') ? ref : `file://${ref}`)!;
+  const named: Record<string, number> = {};
+  results.forEach((r, i) => (named[r.metric ?? `${r.type}#${i}`] = r.score));
+  const componentResults = results.map((r) => ({ pass: r.passed, score: r.score, reason: r.reason, assertion: { type: r.type, metric: r.metric } }));
+  const out = await runSandboxed({
+    job: { kind: 'js', file: file.file.startsWith('/') ? file.file : `${ctx.cwd}/${file.file}`, ...(file.fn ? { fn: file.fn } : {}), output: named as never, context: { threshold, componentResults } },
+    timeoutMs: ctx.timeoutMs,
+    signal: ctx.signal,
+    what: 'assertScoringFunction',
+  });
+  return verdictFromReturn(out, threshold, 'assertScoringFunction');
 }

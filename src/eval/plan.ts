@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { AgentvError } from '../errors.js';
 import type { PlannedTest } from '../schemas/manifest.js';
+import { usesGrader } from './assertions/normalise.js';
 import type { SuiteTest, Target } from './types.js';
 
 export function inputHash({ test, target, grader }: { test: SuiteTest; target: Target; grader: Target | null }): string {
@@ -15,7 +16,7 @@ export function inputHash({ test, target, grader }: { test: SuiteTest; target: T
     assertions: test.assertions,
     threshold: test.threshold ?? null,
     target: target.configHash,
-    grader: test.assertions.some((a) => a.type === 'llm-rubric') ? (grader?.configHash ?? null) : null,
+    grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
   });
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }

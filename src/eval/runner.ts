@@ -31,6 +31,12 @@ export interface ExecuteOptions {
   registry: ProcessRegistry;
   workers: number;
   cwd: string;
+  /** limits.assertion_timeout_ms */
+  assertionTimeoutMs?: number;
+  /** A grader named on one assertion (`provider:` / `target:`). */
+  resolveGrader?: (name: string) => Target;
+  /** The suite's assertScoringFunction (promptfoo), replacing the weighted mean. */
+  scoringFunction?: string;
   now?: () => Date;
   onRow?: (e: ProgressEvent) => void;
 }
@@ -138,42 +144,37 @@ export class Executor {
     } catch (e) {
       if (signal.aborted) return null;
       const message = e instanceof TargetError ? e.message : `target failed: ${(e as Error).message}`;
-      return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: message });
+      return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: message, error_phase: 'target' });
     }
     const latencyMs = performance.now() - t0;
-    // A grader that cannot answer is an execution error, not a judgement.
-    let graderError: Error | null = null;
-    const grader = this.opts.grader && {
-      ...this.opts.grader,
-      call: async (input: Parameters<Target['call']>[0]) => {
-        try {
-          return await this.opts.grader!.call(input);
-        } catch (e) {
-          graderError ??= e as Error;
-          throw e;
-        }
-      },
-    };
+    const { output, ...reported } = response;
     const outcome = await evaluateAssertions({
       assertions: test.assertions,
-      output: response.output,
+      output,
       test,
       latencyMs,
-      grader,
+      response: reported,
+      grader: this.opts.grader,
+      ...(this.opts.resolveGrader && { resolveGrader: this.opts.resolveGrader }),
       signal,
       cwd: this.opts.cwd,
+      registry: this.opts.registry,
+      ...(this.opts.assertionTimeoutMs !== undefined && { timeoutMs: this.opts.assertionTimeoutMs }),
+      ...(this.opts.scoringFunction !== undefined && { scoringFunction: this.opts.scoringFunction }),
     });
     if (signal.aborted) return null;
     const usage = response.tokenUsage ? { token_usage: response.tokenUsage } : {};
     const cost = response.costUsd !== undefined ? { cost_usd: response.costUsd } : {};
-    if (graderError) {
+    // An assertion that could not judge: the output is kept, so the test can be re-graded.
+    if (outcome.error !== undefined) {
       return finish({
         execution_status: 'execution_error',
         passed: false,
         score: 0,
         assertions: outcome.results,
         output: response.output,
-        error: `grader failed: ${(graderError as Error).message}`,
+        error: outcome.error,
+        error_phase: 'grading',
         ...usage,
         ...cost,
       });

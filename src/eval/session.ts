@@ -23,10 +23,15 @@ import {
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
-import { Executor, type ProgressEvent } from './runner.js';
+import { Executor, type ExecuteOptions, type ProgressEvent } from './runner.js';
+import { namedGraders, usesGrader } from './assertions/normalise.js';
+import { DEFAULT_LIMITS } from '../schemas/config.js';
+import { readConfig } from '../store/config.js';
+import type { Target } from './types.js';
 import { loadSuite } from './suite.js';
 import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget } from './targets/index.js';
 import { Watchdog } from './watchdog.js';
+import { scratchRootOf, sweepScratch } from './process/scratch.js';
 
 export type { EvalMode, Plan } from './resume-plan.js';
 export { liveMessage } from './resume-plan.js';
@@ -74,6 +79,8 @@ export class EvalSession {
   started = false;
   /** The run's source commit, once its manifest is committed or read. */
   private sourceCommit: string | null = null;
+  /** How assertions are run: their time limit, and graders named on an assertion. */
+  private grading: Pick<ExecuteOptions, 'assertionTimeoutMs' | 'resolveGrader'> = {};
 
   private constructor(
     readonly req: EvalRequest,
@@ -89,7 +96,7 @@ export class EvalSession {
     const config = await loadTargetsConfig({ repoDir: req.repoDir });
     // The watchdog attaches at run(); until then there is nothing to report.
     let report: (pids: number[]) => void = () => {};
-    const registry = new ProcessRegistry((pids) => report(pids));
+    const registry = new ProcessRegistry((pids) => report(pids), { scratchRoot: scratchRootOf(req.store.localDir) });
     const found = mode !== 'new' ? await findRun(req, suite, config) : null;
     const previous = found?.manifest ?? null;
     const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? defaultTargetName(config);
@@ -103,13 +110,23 @@ export class EvalSession {
     const graderName = req.grader ?? previous?.options.grader ?? defaultGraderName(config);
     const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env: req.env }) : null;
     if (suite.needsGrader && !grader) {
-      const first = suite.tests.find((t) => t.assertions.some((a) => a.type === 'llm-rubric'));
+      const first = suite.tests.find((t) => t.assertions.some(usesGrader));
       throw new AgentvError(
         'SUITE_INVALID',
-        `${suite.path}: test "${first?.id}": llm-rubric assertions need a grader: pass --grader or set defaults.grader in .agentv/targets.yaml`,
+        `${suite.path}: test "${first?.id}": llm-rubric and other model-graded assertions need a grader: pass --grader or set defaults.grader in .agentv/targets.yaml`,
         { file: suite.path, test_id: first?.id, problems: [{ file: suite.path, test_id: first?.id, message: 'llm-rubric without a grader' }] },
       );
     }
+    const limits = (await readConfig({ root: req.repoDir }))?.limits ?? DEFAULT_LIMITS;
+    // --grader on the command line replaces every grader the suite names (as promptfoo's does);
+    // otherwise a grader named on an assertion must exist, checked before anything runs.
+    const graders = new Map<string, Target>();
+    const resolveGrader = (name: string): Target => {
+      if (req.grader !== undefined && grader) return grader;
+      if (!graders.has(name)) graders.set(name, resolveTarget({ name, config, repoDir: req.repoDir, registry, env: req.env }));
+      return graders.get(name)!;
+    };
+    for (const name of new Set(suite.tests.flatMap((t) => t.assertions.flatMap(namedGraders)))) resolveGrader(name);
     const testIds = req.testIds?.length ? req.testIds : (previous?.options.test_ids ?? []);
     const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
     const tests = selectTests({ tests: suite.tests, testIds, tags });
@@ -129,6 +146,7 @@ export class EvalSession {
       }
     }
     const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
+    session.grading = { assertionTimeoutMs: limits.assertion_timeout_ms, resolveGrader };
     report = (pids) => session.watchdog?.update(pids);
     return session;
   }
@@ -155,6 +173,7 @@ export class EvalSession {
     this.lock = acquireRunLock({ localDir: store.localDir, runId: plan.runId });
     // If this process is killed outright, the watchdog ends the targets' process groups.
     this.watchdog = new Watchdog({ localDir: store.localDir, runId: plan.runId });
+    sweepScratch({ root: scratchRootOf(store.localDir) });
     let writer: RowWriter | null = null;
     let owned = false;
     try {
@@ -206,6 +225,8 @@ export class EvalSession {
         registry: this.registry,
         workers: this.req.workers ?? 4,
         cwd: this.req.repoDir,
+        ...this.grading,
+        ...(plan.suite.scoringFunction !== undefined && { scoringFunction: plan.suite.scoringFunction }),
         now: store.now,
         onRow,
       });

@@ -22,6 +22,7 @@ import {
   type SuiteProblemCode,
 } from '../schemas/suite.js';
 import { jsonSchemaProblems } from './assertions/json-schema.js';
+import { normaliseAssertion as normaliseAssertionSpec, usesGrader } from './assertions/normalise.js';
 import { INPUT_ONLY, checkTemplate, isChatMessages, renderTemplate } from './template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from './types.js';
 
@@ -284,49 +285,15 @@ function checkRawAssertions(o: { list: unknown; file: string; lineOf: LineOf; at
   });
 }
 
-function normaliseAssertion(s: SourcedAssertion, vars: Record<string, unknown>, testId: string, problems: Problems): AssertionSpec {
-  const { a } = s;
-  const { kind, negate } = parseAssertionType({ type: a.type })!;
-  const spec: AssertionSpec = { type: kind, negate, weight: a.weight ?? 1, required: a.required ?? false };
-  if (a.threshold !== undefined) spec.threshold = a.threshold;
-  if (a.metric !== undefined) spec.metric = a.metric;
-  if (a.provider !== undefined) spec.provider = a.provider;
-  const render = (v: unknown) => renderTemplate({ template: String(v), vars });
-  const value = a.value;
-  switch (kind) {
-    case 'script':
-      spec.command = typeof value === 'string' ? ['sh', '-c', value] : (value as string[]);
-      break;
-    case 'is-json':
-      if (value !== undefined && value !== null) spec.value = value;
-      break;
-    case 'latency':
-      break;
-    case 'contains-any':
-    case 'contains-all':
-    case 'icontains-any':
-    case 'icontains-all': {
-      const list = Array.isArray(value) ? value.map(String) : String(value).split(',').map((x) => x.trim()).filter(Boolean);
-      spec.value = list.map(render);
-      break;
-    }
-    case 'equals':
-      spec.value = typeof value === 'string' ? render(value) : value;
-      break;
-    default: {
-      const rendered = render(value);
-      spec.value = rendered;
-      if (kind === 'regex' && rendered !== value) {
-        try {
-          new RegExp(rendered);
-        } catch (err) {
-          const at = [...s.at, 'value'];
-          problems.add({ code: 'invalid_assertion', file: s.file, line: s.lineOf(at), test_id: testId, message: `${formatPath(at)}: after rendering: ${(err as Error).message}` });
-        }
-      }
-    }
-  }
-  return spec;
+function normaliseAssertion(s: SourcedAssertion, vars: Record<string, unknown>, testId: string, problems: Problems, suiteDir: string): AssertionSpec {
+  return normaliseAssertionSpec({
+    assertion: s.a,
+    vars,
+    at: s.at,
+    suiteDir,
+    report: (at, message) =>
+      problems.add({ code: 'invalid_assertion', file: s.file, line: s.lineOf(at), test_id: testId, message: `${formatPath(at)}: ${message}` }),
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,7 +435,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
   for (const { t, raw, id } of valid) {
     const vars: Record<string, unknown> = { ...def.vars, ...t.vars };
     const own = (t.assert ?? []).map((a, i) => ({ a, file: raw.file, lineOf: raw.lineOf, at: ['assert', i] }));
-    const assertions = [...shared, ...own].map((s) => normaliseAssertion(s, vars, id, problems));
+    const assertions = [...shared, ...own].map((s) => normaliseAssertion(s, vars, id, problems, nodePath.posix.dirname(rel) === '.' ? '' : nodePath.posix.dirname(rel)));
     const threshold = t.threshold ?? def.threshold ?? suiteFile?.threshold;
     const description = t.description ?? def.description;
     prompts.forEach((template, i) => {
@@ -494,7 +461,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     absPath: abs,
     hash: hash.digest('hex'),
     tests,
-    needsGrader: tests.some((t) => t.assertions.some((a) => a.type === 'llm-rubric')),
+    needsGrader: tests.some((t) => t.assertions.some(usesGrader)),
     warnings,
   };
 }

@@ -22,8 +22,17 @@ export interface AssertionSpec {
   metric?: string;
   /** For `script`: the argv to spawn. */
   command?: string[];
-  /** For llm-rubric: an optional per-assertion grader name. */
+  /** For model-graded kinds: a per-assertion grader (target name, or `openai:...`). */
   provider?: string;
+  /** The fields below appear only where written, so older assertions hash as before. */
+  /** promptfoo `transform`: a javascript expression (or file://) applied to the output first. */
+  transform?: string;
+  /** promptfoo `config`, handed to javascript/python assertions as `context.config`. */
+  config?: Record<string, unknown>;
+  /** Nested assertions of `assert-set` and `composite`. */
+  children?: AssertionSpec[];
+  /** Kind-specific fields as written (regex `flags`, code-grader `cwd`, llm-grader `prompt`, `rubricPrompt`, ...). */
+  options?: Record<string, unknown>;
 }
 
 export interface SuiteTest {
@@ -52,6 +61,8 @@ export interface Suite {
   needsGrader: boolean;
   /** Things worth telling the user that do not stop the run (`file:line: ...`). */
   warnings: string[];
+  /** promptfoo `assertScoringFunction`: `file://<path relative to the repository root or absolute>[:fn]`. */
+  scoringFunction?: string;
 }
 
 export interface TargetCall {
@@ -68,6 +79,22 @@ export interface TargetResponse {
   output: string;
   tokenUsage?: TokenUsage;
   costUsd?: number;
+  /** What the target reported doing (tool calls, LLM calls); judged by tool-trajectory and execution-metrics. */
+  trace?: TargetTrace;
+}
+
+export interface ToolCallTrace {
+  tool: string;
+  args?: unknown;
+  durationMs?: number;
+}
+
+export interface TargetTrace {
+  toolCalls: ToolCallTrace[];
+  /** LLM calls (assistant messages) the target made, when known. */
+  llmCalls?: number;
+  /** How long the target itself says it took. */
+  durationMs?: number;
 }
 
 export interface Target {
@@ -77,6 +104,8 @@ export interface Target {
   configHash: string;
   /** Rejects with a TargetError for an execution failure (non-zero exit, timeout, HTTP error). */
   call(input: TargetCall): Promise<TargetResponse>;
+  /** Embeddings for `similar` (OpenAI-compatible targets only). */
+  embed?(input: { texts: string[]; model?: string; signal: AbortSignal }): Promise<number[][]>;
 }
 
 export class TargetError extends Error {
@@ -90,4 +119,6 @@ export interface AssertionOutcome {
   passed: boolean;
   score: number;
   results: AssertionResult[];
+  /** Set when an assertion could not judge (time limit, crash, no grader): the row is a grading error. */
+  error?: string;
 }

@@ -4,35 +4,9 @@
 // change what is measured (an unknown assertion type or key is an error, never ignored).
 import { z } from 'zod';
 
-export const ASSERTION_KINDS = [
-  'equals',
-  'contains',
-  'icontains',
-  'contains-any',
-  'contains-all',
-  'icontains-any',
-  'icontains-all',
-  'starts-with',
-  'ends-with',
-  'regex',
-  'is-json',
-  'latency',
-  'script',
-  'llm-rubric',
-] as const;
-export type AssertionKind = (typeof ASSERTION_KINDS)[number];
-
-const KIND_SET: ReadonlySet<string> = new Set(ASSERTION_KINDS);
-
-/**
- * Splits `not-contains` into `{kind: 'contains', negate: true}`; null for an unknown kind.
- * @example parseAssertionType({ type: 'not-regex' }) // { kind: 'regex', negate: true }
- */
-export function parseAssertionType({ type }: { type: string }): { kind: AssertionKind; negate: boolean } | null {
-  const negate = type.startsWith('not-');
-  const kind = negate ? type.slice(4) : type;
-  return KIND_SET.has(kind) ? { kind: kind as AssertionKind, negate } : null;
-}
+// The assertion part lives in ./assertion.ts; re-exported so existing imports keep working.
+export { ASSERTION_KINDS, SuiteAssertion, editDistance, parseAssertionType, type AssertionKind } from './assertion.js';
+import { SuiteAssertion } from './assertion.js';
 
 /** Problem codes carried by SUITE_INVALID errors, so callers (and tests) need not read messages. */
 export const SuiteProblemCode = z.enum([
@@ -61,106 +35,10 @@ export const SuiteProblem = z.object({
 });
 export type SuiteProblem = z.infer<typeof SuiteProblem>;
 
-const ASSERTION_KEYS = new Set(['type', 'value', 'threshold', 'weight', 'required', 'metric', 'provider']);
-
 type Ctx = z.RefinementCtx;
 function issue(ctx: Ctx, code: SuiteProblemCode, message: string, path: (string | number)[] = []): void {
   ctx.addIssue({ code: 'custom', message, path, params: { code } });
 }
-
-export function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-const isStringish = (v: unknown): v is string | number => typeof v === 'string' || typeof v === 'number';
-
-function checkAssertion(a: Record<string, unknown> & { type: string }, ctx: Ctx): void {
-  for (const key of Object.keys(a)) {
-    if (!ASSERTION_KEYS.has(key)) {
-      issue(ctx, 'invalid_assertion', `unknown key "${key}" in assertion (allowed: ${[...ASSERTION_KEYS].join(', ')})`, [key]);
-    }
-  }
-  const parsed = parseAssertionType({ type: a.type });
-  if (!parsed) {
-    const kind = a.type.replace(/^not-/, '');
-    const near = ASSERTION_KINDS.find((k) => editDistance(k, kind) <= 2);
-    const why = near ? `did you mean "${a.type.startsWith('not-') ? 'not-' : ''}${near}"?` : `known kinds: ${ASSERTION_KINDS.join(', ')}, each also as not-<kind>`;
-    issue(ctx, 'unknown_assertion', `unknown assertion type "${a.type}" (${why})`, ['type']);
-    return;
-  }
-  const { value } = a;
-  const bad = (message: string, path: string[] = ['value']) => issue(ctx, 'invalid_assertion', message, path);
-  switch (parsed.kind) {
-    case 'equals':
-      if (value === undefined || value === null) bad('equals needs a `value`');
-      break;
-    case 'contains':
-    case 'icontains':
-    case 'starts-with':
-    case 'ends-with':
-      if (!isStringish(value) || value === '') bad(`${parsed.kind} needs a non-empty string \`value\``);
-      break;
-    case 'contains-any':
-    case 'contains-all':
-    case 'icontains-any':
-    case 'icontains-all':
-      if (!(Array.isArray(value) ? value.length > 0 && value.every(isStringish) : typeof value === 'string' && value.trim() !== '')) {
-        bad(`${parsed.kind} needs \`value\`: a list of strings or a comma-separated string`);
-      }
-      break;
-    case 'regex':
-      if (typeof value !== 'string' || value === '') bad('regex needs a pattern string in `value`');
-      else if (!value.includes('{{')) {
-        try {
-          new RegExp(value);
-        } catch (err) {
-          bad((err as Error).message);
-        }
-      }
-      break;
-    case 'is-json':
-      if (value !== undefined && value !== null && (typeof value !== 'object' || Array.isArray(value))) {
-        bad('is-json `value` must be a JSON Schema object');
-      }
-      break;
-    case 'latency':
-      if (typeof a.threshold !== 'number' || !(a.threshold > 0)) bad('latency needs `threshold`: the limit in milliseconds', ['threshold']);
-      break;
-    case 'script':
-      if (!(typeof value === 'string' ? value.trim() !== '' : Array.isArray(value) && value.length > 0 && value.every((s) => typeof s === 'string'))) {
-        bad('script needs a command in `value`: an argv list (["node", "check.js"]) or a shell string');
-      }
-      break;
-    case 'llm-rubric':
-      if (typeof value !== 'string' || value.trim() === '') bad('llm-rubric needs the rubric text in `value`');
-      break;
-  }
-}
-
-/** One assertion: an object, or a bare string (= an llm-rubric with that rubric). */
-export const SuiteAssertion = z.preprocess(
-  (v) => (typeof v === 'string' ? { type: 'llm-rubric', value: v } : v),
-  z
-    .looseObject({
-      type: z.string({ error: 'an assertion needs a `type`' }),
-      value: z.unknown().optional(),
-      threshold: z.number().optional(),
-      weight: z.number().min(0).optional(),
-      required: z.boolean().optional(),
-      metric: z.string().optional(),
-      provider: z.string().optional(),
-    })
-    .superRefine(checkAssertion),
-);
-export type SuiteAssertion = z.infer<typeof SuiteAssertion>;
 
 export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 export const ChatMessageInput = z.strictObject({ role: z.enum(CHAT_ROLES), content: z.string() });

@@ -1,8 +1,9 @@
-// The assertion kinds that need nothing but the output: string matching, regex, is-json
-// (with a JSON Schema subset) and latency. Scores are 0 or 1.
+// The assertion kinds that need nothing but the output and the target's numbers: string
+// matching, is-json and contains-json (with a JSON Schema subset), levenshtein, latency
+// and cost. Scores are 0 or 1. (regex runs off-thread with a time limit: see sandbox.ts.)
 import type { AssertionSpec } from '../types.js';
 import { jsonEqual, validateJsonSchema } from './json-schema.js';
-import { clip, quote, type Verdict } from './verdict.js';
+import { GradingError, clip, quote, type Verdict } from './verdict.js';
 
 const verdict = (pass: boolean, ifPass: string, ifFail: string): Verdict => ({ pass, score: pass ? 1 : 0, reason: pass ? ifPass : ifFail });
 
@@ -12,6 +13,63 @@ function parseJson(output: string): { ok: true; value: unknown } | { ok: false; 
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
+}
+
+/** Every JSON object or array embedded in the text (promptfoo's contains-json), outermost first. */
+function jsonValuesIn(text: string): unknown[] {
+  const out: unknown[] = [];
+  // Bounded: at most 200 starts, 30 candidate ends each, so a huge output cannot stall grading.
+  let starts = 0;
+  for (let i = 0; i < text.length && starts < 200; i++) {
+    const c = text[i];
+    if (c !== '{' && c !== '[') continue;
+    starts++;
+    let tries = 0;
+    for (let end = text.lastIndexOf(c === '{' ? '}' : ']'); end > i && tries++ < 30; end = text.lastIndexOf(c === '{' ? '}' : ']', end - 1)) {
+      try {
+        out.push(JSON.parse(text.slice(i, end + 1)));
+        i = end;
+        break;
+      } catch {
+        // a shorter span may parse
+      }
+    }
+    if (out.length >= 20) break;
+  }
+  return out;
+}
+
+/**
+ * Levenshtein distance when it is at most `k`, else k + 1: only a band of width 2k+1 of
+ * the table is filled, so a long output costs O(n·k), never O(n²).
+ */
+export function boundedEditDistance(a: string, b: string, k: number): number {
+  if (Math.abs(a.length - b.length) > k) return k + 1;
+  const INF = k + 1;
+  const width = 2 * k + 1;
+  // Row i holds columns j = i-k .. i+k at index j - i + k.
+  let prev = new Array<number>(width).fill(INF);
+  for (let j = 0; j <= Math.min(b.length, k); j++) prev[j + k] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const cur = new Array<number>(width).fill(INF);
+    let best = INF;
+    for (let j = Math.max(0, i - k); j <= Math.min(b.length, i + k); j++) {
+      const at = j - i + k;
+      let v: number;
+      if (j === 0) v = i;
+      else {
+        const diag = prev[at]! + (a[i - 1] === b[j - 1] ? 0 : 1); // (i-1, j-1)
+        const up = at + 1 < width ? prev[at + 1]! + 1 : INF; // (i-1, j)
+        const left = at > 0 ? cur[at - 1]! + 1 : INF; // (i, j-1)
+        v = Math.min(diag, up, left);
+      }
+      cur[at] = Math.min(v, INF);
+      best = Math.min(best, cur[at]!);
+    }
+    if (best > k) return INF;
+    prev = cur;
+  }
+  return Math.min(prev[b.length - a.length + k]!, INF);
 }
 
 function list(value: unknown): string[] {
@@ -33,7 +91,7 @@ function matchAnyAll(kind: string, value: unknown, output: string): Verdict {
 }
 
 /** Evaluates a deterministic kind; null when `spec.type` is not one of them. */
-export function evaluateDeterministic({ spec, output, latencyMs }: { spec: AssertionSpec; output: string; latencyMs?: number }): Verdict | null {
+export function evaluateDeterministic({ spec, output, latencyMs, costUsd }: { spec: AssertionSpec; output: string; latencyMs?: number; costUsd?: number }): Verdict | null {
   const { type, value } = spec;
   const v = String(value ?? '');
   switch (type) {
@@ -59,8 +117,6 @@ export function evaluateDeterministic({ spec, output, latencyMs }: { spec: Asser
       return verdict(output.startsWith(v), `output starts with ${quote(v)}`, `output does not start with ${quote(v)}`);
     case 'ends-with':
       return verdict(output.endsWith(v), `output ends with ${quote(v)}`, `output does not end with ${quote(v)}`);
-    case 'regex':
-      return verdict(new RegExp(v).test(output), `output matches /${v}/`, `output does not match /${v}/`);
     case 'is-json': {
       const parsed = parseJson(output);
       if (!parsed.ok) return verdict(false, '', `output is not valid JSON: ${parsed.error}`);
@@ -69,8 +125,26 @@ export function evaluateDeterministic({ spec, output, latencyMs }: { spec: Asser
       const more = errors.length > 3 ? ` (and ${errors.length - 3} more)` : '';
       return verdict(errors.length === 0, 'output is JSON matching the schema', `output does not match the schema: ${errors.slice(0, 3).join('; ')}${more}`);
     }
+    case 'contains-json': {
+      const found = jsonValuesIn(output);
+      if (found.length === 0) return verdict(false, '', 'output contains no JSON object or array');
+      if (value === undefined || value === null) return verdict(true, 'output contains JSON', '');
+      const errors = found.map((j) => validateJsonSchema({ schema: value, value: j }));
+      const ok = errors.some((e) => e.length === 0);
+      return verdict(ok, 'output contains JSON matching the schema', `no JSON in the output matches the schema: ${(errors[0] ?? []).slice(0, 3).join('; ')}`);
+    }
+    case 'levenshtein': {
+      const limit = Math.max(0, Math.floor(spec.threshold ?? 5));
+      const d = boundedEditDistance(output, v, limit);
+      return verdict(d <= limit, `edit distance ${d} is within ${limit}`, `edit distance exceeds ${limit}`);
+    }
+    case 'cost': {
+      if (costUsd === undefined) throw new GradingError('cost is unknown for this test (the target reported none)');
+      const limit = spec.threshold ?? 0;
+      return verdict(costUsd <= limit, `cost $${costUsd} is within $${limit}`, `cost $${costUsd} exceeds $${limit}`);
+    }
     case 'latency': {
-      if (latencyMs === undefined) throw new Error('latency is unknown for this test');
+      if (latencyMs === undefined) throw new GradingError('latency is unknown for this test');
       const limit = spec.threshold ?? 0;
       return verdict(latencyMs <= limit, `latency ${Math.round(latencyMs)} ms is within ${limit} ms`, `latency ${Math.round(latencyMs)} ms exceeds ${limit} ms`);
     }

@@ -21,7 +21,7 @@ export function rubricPrompt({ rubric, output }: { rubric: string; output: strin
 }
 
 /** Every balanced {...} in `text`, in order, skipping braces inside JSON strings. */
-function* jsonObjectCandidates(text: string): Generator<string> {
+export function* jsonObjectCandidates(text: string): Generator<string> {
   for (let start = text.indexOf('{'); start !== -1; start = text.indexOf('{', start + 1)) {
     let depth = 0;
     let inString = false;

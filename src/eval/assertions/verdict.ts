@@ -21,3 +21,15 @@ export function clip(s: string, max = 120): string {
 }
 
 export const clamp01 = (n: number): number => (Number.isFinite(n) ? Math.min(1, Math.max(0, n)) : 0);
+
+/**
+ * The assertion could not judge (a time limit, a crash in user code, no grader, a
+ * process that cannot start): the row becomes an `execution_error` in the grading phase,
+ * with the target's output kept so it can be re-graded.
+ */
+export class GradingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GradingError';
+  }
+}

@@ -1,24 +1,18 @@
 // The `cli` target (`exec:<command>`): one `/bin/sh -c` per test, in its own process
 // group, registered until reaped. Invariant: when call() settles, nothing it started
 // is still running — the group is SIGKILLed once its leader exits, times out or is aborted.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { CliTargetConfig } from '../../schemas/targets.js';
+import { runProcess, SpawnError, stderrTail } from '../process/run.js';
+import { makeScratch } from '../process/scratch.js';
 import { TargetError, type Target, type TargetCall, type TargetResponse } from '../types.js';
-import { killProcessGroup, type ProcessRegistry } from './process-registry.js';
+import type { ProcessRegistry } from './process-registry.js';
 
 const PLACEHOLDER_NAMES = ['PROMPT', 'PROMPT_FILE', 'OUTPUT_FILE', 'TEST_ID'] as const;
 export type Placeholder = (typeof PLACEHOLDER_NAMES)[number];
 
-/** Stdout beyond this is dropped: an eval output that large is a bug, not an answer. */
-const MAX_STDOUT_BYTES = 16 * 1024 * 1024;
-const STDERR_TAIL_BYTES = 64 * 1024;
-const STDERR_TAIL_LINES = 10;
-/** After the leader exits, how long to wait for pipes held by escaped (setsid) descendants. */
-const CLOSE_FALLBACK_MS = 2000;
 
 /** One POSIX shell word that expands to exactly `value`. */
 export function shellQuote(value: string): string {
@@ -81,7 +75,8 @@ export function createCliTarget({
     configHash,
     async call(call: TargetCall): Promise<TargetResponse> {
       if (call.signal.aborted) throw new TargetError('aborted', 'aborted');
-      const dir = await mkdtemp(join(tmpdir(), 'agentv-cli-'));
+      const scratch = await makeScratch({ root: registry.options.scratchRoot ?? tmpdir(), prefix: 'cli' });
+      const dir = scratch.dir;
       try {
         const promptFile = join(dir, 'prompt.txt');
         const outputFile = join(dir, 'output.txt');
@@ -98,14 +93,19 @@ export function createCliTarget({
           AGENTV_PROMPT_FILE: promptFile,
           AGENTV_OUTPUT_FILE: outputFile,
         };
-        const result = await runGroup({
-          command,
-          cwd: resolve(repoDir, config.cwd ?? '.'),
+        const cwd = resolve(repoDir, config.cwd ?? '.');
+        const result = await runProcess({
+          file: command,
+          shell: true,
+          cwd,
           env,
           registry,
           signal: call.signal,
           timeoutMs: config.timeout_seconds * 1000,
           killGraceMs,
+        }).catch((err: unknown) => {
+          if (err instanceof SpawnError) throw new TargetError(`cannot start /bin/sh in ${cwd}: ${err.message}`, 'spawn');
+          throw err;
         });
         if (result.ended === 'aborted') throw new TargetError('aborted', 'aborted');
         if (result.ended === 'timeout') {
@@ -119,138 +119,56 @@ export function createCliTarget({
           if (err.code === 'ENOENT') return null;
           throw err;
         });
+        const structured = fromFile === null ? null : agentvOutputFile(fromFile);
+        if (structured) return structured;
         // A trailing newline is how shells end output, not part of the answer.
         return { output: (fromFile ?? result.stdout).replace(/\r?\n$/, '') };
       } finally {
-        await rm(dir, { recursive: true, force: true });
+        await scratch.remove();
       }
     },
   };
 }
 
+/**
+ * agentv's cli output-file contract: a JSON object with `output` (messages, whose
+ * `tool_calls` are the trace) or `text`, and optional `token_usage`, `cost_usd`,
+ * `duration_ms`. The answer is the last assistant message. Null for anything else
+ * (plain text, other JSON), which is then the output as written.
+ */
+export function agentvOutputFile(text: string): TargetResponse | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const o = v as { output?: unknown; text?: unknown; token_usage?: unknown; cost_usd?: unknown; duration_ms?: unknown };
+  const messages = Array.isArray(o.output) && o.output.every((m) => m !== null && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string')
+    ? (o.output as { role: string; content?: unknown; tool_calls?: unknown }[])
+    : null;
+  if (!messages && typeof o.text !== 'string') return null;
+  const assistant = (messages ?? []).filter((m) => m.role === 'assistant');
+  const last = assistant[assistant.length - 1];
+  const content = last?.content;
+  const output = typeof content === 'string' ? content : typeof o.text === 'string' ? o.text : content === undefined ? '' : JSON.stringify(content);
+  const toolCalls = assistant.flatMap((m) => (Array.isArray(m.tool_calls) ? m.tool_calls : [])).map((c: Record<string, unknown>) => ({
+    tool: String(c.tool ?? c.name ?? (c.function as { name?: unknown } | undefined)?.name ?? ''),
+    ...(c.input !== undefined || c.args !== undefined || c.arguments !== undefined ? { args: c.input ?? c.args ?? c.arguments } : {}),
+    ...(typeof c.duration_ms === 'number' ? { durationMs: c.duration_ms } : {}),
+  }));
+  const usage = o.token_usage as { input?: unknown; output?: unknown } | undefined;
+  const n = (x: unknown) => (typeof x === 'number' && Number.isInteger(x) && x >= 0 ? x : 0);
+  return {
+    output,
+    ...(messages && { trace: { toolCalls, llmCalls: assistant.length, ...(typeof o.duration_ms === 'number' && { durationMs: o.duration_ms }) } }),
+    ...(usage && typeof usage === 'object' && { tokenUsage: { prompt: n(usage.input), completion: n(usage.output), total: n(usage.input) + n(usage.output) } }),
+    ...(typeof o.cost_usd === 'number' && { costUsd: o.cost_usd }),
+  };
+}
+
 function stderrSuffix(stderr: string): string {
-  const lines = stderr.trimEnd().split('\n').slice(-STDERR_TAIL_LINES).join('\n');
+  const lines = stderrTail(stderr);
   return lines === '' ? '' : `: ${lines}`;
-}
-
-interface GroupResult {
-  ended: 'exited' | 'timeout' | 'aborted';
-  exitCode: number | null;
-  exitSignal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Spawn `command` as a new process group and settle once the whole group is gone. */
-function runGroup(opts: {
-  command: string;
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  registry: ProcessRegistry;
-  signal: AbortSignal;
-  timeoutMs: number;
-  killGraceMs: number;
-}): Promise<GroupResult> {
-  return new Promise((resolvePromise, reject) => {
-    let child: ChildProcessByStdio<null, Readable, Readable>;
-    try {
-      child = spawn('/bin/sh', ['-c', opts.command], {
-        cwd: opts.cwd,
-        env: opts.env,
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-    } catch (err) {
-      // Thrown synchronously for invalid arguments, e.g. a NUL byte in the prompt.
-      reject(new TargetError(`cannot start the command: ${(err as Error).message}`, 'spawn'));
-      return;
-    }
-    const unregister = opts.registry.register(child);
-    const pid = child.pid;
-    const killGroup = (sig: NodeJS.Signals) => {
-      if (pid === undefined) return;
-      try {
-        killProcessGroup({ pid, signal: sig });
-      } catch {
-        // EPERM cannot happen for our own group; never let a kill failure hide the result.
-      }
-    };
-
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = Buffer.alloc(0);
-    child.stdout.on('data', (b: Buffer) => {
-      if (stdoutBytes >= MAX_STDOUT_BYTES) return;
-      stdout.push(b);
-      stdoutBytes += b.length;
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr = Buffer.concat([stderr, b]);
-      if (stderr.length > STDERR_TAIL_BYTES) stderr = stderr.subarray(stderr.length - STDERR_TAIL_BYTES);
-    });
-
-    let ended: GroupResult['ended'] = 'exited';
-    let exitCode: number | null = null;
-    let exitSignal: NodeJS.Signals | null = null;
-    let graceTimer: NodeJS.Timeout | undefined;
-    let closeFallback: NodeJS.Timeout | undefined;
-    let settled = false;
-
-    const onAbort = () => {
-      if (ended !== 'exited') return;
-      ended = 'aborted';
-      // A hard stop: the runner's own grace period has already passed.
-      killGroup('SIGKILL');
-    };
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    // An abort during the temp-file awaits fired before the listener existed.
-    if (opts.signal.aborted) onAbort();
-    const timeoutTimer = setTimeout(() => {
-      if (ended !== 'exited') return;
-      ended = 'timeout';
-      killGroup('SIGTERM');
-      graceTimer = setTimeout(() => killGroup('SIGKILL'), opts.killGraceMs);
-    }, opts.timeoutMs);
-
-    const cleanup = () => {
-      settled = true;
-      clearTimeout(timeoutTimer);
-      clearTimeout(graceTimer);
-      clearTimeout(closeFallback);
-      opts.signal.removeEventListener('abort', onAbort);
-      unregister();
-    };
-
-    child.on('error', (err) => {
-      if (settled) return;
-      // Only a failed spawn has no pid; later errors (e.g. kill failures) are not fatal.
-      if (pid !== undefined) return;
-      cleanup();
-      reject(new TargetError(`cannot start /bin/sh in ${opts.cwd}: ${err.message}`, 'spawn'));
-    });
-    child.on('exit', (code, sig) => {
-      exitCode = code;
-      exitSignal = sig;
-      // Reap whatever the command left behind; it would otherwise outlive the test
-      // and, holding our stdout pipe, keep 'close' from ever firing.
-      killGroup('SIGKILL');
-      closeFallback = setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
-        finish();
-      }, CLOSE_FALLBACK_MS);
-    });
-    const finish = () => {
-      if (settled) return;
-      cleanup();
-      resolvePromise({
-        ended,
-        exitCode,
-        exitSignal,
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: stderr.toString('utf8'),
-      });
-    };
-    child.on('close', finish);
-  });
 }

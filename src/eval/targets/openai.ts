@@ -74,6 +74,30 @@ export function createOpenAiTarget({
         await delay({ ms: wait, signal: call.signal });
       }
     },
+    // Embeddings for the `similar` assertion: the same endpoint and key, /embeddings.
+    async embed({ texts, model, signal }: { texts: string[]; model?: string; signal: AbortSignal }): Promise<number[][]> {
+      const embedUrl = `${config.base_url.replace(/\/+$/, '')}/embeddings`;
+      const apiKey = env[config.api_key_env] || undefined;
+      const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+      if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
+      const redact = (text: string) => (apiKey === undefined ? text : text.replaceAll(apiKey, '***'));
+      const timeout = AbortSignal.timeout(config.timeout_seconds * 1000);
+      let res: Response;
+      let text: string;
+      try {
+        res = await fetch(embedUrl, { method: 'POST', headers, body: JSON.stringify({ model: model ?? config.model, input: texts }), signal: AbortSignal.any([signal, timeout]) });
+        text = await res.text();
+      } catch (err) {
+        throw new TargetError(redact(`request to ${embedUrl} failed: ${errorText(err)}`), timeout.aborted ? 'timeout' : 'http');
+      }
+      if (!res.ok) throw new TargetError(redact(`HTTP ${res.status} from ${embedUrl}: ${text.replace(/\s+/g, ' ').trim().slice(0, BODY_EXCERPT_CHARS)}`), 'http');
+      const data = (JSON.parse(text) as { data?: Array<{ embedding?: unknown; index?: number }> }).data;
+      const vectors = (data ?? []).slice().sort((a, b) => (a.index ?? 0) - (b.index ?? 0)).map((d) => d.embedding);
+      if (vectors.length !== texts.length || !vectors.every((v) => Array.isArray(v) && v.every((x) => typeof x === 'number'))) {
+        throw new TargetError(redact(`response from ${embedUrl} has no data[].embedding for each input`), 'other');
+      }
+      return vectors as number[][];
+    },
   };
 }
 

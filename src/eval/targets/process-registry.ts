@@ -22,8 +22,15 @@ export function killProcessGroup({ pid, signal = 'SIGKILL' }: { pid: number; sig
 export class ProcessRegistry {
   readonly #pids = new Set<number>();
 
-  /** Called with the live set whenever it changes (the watchdog's list of groups to end). */
-  constructor(private readonly onChange?: (pids: number[]) => void) {}
+  /**
+   * `onChange` is called with the live set whenever it changes (the watchdog's list of
+   * groups to end). `scratchRoot` is where per-test scratch folders go (agentv's folder in
+   * the git dir, swept after a crash); without it, the system temp folder.
+   */
+  constructor(
+    private readonly onChange?: (pids: number[]) => void,
+    readonly options: { scratchRoot?: string } = {},
+  ) {}
 
   /**
    * Track a detached child's process group until the returned function is called.
