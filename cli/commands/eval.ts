@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { AgentvError, classifyFault } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
-import type { EvalSummary } from '../../src/schemas/api.js';
+import type { EvalRunJson } from '../../src/schemas/compare.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
 import { readRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
@@ -125,7 +125,7 @@ async function evalSuites(
     return { exitCode: stoppedCode() };
   }
 
-  const summaries: (EvalSummary & { baseline?: unknown })[] = [];
+  const summaries: EvalRunJson[] = [];
   let exitCode = 0;
   let gate = 0;
   for (const [i, session] of sessions.entries()) {

@@ -3,7 +3,8 @@
 import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import { ExportFormat } from '../../src/schemas/export.js';
-import { exportRun, failReason } from '../../src/report/index.js';
+import type { RowWithInput } from '../../src/schemas/input.js';
+import { exportRun, failReason, oneLine } from '../../src/report/index.js';
 import { listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { duration, percent, shortTime, spanMs, table } from '../format.js';
@@ -111,6 +112,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
       ]),
     ),
   );
+  printFailures(out, detail.results);
   if (opts.history && detail.history?.length) {
     out(`\nSuperseded rows (earlier attempts):\n`);
     out(
@@ -121,4 +123,22 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
     );
   }
   return { exitCode: 0 };
+}
+
+/** Why each failed test failed: what it was asked, what was expected, what came back, each failed assertion. */
+function printFailures(out: (s: string) => void, rows: RowWithInput[], max = 20): void {
+  const failed = rows.filter((r) => !r.passed);
+  if (!failed.length) return;
+  const text = (v: unknown) => oneLine(typeof v === 'string' ? v : JSON.stringify(v), 160);
+  out(`\nNot passed (${failed.length}${failed.length > max ? `, first ${max}` : ''}):\n`);
+  for (const r of failed.slice(0, max)) {
+    out(`  ${r.test_id}  ${r.execution_status === 'execution_error' ? 'error' : 'failed'}  score ${r.score.toFixed(2)}\n`);
+    if (r.input) {
+      out(`    asked     ${text(r.input.prompt ?? r.input.messages)}\n`);
+      if (r.input.expected_output !== null) out(`    expected  ${text(r.input.expected_output)}\n`);
+    }
+    if (r.output !== null) out(`    got       ${text(r.output)}\n`);
+    if (r.error) out(`    error     ${oneLine(r.error, 160)}\n`);
+    for (const a of r.assertions.filter((x) => !x.passed)) out(`    ✗ ${a.type}: ${oneLine(a.reason ?? 'failed', 160)}\n`);
+  }
 }

@@ -1,6 +1,7 @@
 // The comparison of two runs (SPEC 3.8): `agentv runs diff --json`, the
 // `baseline` of `agentv eval --baseline --json`, and GET /api/compare (paged).
 import { z } from 'zod';
+import { EvalSummary } from './api.js';
 import { RunId } from './common.js';
 import { RowWithInput } from './input.js';
 import { RunSummary } from './summary.js';
@@ -92,3 +93,7 @@ export const EvalBaseline = z.object({
   warnings: z.array(z.string()),
 });
 export type EvalBaseline = z.infer<typeof EvalBaseline>;
+
+/** One run's `agentv eval --json` summary; with --baseline it carries `baseline` (null when none was found). */
+export const EvalRunJson = EvalSummary.extend({ baseline: EvalBaseline.nullable().optional() });
+export type EvalRunJson = z.infer<typeof EvalRunJson>;

@@ -65,6 +65,9 @@ describe('stored inputs, runs diff and exports', () => {
     expect(Object.keys(csv[0]!)).toEqual(Object.keys(RunCsvRecord.shape));
     expect(csv.find((r) => r.test_id === 'b')).toMatchObject({ status: 'failed', output: 'BRAVO?', expected_output: 'bravo', prompt: 'b' });
 
+    // The human view says what a failed test was asked, expected and got.
+    const human2 = (await cliOk(dir, 'runs', 'show', head.summary.run_id)).stdout;
+    expect(human2).toMatch(/Not passed \(2\):\n  b  failed  score 0\.00\n    asked     b\n    expected  bravo\n    got       BRAVO\?\n    ✗ equals: expected "bravo", got "BRAVO\?"/);
     const mdRun = (await cliOk(dir, 'runs', 'show', head.summary.run_id, '--format', 'markdown')).stdout;
     expect(mdRun).toContain('2 of 4 run passed');
     const json = JSON.parse((await cliOk(dir, 'runs', 'show', head.summary.run_id, '--format', 'json')).stdout);
