@@ -2,7 +2,7 @@
 // GET /api/runs and GET /api/runs/:run_id, or tables for people.
 import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
-import { listRuns, showRun } from '../../src/store/index.js';
+import { foldIncoming, listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { duration, percent, shortTime, spanMs, table } from '../format.js';
 
@@ -19,6 +19,8 @@ export interface RunsListOptions {
 export async function runsList(ctx: CommandContext, opts: RunsListOptions): Promise<CommandResult> {
   const { json: _json, ...query } = opts;
   const store = await ctx.openStore();
+  // A repository others push to (a bare results repository) may hold runs on incoming refs: fold them first.
+  await foldIncoming({ store });
   const page = await listRuns({ store, query });
   const limit = Number(opts.limit ?? 50);
   if (opts.json) return { exitCode: 0, json: page };
