@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
-import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, openRepo, pushRefs, readRef, setTrackingRef } from '../git/index.js';
+import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, openRepo, pushRefs, setTrackingRef } from '../git/index.js';
 import { RESULTS_REF } from './layout.js';
 import { foldRuns, type MergeKind } from './merge.js';
 import { Store } from './store.js';
@@ -103,12 +103,12 @@ export async function fetchRuns({ store, remote, name = remote }: { store: Store
   const filter = partial ? 'blob:none' : undefined;
   const incomingSpec = `+${INCOMING_PREFIX}*:${trackingIncoming(name)}*`;
   let got = await fetchRefs({ cwd, remote, refspecs: [`+${RESULTS_REF}:${trackingRef(name)}`, incomingSpec], filter, prune: true });
-  let fetched: string | null = null;
   // No results ref there yet: its incoming refs may still hold runs.
-  if (got === 'missing') got = await fetchRefs({ cwd, remote, refspecs: [incomingSpec], filter, prune: true });
-  else fetched = await readRef({ cwd, ref: trackingRef(name) });
+  if (got === 'missing') await fetchRefs({ cwd, remote, refspecs: [incomingSpec], filter, prune: true });
   const prefix = trackingIncoming(name);
-  const incoming = (await listRefs({ cwd, prefix })).map((r) => ({ ref: INCOMING_PREFIX + r.ref.slice(prefix.length), oid: r.oid }));
+  const tracked = await listRefs({ cwd, prefix: `refs/agentv/remotes/${name}/` });
+  const fetched = got === 'ok' ? (tracked.find((r) => r.ref === trackingRef(name))?.oid ?? null) : null;
+  const incoming = tracked.filter((r) => r.ref.startsWith(prefix)).map((r) => ({ ref: INCOMING_PREFIX + r.ref.slice(prefix.length), oid: r.oid }));
   return { fetched, incoming, partial };
 }
 
