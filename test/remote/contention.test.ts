@@ -5,7 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { buildApp } from '../../src/server/app.js';
 import { createRun, openStore } from '../../src/store/index.js';
+import { CLI } from '../helpers/proc.js';
 import { runCli } from '../helpers/cli.js';
 import { cliOk } from '../helpers/expect.js';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
@@ -113,6 +115,28 @@ describe('pushes under contention', () => {
     expectFastForwardsOnly(bare);
     await cliOk(bare, 'results', 'reindex', '--check');
     git(bare, 'fsck', '--strict', '--no-progress');
+  }, 120_000);
+
+  it("Studio's sync brings in runs that wait on incoming refs", async () => {
+    const bare = bareRemote();
+    const [a, b, viewer] = [cloneOf(bare), cloneOf(bare), cloneOf(bare)];
+    await addRun(a, 'run-a');
+    await addRun(b, 'run-b');
+    await cliOk(a, 'results', 'push');
+    git(b, 'push', '-q', 'origin', `${REF}:refs/agentv/incoming/lost-a-race`);
+    const store = await openStore({ repoDir: viewer });
+    try {
+      const { app } = await buildApp({ store, cliPath: CLI });
+      const r = await app.inject({ method: 'POST', url: '/api/remote/sync' });
+      expect(r.statusCode).toBe(200);
+      expect(r.json()).toMatchObject({ remote: 'origin', fetched_runs: 2 });
+      expect((await app.inject('/api/runs')).json().runs.map((x: { run_id: string }) => x.run_id).sort()).toEqual(['run-a', 'run-b']);
+      await app.close();
+    } finally {
+      store.close();
+    }
+    // A reader never deletes the remote's incoming refs; the next writer does.
+    expect(incomingRefs(bare)).toEqual(['refs/agentv/incoming/lost-a-race']);
   }, 120_000);
 
   it('a push that cannot land within --push-timeout exits 1 and says the runs are safe locally', async () => {
