@@ -104,6 +104,7 @@ export async function foldRuns({
   maxAttempts = 50,
 }: Omit<MergeRequest, 'theirs'> & { tips: string[] }): Promise<MergeResult> {
   const cwd = store.repo.root;
+  if (tips.length === 0) throw new AgentvError('INTERNAL', 'foldRuns needs at least one commit to fold');
   for (let attempt = 0; attempt < maxAttempts; attempt++) {
     const ours = await store.tip();
     const heads = await independentCommits({ cwd, oids: ours ? [ours.commit, ...tips] : tips });

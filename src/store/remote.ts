@@ -102,7 +102,7 @@ export async function fetchRuns({ store, remote, name = remote }: { store: Store
   const partial = await isPromisor({ cwd, remote });
   const filter = partial ? 'blob:none' : undefined;
   const incomingSpec = `+${INCOMING_PREFIX}*:${trackingIncoming(name)}*`;
-  let got = await fetchRefs({ cwd, remote, refspecs: [`+${RESULTS_REF}:${trackingRef(name)}`, incomingSpec], filter, prune: true });
+  const got = await fetchRefs({ cwd, remote, refspecs: [`+${RESULTS_REF}:${trackingRef(name)}`, incomingSpec], filter, prune: true });
   // No results ref there yet: its incoming refs may still hold runs.
   if (got === 'missing') await fetchRefs({ cwd, remote, refspecs: [incomingSpec], filter, prune: true });
   const prefix = trackingIncoming(name);
@@ -266,7 +266,7 @@ async function pushFold({ cwd, remote, tip, incoming }: { cwd: string; remote: s
 }
 
 function refused(remote: string, rejected: string[]): AgentvError {
-  return new AgentvError('REMOTE', `${remote} refused the push of ${RESULTS_REF}: ${rejected.join('; ')}; ${safe}`, { remote, summary: rejected.join('; ') });
+  return new AgentvError('REMOTE', `${remote} refused the push of the results: ${rejected.join('; ')}; ${safe}`, { remote, summary: rejected.join('; ') });
 }
 
 function rethrowSafe(e: unknown): never {

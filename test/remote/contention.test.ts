@@ -100,7 +100,7 @@ describe('pushes under contention', () => {
     git(bare, 'fsck', '--strict', '--no-progress');
     await cliOk(bare, 'results', 'reindex', '--check');
     expect(await listedIds(bare)).toEqual(runIds);
-  }, 900_000);
+  }, 1_800_000);
 
   it('runs list on a bare results repository folds its incoming refs and deletes them', async () => {
     const bare = bareRemote();
