@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
-import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, openRepo, pushRefs, setTrackingRef } from '../git/index.js';
+import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, openRepo, pushRefs, setTrackingRef, type PushRefsResult } from '../git/index.js';
 import { RESULTS_REF } from './layout.js';
 import { foldRuns, type MergeKind } from './merge.js';
 import { Store } from './store.js';
@@ -231,7 +231,7 @@ export async function pushRuns({
     const fold = await pushFold({ cwd, remote, tip, incoming }).catch((e) => rethrowSafe(e));
     if (fold.ok) {
       await setTrackingRef({ cwd, ref: trackingRef(name), oid: tip });
-      return done('runs', null, incoming.length);
+      return done('runs', null, fold.deleted);
     }
     if (!fold.retryable) throw refused(remote, fold.rejected);
     // 2. Another machine moved it first: leave the runs on a ref of our own.
@@ -249,19 +249,27 @@ export async function pushRuns({
   throw new AgentvError('REMOTE', `push to ${remote} did not land within ${Math.round(timeoutMs / 1000)} s (${last}); ${safe}`, { remote, summary: last });
 }
 
-/** The atomic "move the results ref, delete the folded incoming refs" push; without --atomic support, in two steps. */
-async function pushFold({ cwd, remote, tip, incoming }: { cwd: string; remote: string; tip: string; incoming: IncomingRef[] }) {
+/**
+ * The atomic "move the results ref, delete the folded incoming refs" push;
+ * without --atomic support in two steps, and without deletions where the
+ * remote refuses them.
+ */
+async function pushFold({ cwd, remote, tip, incoming }: { cwd: string; remote: string; tip: string; incoming: IncomingRef[] }): Promise<PushRefsResult & { deleted: number }> {
   const move = { src: tip, dst: RESULTS_REF };
   const deletes = incoming.map((i) => ({ src: null, dst: i.ref, lease: i.oid }));
-  if (deletes.length === 0) return pushRefs({ cwd, remote, updates: [move] });
+  const moveOnly = async () => ({ ...(await pushRefs({ cwd, remote, updates: [move] })), deleted: 0 });
+  if (deletes.length === 0) return moveOnly();
   try {
-    return await pushRefs({ cwd, remote, updates: [move, ...deletes], atomic: true });
+    const r = await pushRefs({ cwd, remote, updates: [move, ...deletes], atomic: true });
+    // A remote that refuses deletions (receive.denyDeletes) still takes the runs; its incoming refs stay, harmless.
+    return r.ok || r.retryable ? { ...r, deleted: r.ok ? deletes.length : 0 } : await moveOnly();
   } catch (e) {
     if (!(e instanceof AgentvError && e.data.atomic_unsupported)) throw e;
     // Delete only once the results ref holds what was folded; a failed delete leaves a ref the next fold skips.
-    const moved = await pushRefs({ cwd, remote, updates: [move] });
-    if (moved.ok) await pushRefs({ cwd, remote, updates: deletes });
-    return moved;
+    const moved = await moveOnly();
+    if (!moved.ok) return moved;
+    const gone = await pushRefs({ cwd, remote, updates: deletes }).catch(() => null);
+    return { ...moved, deleted: gone?.ok ? deletes.length : 0 };
   }
 }
 

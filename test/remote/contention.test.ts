@@ -139,6 +139,24 @@ describe('pushes under contention', () => {
     expect(incomingRefs(bare)).toEqual(['refs/agentv/incoming/lost-a-race']);
   }, 120_000);
 
+  it('a remote that refuses deletions still takes the runs; its incoming refs stay for readers', async () => {
+    const bare = bareRemote();
+    // As some hosts protect refs: any push that deletes a ref is declined.
+    writeFileSync(path.join(bare, 'hooks/pre-receive'), '#!/bin/sh\nwhile read old new ref; do case $new in 0000000000000000000000000000000000000000) exit 1;; esac; done\n', { mode: 0o755 });
+    const [a, b] = [cloneOf(bare), cloneOf(bare)];
+    await addRun(a, 'run-a');
+    await addRun(b, 'run-b');
+    await cliOk(a, 'results', 'push');
+    git(b, 'push', '-q', 'origin', `${REF}:refs/agentv/incoming/lost-a-race`);
+    await addRun(a, 'run-a2');
+    const push = JSON.parse((await cliOk(a, 'results', 'push', '--json')).stdout);
+    expect(push).toMatchObject({ result: 'pushed', landed: 'runs', folded: 0 });
+    expect(incomingRefs(bare)).toEqual(['refs/agentv/incoming/lost-a-race']);
+    const manifests = git(bare, 'ls-tree', '-r', '--name-only', REF, 'runs').split('\n').filter((p) => p.endsWith('/manifest.json'));
+    expect(manifests.map((p) => p.split('/')[3]).sort()).toEqual(['run-a', 'run-a2', 'run-b']);
+    expectFastForwardsOnly(bare);
+  }, 120_000);
+
   it('a push that cannot land within --push-timeout exits 1 and says the runs are safe locally', async () => {
     const bare = bareRemote();
     const a = cloneOf(bare);
