@@ -26,6 +26,7 @@ import {
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { buildApp, type StudioApp } from '../src/server/app.js';
 import { measureExtras } from './extra.js';
+import { measurePush } from './push.js';
 import { mark, median, n } from './stats.js';
 
 const SIZES = [1_000, 10_000, 100_000] as const;
@@ -393,6 +394,7 @@ async function main(): Promise<void> {
         `close to the rows' size ${mark(growth.packBytes / growth.rawBytes <= 1.5)}`,
       ],
       ...extras,
+      ...(await measurePush({ tmp, cli })),
     ];
     const header = ['measurement', '1,000 runs', '10,000 runs', '100,000 runs', 'result', 'target'];
     const line = (cs: string[]) => `| ${cs.join(' | ')} |`;

@@ -15,15 +15,18 @@ export function registerRemoteCommands(results: Command, run: Run): void {
   const remoteOpt = (cmd: Command) =>
     cmd.option('--remote <name>', 'git remote to use (default: origin, or the only remote)').option('--json', 'print JSON on stdout');
 
-  remoteOpt(results.command('push').description('push refs/agentv/runs/v1 to a remote; if it moved, fetch, merge and push again (never forced)'))
-    .addHelpText('after', examples(['agentv results push', 'agentv results push --remote upstream --json']))
+  const timeoutOpt = (cmd: Command) =>
+    cmd.option('--push-timeout <duration>', 'give up (exit 1, runs kept locally) if the push cannot land within this long: 90s, 10m, 1h, or seconds (default 10m)');
+
+  timeoutOpt(remoteOpt(results.command('push').description('push refs/agentv/runs/v1 to a remote: merged with what is there, never forced; when another machine pushes at the same moment, to an incoming ref of its own that readers fold in')))
+    .addHelpText('after', examples(['agentv results push', 'agentv results push --remote upstream --json', 'agentv results push --push-timeout 2m']))
     .action((opts) => run(async (ctx) => (await handlers()).resultsPush(ctx, opts)));
 
-  remoteOpt(results.command('pull').description("fetch a remote's runs and merge them into the local results ref"))
+  remoteOpt(results.command('pull').description("fetch a remote's runs (its results ref and incoming refs) and merge them into the local results ref"))
     .addHelpText('after', examples(['agentv results pull', 'agentv results pull && agentv runs list']))
     .action((opts) => run(async (ctx) => (await handlers()).resultsPull(ctx, opts)));
 
-  remoteOpt(results.command('sync').description('pull, then push'))
+  timeoutOpt(remoteOpt(results.command('sync').description('pull, then push')))
     .addHelpText('after', examples(['agentv results sync', 'agentv results sync --remote origin --json']))
     .action((opts) => run(async (ctx) => (await handlers()).resultsSync(ctx, opts)));
 

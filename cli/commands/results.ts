@@ -38,6 +38,15 @@ export async function resultsReindex(ctx: CommandContext, opts: { check?: boolea
 interface RemoteOptions {
   remote?: string;
   json?: boolean;
+  pushTimeout?: string;
+}
+
+/** `--push-timeout`: seconds, or a number with s, m or h. */
+export function parsePushTimeout(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$/i.exec(value);
+  if (!m || Number(m[1]) <= 0) throw new AgentvError('USAGE', `--push-timeout takes a duration such as 90s, 10m or 1h (got ${JSON.stringify(value)})`);
+  return Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's').toLowerCase() as 's' | 'm' | 'h'];
 }
 
 const short = (oid: string | null) => (oid ? oid.slice(0, 7) : '-');
@@ -51,19 +60,23 @@ function describePull(r: PullResult): string {
     case 'fast_forward':
       return `pulled ${r.new_runs} new run(s) from ${r.remote} (fast-forward to ${short(r.commit)})${r.partial ? '; rows are fetched when a run is opened' : ''}`;
     case 'merged':
-      return `merged ${r.new_runs} new run(s) from ${r.remote} (${short(r.commit)})${r.conflicts.length ? `; ${r.conflicts.length} run(s) present on both sides kept their newer state` : ''}`;
+      return `merged ${r.new_runs} new run(s) from ${r.remote}${r.incoming ? ` (with ${r.incoming} incoming ref(s))` : ''} (${short(r.commit)})${r.conflicts.length ? `; ${r.conflicts.length} run(s) present on both sides kept their newer state` : ''}`;
   }
 }
 
 function describePush(r: PushResult): string {
   if (r.result === 'nothing_to_push') return 'no runs to push yet';
   if (r.result === 'up_to_date') return `${r.remote} is up to date (${short(r.commit)})`;
-  const merged = r.merges ? ` after merging ${r.merges} time(s) with runs pushed meanwhile` : '';
-  return `pushed runs to ${r.remote} (${short(r.commit)})${merged}`;
+  const merged = r.merges ? ` after merging with runs pushed meanwhile` : '';
+  const folded = r.folded ? `; folded ${r.folded} incoming ref(s) of other machines` : '';
+  if (r.landed === 'incoming') {
+    return `pushed runs to ${r.remote} as ${r.incoming_ref} (${short(r.commit)}): another machine pushed at the same moment; the next pull or push folds them into refs/agentv/runs/v1`;
+  }
+  return `pushed runs to ${r.remote} (${short(r.commit)})${merged}${folded}`;
 }
 
 const onRetry = (ctx: CommandContext) => (attempt: number, why: string) =>
-  ctx.io.stderr(`push rejected (${why}): fetching and merging, then pushing again (attempt ${attempt + 1})\n`);
+  ctx.io.stderr(`push did not land (${why}): fetching, merging and pushing again (attempt ${attempt + 1})\n`);
 
 export async function resultsPull(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
   const store = await ctx.openStore();
@@ -74,19 +87,21 @@ export async function resultsPull(ctx: CommandContext, opts: RemoteOptions): Pro
 }
 
 export async function resultsPush(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
+  const timeoutMs = parsePushTimeout(opts.pushTimeout);
   const store = await ctx.openStore();
   const remote = await chooseRemote({ store, remote: opts.remote });
-  const r = await pushRuns({ store, remote, onRetry: onRetry(ctx) });
+  const r = await pushRuns({ store, remote, timeoutMs, onRetry: onRetry(ctx) });
   ctx.io.stderr(`${describePush(r)}\n`);
   return { exitCode: 0, json: opts.json ? PushResult.parse(r) : undefined };
 }
 
 export async function resultsSync(ctx: CommandContext, opts: RemoteOptions): Promise<CommandResult> {
+  const timeoutMs = parsePushTimeout(opts.pushTimeout);
   const store = await ctx.openStore();
   const remote = await chooseRemote({ store, remote: opts.remote });
   const pull = await pullRuns({ store, remote });
   ctx.io.stderr(`${describePull(pull)}\n`);
-  const push = await pushRuns({ store, remote, onRetry: onRetry(ctx) });
+  const push = await pushRuns({ store, remote, timeoutMs, onRetry: onRetry(ctx) });
   ctx.io.stderr(`${describePush(push)}\n`);
   return { exitCode: 0, json: opts.json ? SyncResult.parse({ remote, pull, push }) : undefined };
 }

@@ -5,7 +5,7 @@ import { RunId } from '../../src/schemas/common.js';
 import { ExportFormat } from '../../src/schemas/export.js';
 import type { RowWithInput } from '../../src/schemas/input.js';
 import { exportRun, failReason, oneLine } from '../../src/report/index.js';
-import { listRuns, showRun } from '../../src/store/index.js';
+import { foldIncoming, listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { duration, percent, shortTime, spanMs, table } from '../format.js';
 
@@ -22,6 +22,9 @@ export interface RunsListOptions {
 export async function runsList(ctx: CommandContext, opts: RunsListOptions): Promise<CommandResult> {
   const { json: _json, ...query } = opts;
   const store = await ctx.openStore();
+  // A repository others push to (a bare results repository) may hold runs on incoming refs: fold them first.
+  // Listing must still work where this user cannot write (a shared read-only copy): then list what is there.
+  await foldIncoming({ store }).catch((e: Error) => ctx.io.stderr(`warning: runs on incoming refs not folded in: ${e.message}\n`));
   const page = await listRuns({ store, query });
   const limit = Number(opts.limit ?? 50);
   if (opts.json) return { exitCode: 0, json: page };

@@ -28,37 +28,6 @@ function remoteError(action: string, remote: string, stderr: string): AgentvErro
 }
 
 /**
- * Fetch one ref into a local ref (forced: the destination is a tracking ref
- * that only mirrors the remote). Returns the fetched commit, or null when the
- * remote does not have `src`. With `filter`, blobs stay on the remote (only
- * meaningful in a partial clone; a server without filter support sends all).
- * @example await fetchRef({ cwd, remote: 'origin', src: 'refs/agentv/runs/v1', dst: 'refs/agentv/remotes/origin/runs/v1' })
- */
-export async function fetchRef({
-  cwd,
-  remote,
-  src,
-  dst,
-  filter,
-}: {
-  cwd: string;
-  remote: string;
-  src: string;
-  dst: string;
-  filter?: string;
-}): Promise<string | null> {
-  const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no'];
-  if (filter) args.push(`--filter=${filter}`);
-  const r = await runGit({ cwd, args: [...args, remote, `+${src}:${dst}`], allowFail: true });
-  if (r.code !== 0) {
-    if (/couldn't find remote ref/i.test(r.stderr)) return null;
-    throw remoteError('fetch from', remote, r.stderr);
-  }
-  const tip = await runGit({ cwd, args: ['rev-parse', '--verify', '--quiet', `${dst}^{commit}`], allowFail: true });
-  return tip.code === 0 ? tip.stdout.trim() : null;
-}
-
-/**
  * Fetch specific objects from a promisor remote in one round trip (what git
  * does lazily for one object at a time), e.g. the blobs of one run.
  */
@@ -73,34 +42,96 @@ export async function fetchObjects({ cwd, remote, oids }: { cwd: string; remote:
   if (r.code !== 0) throw remoteError('fetch objects from', remote, r.stderr);
 }
 
-export type PushStatus = 'pushed' | 'up_to_date' | 'rejected';
-
-export interface PushResult {
-  status: PushStatus;
-  /** git's summary for the ref, e.g. "[rejected] (fetch first)". */
-  summary: string;
-  /** True when another push got there first: fetch, merge and try again. */
-  retryable: boolean;
+/**
+ * Fetch several refs in one round trip with explicit refspecs (`+src:dst`,
+ * globs allowed), forced into tracking refs and, with `prune`, removing
+ * tracking refs under a glob's destination whose source is gone. Returns
+ * 'missing' when a non-glob source does not exist on the remote.
+ * @example await fetchRefs({ cwd, remote, refspecs: ['+refs/agentv/incoming/*:refs/agentv/remotes/origin/incoming/*'], prune: true })
+ */
+export async function fetchRefs({
+  cwd,
+  remote,
+  refspecs,
+  filter,
+  prune = false,
+}: {
+  cwd: string;
+  remote: string;
+  refspecs: string[];
+  filter?: string;
+  prune?: boolean;
+}): Promise<'ok' | 'missing'> {
+  const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--recurse-submodules=no'];
+  if (prune) args.push('--prune');
+  if (filter) args.push(`--filter=${filter}`);
+  const r = await runGit({ cwd, args: [...args, remote, ...refspecs], allowFail: true });
+  if (r.code === 0) return 'ok';
+  if (/couldn't find remote ref/i.test(r.stderr)) return 'missing';
+  throw remoteError('fetch from', remote, r.stderr);
 }
 
 /**
- * `git push --porcelain <remote> <src>:<dst>`, never forced. A rejection is a
- * result (the caller merges and retries); a failure to talk to the remote
- * throws REMOTE.
+ * Delete `ref` only if it still points at `oldOid` (compare-and-swap), so a
+ * ref updated meanwhile is kept. Returns false when it moved or is gone.
  */
-export async function pushRef({ cwd, remote, src, dst }: { cwd: string; remote: string; src: string; dst: string }): Promise<PushResult> {
-  const r = await runGit({ cwd, args: ['push', '--porcelain', remote, `${src}:${dst}`], allowFail: true });
-  // Porcelain lines: "<flag>\t<from>:<to>\t<summary>"; flag "!" is a rejection.
-  const line = r.stdout.split('\n').find((l) => l.includes(`:${dst}\t`));
-  if (!line) throw remoteError('push to', remote, r.stderr || r.stdout);
-  const [flag, , summary = ''] = line.split('\t');
-  if (flag === '=') return { status: 'up_to_date', summary, retryable: false };
-  if (flag !== '!') return { status: 'pushed', summary, retryable: false };
-  // "fetch first"/"non-fast-forward"/"stale info": the remote moved on. A
-  // remote-side lock or old-value failure is a concurrent push landing at the
-  // same moment. Anything else (hooks, permissions) will not go away by retrying.
-  const retryable = /fetch first|non-fast-forward|stale info|failed to update ref|cannot lock|incorrect old value|failed to lock/i.test(summary);
-  return { status: 'rejected', summary, retryable };
+export async function deleteRefCas({ cwd, ref, oldOid }: { cwd: string; ref: string; oldOid: string }): Promise<boolean> {
+  const r = await runGit({ cwd, args: ['update-ref', '-m', 'agentv: folded', '-d', ref, oldOid], allowFail: true });
+  if (r.code === 0) return true;
+  if (/but expected|unable to resolve|cannot lock ref|unable to create .*\.lock|no such ref|could not read ref/i.test(r.stderr)) return false;
+  throw new AgentvError('GIT', `git update-ref -d ${ref} failed: ${r.stderr.trim()}`, { ref, stderr: r.stderr });
+}
+
+/** The commits of `oids` that no other of them reaches (`git merge-base --independent`). */
+export async function independentCommits({ cwd, oids }: { cwd: string; oids: string[] }): Promise<string[]> {
+  const unique = [...new Set(oids)];
+  if (unique.length <= 1) return unique;
+  const r = await runGit({ cwd, args: ['merge-base', '--independent', ...unique] });
+  const heads = new Set(r.stdout.split('\n').filter(Boolean));
+  // Keep the caller's order (git prints them in its own).
+  return unique.filter((o) => heads.has(o));
+}
+
+/** One ref update of a multi-ref push: `src` null deletes `dst`; `lease` is the value `dst` must still have (null: must not exist). */
+export interface RefUpdate {
+  src: string | null;
+  dst: string;
+  lease?: string | null;
+}
+
+export interface PushRefsResult {
+  /** Every update was applied (with `atomic`, all or none are). */
+  ok: boolean;
+  /** The summaries of the rejected updates, e.g. "[rejected] (stale info)". */
+  rejected: string[];
+  /** True when every rejection is a race with another writer (retry later, or elsewhere). */
+  retryable: boolean;
+}
+
+const RACE = /fetch first|non-fast-forward|stale info|failed to update ref|cannot lock|incorrect old value|failed to lock|atomic push failed|atomic transaction failed/i;
+
+/**
+ * One `git push --porcelain [--atomic]` of several updates, never forced:
+ * creations and fast-forwards as usual, deletions guarded by
+ * `--force-with-lease=<dst>:<lease>` so a ref that moved since it was read is
+ * kept. A remote that cannot do atomic pushes throws REMOTE with code data
+ * `atomic_unsupported`; callers fall back to one update per push.
+ */
+export async function pushRefs({ cwd, remote, updates, atomic = false }: { cwd: string; remote: string; updates: RefUpdate[]; atomic?: boolean }): Promise<PushRefsResult> {
+  const args = ['push', '--porcelain'];
+  if (atomic) args.push('--atomic');
+  for (const u of updates) if (u.lease !== undefined) args.push(`--force-with-lease=${u.dst}:${u.lease ?? ''}`);
+  const specs = updates.map((u) => `${u.src ?? ''}:${u.dst}`);
+  const r = await runGit({ cwd, args: [...args, remote, ...specs], allowFail: true });
+  if (atomic && /does not support --atomic/i.test(r.stderr)) {
+    throw new AgentvError('REMOTE', `${remote} does not support atomic pushes`, { remote, atomic_unsupported: true });
+  }
+  const lines = r.stdout.split('\n').filter((l) => /^[ +\-*=!]\t/.test(l));
+  const byDst = new Map(lines.map((l) => [l.split('\t')[1]!.replace(/^.*:/, ''), l] as const));
+  if (updates.some((u) => !byDst.has(u.dst))) throw remoteError('push to', remote, r.stderr || r.stdout);
+  const rejected = lines.filter((l) => l.startsWith('!')).map((l) => l.split('\t')[2] ?? '');
+  if (r.code !== 0 && rejected.length === 0) throw remoteError('push to', remote, r.stderr || r.stdout);
+  return { ok: rejected.length === 0, rejected, retryable: rejected.length > 0 && rejected.every((s) => RACE.test(s)) };
 }
 
 /** True when `ancestor` is reachable from `descendant`. */

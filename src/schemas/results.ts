@@ -6,8 +6,18 @@ export const PushResult = z.object({
   remote: z.string(),
   result: z.enum(['pushed', 'up_to_date', 'nothing_to_push']),
   commit: z.string().nullable(),
-  /** Push attempts made; more than one means the remote moved and was merged. */
+  /**
+   * Where the runs landed: `runs` (the remote's results ref moved to this commit)
+   * or `incoming` (another machine moved it first; the runs are in `incoming_ref`,
+   * which every reader and the next writer fold in).
+   */
+  landed: z.enum(['runs', 'incoming']).nullable(),
+  incoming_ref: z.string().nullable(),
+  /** Incoming refs of other machines this push folded into the results ref (and deleted). */
+  folded: z.number().int().nonnegative(),
+  /** Push attempts made; more than one means a push failed for a passing reason (a remote lock) and was retried. */
   attempts: z.number().int().nonnegative(),
+  /** Merges made locally before pushing (with the remote's ref and its incoming refs). */
   merges: z.number().int().nonnegative(),
 });
 export type PushResult = z.infer<typeof PushResult>;
@@ -17,6 +27,8 @@ export const PullResult = z.object({
   result: z.enum(['up_to_date', 'fast_forward', 'merged', 'no_remote_runs']),
   /** The remote's results commit, or null when it has no runs yet. */
   fetched: z.string().nullable(),
+  /** How many incoming refs (runs pushed by machines that lost a race) were merged along. */
+  incoming: z.number().int().nonnegative(),
   /** True when blobs were left on the remote (agentv's partial cache). */
   partial: z.boolean(),
   /** The local results ref afterwards. */

@@ -13,10 +13,10 @@ import { describeDamage } from './jsonl.js';
 import { runShard } from './layout.js';
 import { effectiveStatus, recoverRun } from './recover.js';
 import { reindex } from './reindex.js';
+import { INCOMING_PREFIX } from './remote.js';
 import { readManifestAt, readRowsAt } from './runs.js';
 import type { Store } from './store.js';
 
-export const INCOMING_PREFIX = 'refs/agentv/incoming/';
 
 type Checked = FsckReport['checked'];
 

@@ -7,13 +7,16 @@
 // same run continued on two machines: the newer manifest wins (finished over
 // running, then the later finished_at, then more events), its files win name
 // clashes, and the union of both sides' row chunks is kept.
-// The ref moves only by compare-and-swap; a lost race merges again.
+// foldRuns joins several tips at once (a remote's ref and its incoming refs)
+// into one merge commit by the same union. The ref moves only by
+// compare-and-swap; a lost race merges again.
 import { AgentvError } from '../errors.js';
 import {
   MODE_DIR,
   commitIdentity,
   encodeCommit,
   encodeTree,
+  independentCommits,
   isAncestor,
   parseCommitMessage,
   sortTreeEntries,
@@ -83,6 +86,54 @@ export async function mergeRuns({ store, theirs, subject, prefetch, maxAttempts 
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
   }
   throw new AgentvError('CAS_EXHAUSTED', `could not move ${store.ref} to merge ${theirs} after ${maxAttempts} attempts`, { ref: store.ref });
+}
+
+/**
+ * Bring several commits into the store's ref at once (a remote's tip and the
+ * incoming refs other machines pushed): the ones no other reaches become the
+ * parents of one merge commit whose tree is the union of all of them, built
+ * by the same pairwise union as mergeRuns. One tip is mergeRuns itself.
+ * @example await foldRuns({ store, tips: [remoteTip, ...incoming], subject: 'merge runs from origin' })
+ */
+export async function foldRuns({
+  store,
+  tips,
+  subject,
+  prefetch,
+  maxAttempts = 50,
+}: Omit<MergeRequest, 'theirs'> & { tips: string[] }): Promise<MergeResult> {
+  const cwd = store.repo.root;
+  if (tips.length === 0) throw new AgentvError('INTERNAL', 'foldRuns needs at least one commit to fold');
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    const ours = await store.tip();
+    const heads = await independentCommits({ cwd, oids: ours ? [ours.commit, ...tips] : tips });
+    const others = heads.filter((h) => h !== ours?.commit);
+    if (others.length === 0) return { kind: 'up_to_date', commit: ours!.commit, newRuns: 0, conflicts: [] };
+    if (others.length === 1) return mergeRuns({ store, theirs: others[0]!, subject, prefetch, maxAttempts });
+    const parents = ours && heads.includes(ours.commit) ? [ours.commit, ...others] : others;
+    let tree = await treeOf(store, parents[0]!);
+    const conflicts = new Set<string>();
+    const runIds = new Set<string>();
+    for (const p of parents.slice(1)) {
+      const m = await mergeTrees(store, tree, await treeOf(store, p), prefetch);
+      tree = m.tree;
+      for (const c of m.conflicts) conflicts.add(c);
+      for (const r of m.runIds) runIds.add(r);
+    }
+    const body = encodeCommit({
+      tree,
+      parents,
+      message: commitMessage({ subject, runId: [...runIds], sourceCommit: null }),
+      author: await commitIdentity({ cwd }),
+      when: store.now(),
+    });
+    const commit = await store.writeObject('commit', body);
+    const before = ours ? await indexSize(store, ours.tree) : 0;
+    const result: MergeResult = { kind: 'merged', commit, newRuns: (await indexSize(store, tree)) - before, conflicts: [...conflicts] };
+    if (await updateRefCas({ cwd, ref: store.ref, newOid: commit, oldOid: ours?.commit ?? null, message: subject })) return result;
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+  }
+  throw new AgentvError('CAS_EXHAUSTED', `could not move ${store.ref} to fold ${tips.length} commits after ${maxAttempts} attempts`, { ref: store.ref });
 }
 
 async function treeOf(store: Store, commit: string): Promise<string> {
