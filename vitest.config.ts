@@ -4,8 +4,8 @@ export default defineConfig({
   test: {
     // Limits are generous on purpose: tests wait for conditions, never for time,
     // and a busy 2-core machine may run one test many times slower than a quiet one.
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     // Kills what a test started and removes temp repositories, pass or fail.
     setupFiles: ['test/helpers/setup.ts'],
     // Tests spawn git and child processes; two cores do not gain from more.

@@ -140,8 +140,10 @@ describe('hostile environments', () => {
     const show = await runCli(['runs', 'show', 'full-1', '--json'], { cwd: dir });
     expect(show.code, show.stderr).toBe(0);
     const doc = JSON.parse(show.stdout);
-    // The journal gives back the space of the write that failed, so the failed mark fits.
-    expect(doc.run.status).toBe('failed');
+    // Usually the failed mark fits (the journal gives back the space of the write
+    // that failed); when even that cannot be written the next reader finds the
+    // owner dead and marks the run interrupted. Either way no finished row is lost.
+    expect(['failed', 'interrupted']).toContain(doc.run.status);
     expect(doc.results.length).toBeGreaterThanOrEqual(finished);
     expect(doc.results.length).toBeGreaterThan(0);
     expect(doc.results.length).toBeLessThan(40);

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { killChildren } from './proc.js';
 
 const made: string[] = [];
 
@@ -39,6 +40,12 @@ export function tempDir(): string {
   return dir;
 }
 
+/**
+ * Remove every temporary repository made so far. Children a test started are
+ * killed first (a writer still running would refill the folder), and removal
+ * retries while a dying process lets go of its files.
+ */
 export function cleanupRepos(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  killChildren();
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }

@@ -115,7 +115,7 @@ describe('pushes under contention', () => {
     expectFastForwardsOnly(bare);
     await cliOk(bare, 'results', 'reindex', '--check');
     git(bare, 'fsck', '--strict', '--no-progress');
-  }, 120_000);
+  });
 
   it("Studio's sync brings in runs that wait on incoming refs", async () => {
     const bare = bareRemote();
@@ -137,7 +137,7 @@ describe('pushes under contention', () => {
     }
     // A reader never deletes the remote's incoming refs; the next writer does.
     expect(incomingRefs(bare)).toEqual(['refs/agentv/incoming/lost-a-race']);
-  }, 120_000);
+  });
 
   it('a remote that refuses deletions still takes the runs; its incoming refs stay for readers', async () => {
     const bare = bareRemote();
@@ -155,7 +155,7 @@ describe('pushes under contention', () => {
     const manifests = git(bare, 'ls-tree', '-r', '--name-only', REF, 'runs').split('\n').filter((p) => p.endsWith('/manifest.json'));
     expect(manifests.map((p) => p.split('/')[3]).sort()).toEqual(['run-a', 'run-a2', 'run-b']);
     expectFastForwardsOnly(bare);
-  }, 120_000);
+  });
 
   it('a push that cannot land within --push-timeout exits 1 and says the runs are safe locally', async () => {
     const bare = bareRemote();
@@ -184,5 +184,5 @@ describe('pushes under contention', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/hook declined/);
     expect(refused.stderr).toMatch(/safe locally/);
-  }, 120_000);
+  });
 });

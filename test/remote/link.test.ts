@@ -45,7 +45,7 @@ describe('results link', () => {
     expect(await ofCommit(dir, 'HEAD')).toEqual([runId]);
     expect(await ofCommit(dir, head.slice(0, 10))).toEqual([runId]);
     expect((await link(dir, runId, '--commit', 'HEAD')).mode).toBe('already_linked');
-  }, 60_000);
+  });
 
   it('adds a note to a published commit, never rewriting it; --commit finds runs by note', async () => {
     const bare = path.join(tempDir(), 'remote.git');
@@ -73,5 +73,5 @@ describe('results link', () => {
     expect(bad.code).toBe(2);
     const unknown = await runCli(['results', 'link', 'no-such-run'], { cwd: dir });
     expect(unknown.code).toBe(2);
-  }, 60_000);
+  });
 });

@@ -69,7 +69,7 @@ describe('partial fetch of a results repository', () => {
     // The reader's own repository holds no results ref and kept its config.
     expect(() => git(reader, 'rev-parse', '--verify', '--quiet', REF)).toThrow();
     expect(readFileSync(path.join(reader, '.git/config'), 'utf8')).toBe(config);
-  }, 240_000);
+  });
 
   it('two teammates push to it at once from their caches: the merge fetches manifests, not rows', async () => {
     const results = path.join(tempDir(), 'results.git');
@@ -108,5 +108,5 @@ describe('partial fetch of a results repository', () => {
     const ids = git(results, 'ls-tree', '-r', '--name-only', 'refs/agentv/runs/v1', 'runs').split('\n').filter((p) => p.endsWith('manifest.json'));
     expect(ids.map((p) => p.split('/')[3]).sort()).toEqual(['run-a', 'run-b']);
     git(results, 'fsck', '--strict', '--no-progress');
-  }, 240_000);
+  });
 });

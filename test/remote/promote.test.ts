@@ -55,7 +55,7 @@ describe('results promote', () => {
     // The source repository's own ref keeps what it had; new runs went to the results repository.
     expect(runsIn(src)).toEqual([before]);
     await cliOk(src, 'results', 'reindex', '--check');
-  }, 60_000);
+  });
 
   it('to a URL: later evals are pushed there from the cache, and a teammate sees every run', async () => {
     const src = sourceRepo();
@@ -75,7 +75,7 @@ describe('results promote', () => {
     mkdirSync(path.join(mate, '.agentv'));
     writeFileSync(path.join(mate, '.agentv/config.yaml'), readFileSync(path.join(src, '.agentv/config.yaml')));
     expect(await listed(mate)).toEqual([before, after].sort());
-  }, 60_000);
+  });
 
   it('a bad .agentv/config.yaml is a configuration error (exit 2) naming file and line, and nothing is written', async () => {
     const src = sourceRepo();
@@ -99,5 +99,5 @@ describe('results promote', () => {
       expect(bad.stderr).toMatch(/is not a git repository/);
     }
     expect(readFileSync(path.join(src, '.agentv/config.yaml'), 'utf8')).toBe('');
-  }, 60_000);
+  });
 });

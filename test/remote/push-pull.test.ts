@@ -81,7 +81,7 @@ describe('results push / pull / sync', () => {
     }
     // The user's remote.* config is untouched (explicit refspecs only, no partial-clone settings).
     expect(clones.map((c) => readFileSync(path.join(c, '.git/config'), 'utf8'))).toEqual(configs);
-  }, 180_000);
+  });
 
   it('pull fast-forwards into an empty clone and lists the remote runs; exit 2 without a remote', async () => {
     const bare = bareRemote();
@@ -100,7 +100,7 @@ describe('results push / pull / sync', () => {
     expect(r.stderr).toMatch(/no git remote/);
     const wrong = await runCli(['results', 'pull', '--remote', 'nope'], { cwd: a });
     expect(wrong.code).toBe(2);
-  }, 240_000);
+  });
 
   it('the same run continued on both sides: the newer manifest wins and row chunks are a union', async () => {
     const bare = bareRemote();
@@ -148,5 +148,5 @@ describe('results push / pull / sync', () => {
     expect(await listedIds(a)).toEqual(['only-a-1', 'only-a-2', 'only-b', 'shared-1', 'shared-2']);
     const listed = JSON.parse((await cliOk(a, 'runs', 'list', '--json')).stdout).runs as { run_id: string; status: string }[];
     expect(listed.filter((r) => r.run_id.startsWith('shared')).map((r) => r.status)).toEqual(['completed', 'completed']);
-  }, 240_000);
+  });
 });

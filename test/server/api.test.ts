@@ -219,7 +219,7 @@ describe('jobs', () => {
     expect(run).toMatchObject({ is_resumable: true, resume_reason: 'stopped' });
     expect((await app.inject({ method: 'POST', url: '/api/eval/run/job-ffffffffffff/stop' })).statusCode).toBe(404);
     expect((await app.inject('/api/eval/status/job-ffffffffffff')).statusCode).toBe(404);
-  }, 60_000);
+  });
 
   it('streams job status as server-sent events until the job ends', async () => {
     const r = (await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', test_ids: ['quick'] } })).json();
