@@ -98,6 +98,11 @@ export class Store {
       if (target === null) {
         // git ignores a ref file it cannot parse; agentv must not read that as "no runs".
         if (!existsSync(path.join(this.repo.commonDir, this.ref))) return null;
+        // The ref may have been created between the lookup and this check: ask again first.
+        if (i < 4) {
+          info = await this.reader.info(this.ref);
+          continue;
+        }
         throw new AgentvError('CORRUPT', `the ref file of ${this.ref} is malformed (it holds no valid object id); restore it from a clone or remote`, {
           ref: this.ref,
         });
