@@ -5,6 +5,7 @@ import { RunId, RunStatus } from './common.js';
 import { Manifest, RunEvent } from './manifest.js';
 import { Row } from './row.js';
 import { RunSummary } from './summary.js';
+import { RunOutcome } from './events.js';
 
 export const RunsListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
@@ -39,6 +40,7 @@ export type RunDetailResponse = z.infer<typeof RunDetailResponse>;
 export const EvalSummary = z.object({
   run_id: RunId,
   status: RunStatus,
+  outcome: RunOutcome.nullable(),
   planned_test_count: z.number().int().nonnegative(),
   completed_count: z.number().int().nonnegative(),
   passed: z.number().int().nonnegative(),

@@ -1,6 +1,7 @@
 // Studio's HTTP API shapes (SPEC section 4.1), shared by the server and the viewer.
 import { z } from 'zod';
 import { RunId } from './common.js';
+import { RunOutcome } from './events.js';
 
 export const ConfigResponse = z.object({
   read_only: z.boolean(),
@@ -56,6 +57,8 @@ export type EvalRunResponse = z.infer<typeof EvalRunResponse>;
 
 export const JobProgress = z.object({
   planned: z.number().int().nonnegative(),
+  /** What this job executes (a resume: the tests left to run, of `planned`). */
+  to_execute: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   passed: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -63,11 +66,21 @@ export const JobProgress = z.object({
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
+export const JobKind = z.enum(['eval', 'resume', 'rerun_failed', 'retry_errors', 'regrade']);
+export type JobKind = z.infer<typeof JobKind>;
+
 export const JobStatus = z.object({
   id: z.string(),
   run_id: z.string().nullable(),
+  kind: JobKind,
   status: JobState,
+  /** The run's outcome once known (null while running or when the run never started). */
+  outcome: RunOutcome.nullable(),
   exit_code: z.number().int().nullable(),
+  /** The exit code in words ("tests failed", "stopped by SIGTERM"); null while running. */
+  exit_reason: z.string().nullable(),
+  suite: z.string().nullable(),
+  target: z.string().nullable(),
   started_at: z.string(),
   finished_at: z.string().nullable(),
   progress: JobProgress,
@@ -75,6 +88,9 @@ export const JobStatus = z.object({
   command: z.string(),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
+
+export const JobsResponse = z.object({ jobs: z.array(JobStatus) });
+export type JobsResponse = z.infer<typeof JobsResponse>;
 
 export const StopResponse = z.union([
   z.object({ stopped: z.literal(true), status: JobState }),

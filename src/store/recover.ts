@@ -8,7 +8,8 @@ import type { RunStatus } from '../schemas/common.js';
 import type { Manifest } from '../schemas/manifest.js';
 import { journalPath, readJournal, removeJournal } from './journal.js';
 import { acquireRunLock, ownerLiveness, readLockOwner } from './owner.js';
-import { countsOf, currentRows, readManifestAt, updateRun } from './runs.js';
+import { markInterrupted } from './lifecycle.js';
+import { readManifestAt, updateRun } from './runs.js';
 import type { Store } from './store.js';
 
 /** The status a reader should show: `running` only while its owner lives (or cannot be checked). */
@@ -62,18 +63,7 @@ export async function recoverRun({ store, runId }: { store: Store; runId: string
         rows: journal.rows,
         dedupe: true,
         subject: `run ${runId}: recover journaled rows`,
-        manifest: (cur: Manifest, committed) => {
-          const counts = countsOf(cur.planned_tests, currentRows(committed));
-          if (cur.status !== 'running') return { ...cur, counts };
-          const at = store.now().toISOString();
-          return {
-            ...cur,
-            status: 'interrupted',
-            counts,
-            owner: null,
-            events: [...cur.events, { type: 'interrupted', at, detail: 'owner process ended without finishing' }],
-          };
-        },
+        manifest: (cur: Manifest, committed) => markInterrupted(cur, committed, store.now().toISOString()),
       },
     });
     removeJournal(file);
