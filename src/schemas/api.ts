@@ -20,6 +20,8 @@ export type RunsListQuery = z.infer<typeof RunsListQuery>;
 export const RunsListResponse = z.object({
   runs: z.array(RunSummary),
   next_cursor: z.string().nullable(),
+  /** Runs matching the filters, when the index can tell without a scan (no filter); otherwise null. */
+  total: z.number().int().nonnegative().nullable().optional(),
 });
 export type RunsListResponse = z.infer<typeof RunsListResponse>;
 
@@ -27,12 +29,16 @@ export const ResumeReason = z.enum(['execution_errors', 'incomplete', 'interrupt
 export type ResumeReason = z.infer<typeof ResumeReason>;
 
 export const RunDetailResponse = z.object({
-  run: Manifest.extend({ status: RunStatus }),
+  run: Manifest.extend({ status: RunStatus, outcome: RunOutcome.nullable().optional() }),
+  /** One current row per test; empty with `results=false` (pages that page them: GET /api/runs/:run_id/results). */
   results: z.array(Row),
   history: z.array(Row).optional(),
   planned_test_count: z.number().int().nonnegative(),
   is_resumable: z.boolean(),
   resume_reason: ResumeReason.nullable(),
+  /** Some planned test's current row is not ok (missing, quality failure, error): "Rerun failed cases" applies. */
+  has_not_ok: z.boolean(),
+  missing_test_ids: z.array(z.string()),
   events: z.array(RunEvent),
 });
 export type RunDetailResponse = z.infer<typeof RunDetailResponse>;

@@ -112,4 +112,4 @@ export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
 export const JobParams = z.object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/) });
 export const RunParams = z.object({ run_id: RunId });
-export const RunDetailQuery = z.object({ history: z.enum(['true', 'false', '1', '0']).optional() });
+export const RunDetailQuery = z.object({ history: z.enum(['true', 'false', '1', '0']).optional(), results: z.enum(['true', 'false', '1', '0']).optional() });

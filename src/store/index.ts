@@ -10,6 +10,7 @@ export * from './lifecycle.js';
 export * from './writer.js';
 export * from './recover.js';
 export * from './queries.js';
+export * from './results-page.js';
 export * from './reindex.js';
 export * from './merge.js';
 export * from './remote.js';

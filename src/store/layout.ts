@@ -8,6 +8,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const ROWS_DIR = 'rows';
 export const INDEX_HEAD = 'index/runs.jsonl';
 export const INDEX_SEALED = 'index/sealed';
+/** The number of runs in the index (decimal text), so a total costs one small read. */
+export const INDEX_COUNT = 'index/count';
 
 export function runShard(runId: string): string {
   const h = createHash('sha1').update(runId).digest('hex');

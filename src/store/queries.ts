@@ -8,7 +8,8 @@ import type { RunSummary } from '../schemas/summary.js';
 import { commitFilter } from './link.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
-import { currentRows, readRun } from './runs.js';
+import { countsOf, currentRows, readRun } from './runs.js';
+import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
 
 /**
@@ -35,10 +36,13 @@ export async function listRuns({
   let v = view;
   if (!v) {
     const tip = await store.tip();
-    if (!tip) return { runs: [], next_cursor: null };
+    if (!tip) return { runs: [], next_cursor: null, total: 0 };
     v = new IndexView(store, tip.tree);
   }
-  const live = (s: RunSummary): RunSummary => (s.status === 'running' ? { ...s, status: effectiveStatus(store, s) } : s);
+  const live = (s: RunSummary): RunSummary => {
+    const status = s.status === 'running' ? effectiveStatus(store, s) : s.status;
+    return { ...s, status, outcome: outcomeOf({ ...s, status }) };
+  };
   // --commit also finds runs linked to the commit by trailer or note (link.ts).
   const ofCommit = q.commit ? await commitFilter({ store, rev: q.commit }) : null;
   const filter =
@@ -50,7 +54,7 @@ export async function listRuns({
           (!q.status || live(s).status === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
-  return { runs: page.runs.map(live), next_cursor: page.nextCursor };
+  return { runs: page.runs.map(live), next_cursor: page.nextCursor, total: filter ? null : await v.count() };
 }
 
 export interface ResumeFacts {
@@ -80,7 +84,18 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
  * One run: manifest, current row per test (planned order first), resume facts.
  * Commits rows a dead owner left in its journal first, so nothing finished is hidden.
  */
-export async function showRun({ store, runId, history = false }: { store: Store; runId: string; history?: boolean }): Promise<RunDetailResponse> {
+export async function showRun({
+  store,
+  runId,
+  history = false,
+  results: withResults = true,
+}: {
+  store: Store;
+  runId: string;
+  history?: boolean;
+  /** false: leave rows out (a page that pages them); counts, facts and missing ids still come from them. */
+  results?: boolean;
+}): Promise<RunDetailResponse> {
   let run = await readRun({ store, runId });
   if (needsRecovery(store, run.manifest) && (await recoverRun({ store, runId }))) run = await readRun({ store, runId });
   const { manifest, rows } = run;
@@ -92,13 +107,18 @@ export async function showRun({ store, runId, history = false }: { store: Store;
   );
   const currentSet = new Set(results);
   const facts = resumeFacts(manifest, status, current);
+  // Counts from the rows as they are now: a running run's manifest has none yet.
+  const counts = countsOf(manifest.planned_tests, current);
+  const hasNotOk = manifest.planned_tests.some((p) => current.get(p.test_id)?.execution_status !== 'ok');
   return RunDetailResponse.parse({
-    run: { ...manifest, status },
-    results,
-    ...(history ? { history: rows.filter((r) => !currentSet.has(r)) } : {}),
+    run: { ...manifest, status, counts, outcome: outcomeOf({ status, planned_test_count: manifest.planned_test_count, ...counts }) },
+    results: withResults ? results : [],
+    ...(history && withResults ? { history: rows.filter((r) => !currentSet.has(r)) } : {}),
     planned_test_count: manifest.planned_test_count,
     is_resumable: facts.isResumable,
     resume_reason: facts.reason,
+    has_not_ok: hasNotOk,
+    missing_test_ids: facts.missing,
     events: manifest.events,
   });
 }
