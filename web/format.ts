@@ -48,3 +48,28 @@ export const shortSha = (sha: string): string => sha.slice(0, 8);
 /** `commit_url` is a pattern with a `{sha}` placeholder, or null for unknown hosts. */
 export const commitHref = (pattern: string | null | undefined, sha: string): string | null =>
   pattern ? pattern.split('{sha}').join(sha) : null;
+
+/** "9 of 12 run passed · 13 planned": pass rate is passed / completed, shown with its counts. */
+export function passCounts(passed: number, completed: number, planned: number): string {
+  return `${passed} of ${completed} run passed${planned !== completed ? ` · ${planned} planned` : ''}`;
+}
+
+/**
+ * Time a run spent running: from each start or resume to the stop or end that
+ * followed, so a run that sat stopped for a day does not count the day.
+ */
+export function activeMs(events: { type: string; at: string }[], startedAt: string, finishedAt: string | null, now = Date.now()): number | null {
+  let total = 0;
+  let from: number | null = parseTime(startedAt);
+  for (const e of events) {
+    const t = parseTime(e.at);
+    if (t === null) continue;
+    if (e.type === 'started' || e.type === 'resumed') from ??= t;
+    else if (['stopped', 'completed', 'failed', 'interrupted'].includes(e.type) && from !== null) {
+      total += Math.max(0, t - from);
+      from = null;
+    }
+  }
+  if (from !== null) total += Math.max(0, (finishedAt ? (parseTime(finishedAt) ?? now) : now) - from);
+  return total;
+}
