@@ -5,6 +5,7 @@
 import type { RunEvent } from '../src/schemas/events.js';
 import { applyEvent, emptyTally, type Tally } from '../src/store/tally.js';
 import type { Io } from './context.js';
+import { colorsFor, type Colors } from './color.js';
 import { duration } from './format.js';
 
 export class Progress {
@@ -12,12 +13,15 @@ export class Progress {
   private readonly t0 = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private note = '';
+  private readonly c: Colors;
 
   constructor(
     private readonly io: Io,
     total: number,
+    env: NodeJS.ProcessEnv = process.env,
   ) {
     this.tally.to_execute = total;
+    this.c = colorsFor(env, io.isTTY);
     if (io.isTTY) {
       this.timer = setInterval(() => this.draw(), 250);
       this.timer.unref();
@@ -29,12 +33,13 @@ export class Progress {
     if (e.type === 'stopping' && !e.now) this.note = 'stopping';
     if (e.type !== 'test_finished') return;
     const word = e.status === 'ok' ? 'PASS' : e.status === 'quality_failure' ? 'FAIL' : 'ERROR';
+    const painted = word === 'PASS' ? this.c.green(word) : word === 'FAIL' ? this.c.red(word) : this.c.yellow(word);
     if (this.io.isTTY) {
       // Failures stay on screen above the live line; passes only move the counters.
-      if (word !== 'PASS') this.io.stderr(`\r\x1b[2K${word} ${e.test_id}${e.reason ? ` - ${e.reason.slice(0, 160)}` : ''}\n`);
+      if (word !== 'PASS') this.io.stderr(`\r\x1b[2K${painted} ${e.test_id}${e.reason ? ` - ${e.reason.slice(0, 160)}` : ''}\n`);
       return this.draw();
     }
-    this.io.stderr(`[${this.tally.done}/${this.tally.to_execute}] ${word} ${e.test_id} (${duration(e.duration_ms)})${e.reason ? ` - ${e.reason.slice(0, 120)}` : ''}\n`);
+    this.io.stderr(`[${this.tally.done}/${this.tally.to_execute}] ${painted} ${e.test_id} (${duration(e.duration_ms)})${e.reason ? ` - ${e.reason.slice(0, 120)}` : ''}\n`);
   };
 
   /** A message that stays visible (e.g. "Stopping..."). */
@@ -50,7 +55,7 @@ export class Progress {
     const elapsed = Date.now() - this.t0;
     const eta = done > 0 && done < total ? duration((elapsed / done) * (total - done)) : '-';
     this.io.stderr(
-      `\r\x1b[2K[${done}/${total}] \u2713 ${passed}  \u2717 ${failed}  ! ${errored}  ${duration(elapsed)} elapsed  ETA ${eta}${this.note ? `  (${this.note})` : ''}`,
+      `\r\x1b[2K[${done}/${total}] ${this.c.green(`\u2713 ${passed}`)}  ${this.c.red(`\u2717 ${failed}`)}  ${this.c.yellow(`! ${errored}`)}  ${duration(elapsed)} elapsed  ETA ${eta}${this.note ? `  (${this.note})` : ''}`,
     );
   }
 

@@ -54,22 +54,4 @@ export function passCounts(passed: number, completed: number, planned: number): 
   return `${passed} of ${completed} run passed${planned !== completed ? ` · ${planned} planned` : ''}`;
 }
 
-/**
- * Time a run spent running: from each start or resume to the stop or end that
- * followed, so a run that sat stopped for a day does not count the day.
- */
-export function activeMs(events: { type: string; at: string }[], startedAt: string, finishedAt: string | null, now = Date.now()): number | null {
-  let total = 0;
-  let from: number | null = parseTime(startedAt);
-  for (const e of events) {
-    const t = parseTime(e.at);
-    if (t === null) continue;
-    if (e.type === 'started' || e.type === 'resumed') from ??= t;
-    else if (['stopped', 'completed', 'failed', 'interrupted'].includes(e.type) && from !== null) {
-      total += Math.max(0, t - from);
-      from = null;
-    }
-  }
-  if (from !== null) total += Math.max(0, (finishedAt ? (parseTime(finishedAt) ?? now) : now) - from);
-  return total;
-}
+export { activeMs } from '../src/store/tally.js';

@@ -4,6 +4,8 @@ import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import { listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
+import { activeMs } from '../../src/store/tally.js';
+import { colorsFor, paintStatus } from '../color.js';
 import { duration, percent, shortTime, spanMs, table } from '../format.js';
 
 export interface RunsListOptions {
@@ -59,11 +61,13 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   // Rows of tests removed from the suite are kept but do not count toward completeness.
   const planned = new Set(m.planned_tests.map((p) => p.test_id));
   const out = ctx.io.stdout;
-  out(`Run ${m.run_id}  ${m.status}\n`);
+  const c$ = colorsFor(ctx.env, Boolean(process.stdout.isTTY));
+  out(`Run ${m.run_id}  ${paintStatus(c$, m.status, m.outcome)}${m.outcome && m.status !== 'running' ? ` (${paintStatus(c$, m.outcome, m.outcome)})` : ''}\n`);
   out(`  suite    ${m.suite.name} (${m.suite.path})\n`);
   out(`  target   ${m.target.name} [${m.target.provider}]${m.grader ? `  grader ${m.grader.name}` : ''}\n`);
   out(`  source   ${m.source_commit ?? '-'}${m.source_dirty ? ' (dirty)' : ''}\n`);
-  out(`  started  ${shortTime(m.started_at)}   duration ${duration(spanMs(m.started_at, m.finished_at))}\n`);
+  // Duration excludes the time the run sat stopped between a stop and a resume.
+  out(`  started  ${shortTime(m.started_at)}   duration ${duration(activeMs(detail.events, m.started_at, m.status === 'running' ? null : m.finished_at))}\n`);
   out(
     `  tests    ${detail.results.filter((r) => planned.has(r.test_id)).length}/${detail.planned_test_count} done, ${c?.passed ?? 0} passed, ${c?.failed ?? 0} failed, ${c?.errored ?? 0} errored, pass rate ${percent(c?.pass_rate ?? null)}, avg score ${c?.avg_score?.toFixed(2) ?? '-'}\n`,
   );
@@ -102,6 +106,10 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
       ]),
     ),
   );
+  if (detail.missing_test_ids.length) {
+    // A stopped or interrupted run names what never ran (a resume runs exactly these).
+    out(`\n${c$.yellow(`Not run (${detail.missing_test_ids.length}):`)} ${detail.missing_test_ids.join(', ')}\n`);
+  }
   if (opts.history && detail.history?.length) {
     out(`\nSuperseded rows (earlier attempts):\n`);
     out(

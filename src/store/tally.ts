@@ -64,3 +64,29 @@ export function applyEvent(t: Tally, e: RunEvent): Tally {
   }
   return t;
 }
+
+/**
+ * Time a run spent running: from each start or resume to the stop or end that
+ * followed, so a run that sat stopped for a day does not count the day. Used
+ * by `runs show` and the viewer (durations everywhere exclude stopped time).
+ */
+export function activeMs(events: { type: string; at: string }[], startedAt: string, finishedAt: string | null, now = Date.now()): number | null {
+  const t0 = Date.parse(startedAt);
+  if (Number.isNaN(t0)) return null;
+  let total = 0;
+  let from: number | null = t0;
+  for (const e of events) {
+    const t = Date.parse(e.at);
+    if (Number.isNaN(t)) continue;
+    if (e.type === 'started' || e.type === 'resumed') from ??= t;
+    else if ((e.type === 'stopped' || e.type === 'completed' || e.type === 'failed' || e.type === 'interrupted') && from !== null) {
+      total += Math.max(0, t - from);
+      from = null;
+    }
+  }
+  if (from !== null) {
+    const end = finishedAt ? Date.parse(finishedAt) : now;
+    total += Math.max(0, (Number.isNaN(end) ? now : end) - from);
+  }
+  return total;
+}

@@ -116,6 +116,10 @@ describe('agentv eval', () => {
     expect(detail.results.length).toBeLessThanOrEqual(k + 2);
     expect(detail.is_resumable).toBe(true);
     expect(detail.resume_reason).toBe('stopped');
+    // The human view of a stopped run names the tests that never ran.
+    const human = await runCli(['runs', 'show', 'int-run'], { cwd: dir });
+    expect(human.stdout).toMatch(/Not run \(\d+\): t\d+/);
+    expect(human.stdout.match(/Not run \((\d+)\)/)![1]).toBe(String(detail.missing_test_ids.length));
     for (const pid of recordedPids(pids)) expect(isAlive(pid), `pid ${pid}`).toBe(false);
   });
 
