@@ -30,6 +30,8 @@ export const EvalRunRequest = z
     suite: z.string().min(1).max(1024),
     target: z.string().min(1).max(256).optional(),
     test_ids: z.array(z.string().min(1).max(512)).max(10_000).optional(),
+    /** Select tests as --tag does. */
+    tags: z.array(z.string().min(1).max(128)).max(100).optional(),
     workers: z.number().int().min(1).max(64).optional(),
     resume: z.boolean().optional(),
     rerun_failed: z.boolean().optional(),

@@ -83,6 +83,7 @@ export function evalArgs(req: EvalRunRequest & { suite: string }, runId: string 
   if (req.target) args.push('--target', req.target);
   if (req.workers) args.push('--workers', String(req.workers));
   for (const id of req.test_ids ?? []) args.push('--test-id', id);
+  for (const tag of req.tags ?? []) args.push('--tag', tag);
   if (req.resume) args.push('--resume', ...(req.run_id ? [req.run_id] : []));
   else if (req.rerun_failed) args.push('--rerun-failed', req.run_id!);
   else if (req.retry_errors) args.push('--retry-errors', req.run_id!, ...(runId ? ['--run-id', runId] : []));
@@ -181,7 +182,8 @@ export class JobManager {
       s.suite = e.suite;
       s.target = e.target;
     }
-    if ((e.type === 'started' || e.type === 'resumed' || e.type === 'planned') && s.status === 'starting') s.status = 'running';
+    // Running once the plan is known, so a running job always has its planned and to_execute counts.
+    if (e.type === 'planned' && s.status === 'starting') s.status = 'running';
     if (e.type === 'stopping' && !TERMINAL.includes(s.status)) s.status = 'stopping';
     if (e.type === 'completed' || e.type === 'stopped') s.outcome = e.outcome;
     // Records are written at transitions, not per test: a 10,000-test job writes a handful.

@@ -280,8 +280,11 @@ describe('jobs', () => {
   });
 
   it('GET /api/jobs lists running jobs first, and survives a Studio restart', async () => {
-    const hang = (await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', test_ids: ['hang'] } })).json();
-    await waitJob(studio, hang.id, ['running']);
+    const hang = (await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', tags: ['slow'] } })).json();
+    // `tags` selects tests as --tag does: only the hanging test runs.
+    expect(hang.command).toContain('--tag slow');
+    const running = await waitJob(studio, hang.id, ['running']);
+    expect(running.progress.to_execute).toBe(1);
     const jobs = (await app.inject('/api/jobs')).json().jobs as JobStatus[];
     expect(jobs[0]!.id).toBe(hang.id);
     expect(jobs.length).toBeGreaterThan(1);
