@@ -71,21 +71,9 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   out(
     `  tests    ${detail.results.filter((r) => planned.has(r.test_id)).length}/${detail.planned_test_count} done, ${c?.passed ?? 0} passed, ${c?.failed ?? 0} failed, ${c?.errored ?? 0} errored, pass rate ${percent(c?.pass_rate ?? null)}, avg score ${c?.avg_score?.toFixed(2) ?? '-'}\n`,
   );
-  // Named metrics (`metric:` on assertions), aggregated over the current rows.
-  const metrics = new Map<string, { passed: number; total: number; score: number }>();
-  for (const r of detail.results) {
-    if (!planned.has(r.test_id)) continue;
-    for (const a of r.assertions) {
-      if (!a.metric) continue;
-      const m = metrics.get(a.metric) ?? { passed: 0, total: 0, score: 0 };
-      m.total++;
-      m.score += a.score;
-      if (a.passed) m.passed++;
-      metrics.set(a.metric, m);
-    }
-  }
-  for (const [name, m] of metrics) {
-    out(`  metric   ${name}: ${m.passed}/${m.total} passed (${percent(m.passed / m.total)}), avg score ${(m.score / m.total).toFixed(2)}\n`);
+  // Named metrics (`metric:` on assertions), aggregated by the store over the current rows.
+  for (const m of detail.metrics) {
+    out(`  metric   ${m.metric}: ${m.passed}/${m.total} passed (${percent(m.passed / m.total)}), avg score ${m.avg_score.toFixed(2)}\n`);
   }
   for (const e of detail.events) {
     if (e.type === 'resumed') out(`  event    ${shortTime(e.at)} resumed (${e.mode}): ${e.executed ?? 0} of ${e.planned ?? 0} executed\n`);

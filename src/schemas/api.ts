@@ -39,6 +39,8 @@ export const RunDetailResponse = z.object({
   /** Some planned test's current row is not ok (missing, quality failure, error): "Rerun failed cases" applies. */
   has_not_ok: z.boolean(),
   missing_test_ids: z.array(z.string()),
+  /** Per named metric (`metric:` on assertions), over the current rows of planned tests. */
+  metrics: z.array(z.object({ metric: z.string(), passed: z.number().int(), total: z.number().int(), avg_score: z.number() })),
   events: z.array(RunEvent),
 });
 export type RunDetailResponse = z.infer<typeof RunDetailResponse>;

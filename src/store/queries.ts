@@ -118,7 +118,24 @@ export async function showRun({
     is_resumable: facts.isResumable,
     resume_reason: facts.reason,
     has_not_ok: hasNotOk,
+    metrics: metricsOf(manifest.planned_tests, current),
     missing_test_ids: facts.missing,
     events: manifest.events,
   });
+}
+
+/** Aggregates per named metric over the current rows of the planned tests. */
+export function metricsOf(planned: { test_id: string }[], current: Map<string, Row>) {
+  const by = new Map<string, { metric: string; passed: number; total: number; sum: number }>();
+  for (const p of planned) {
+    for (const a of current.get(p.test_id)?.assertions ?? []) {
+      if (!a.metric) continue;
+      const m = by.get(a.metric) ?? { metric: a.metric, passed: 0, total: 0, sum: 0 };
+      m.total++;
+      m.sum += a.score;
+      if (a.passed) m.passed++;
+      by.set(a.metric, m);
+    }
+  }
+  return [...by.values()].map(({ sum, ...m }) => ({ ...m, avg_score: m.total ? sum / m.total : 0 }));
 }

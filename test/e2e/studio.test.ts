@@ -64,7 +64,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -101,7 +101,7 @@ describe('reading runs', () => {
   it('GET /api/runs/:run_id with and without history', async () => {
     const r = await app.inject('/api/runs/seed1?history=true');
     expect(r.statusCode).toBe(200);
-    expect(Object.keys(r.json()).sort()).toEqual(['events', 'has_not_ok', 'history', 'is_resumable', 'missing_test_ids', 'planned_test_count', 'results', 'resume_reason', 'run'].sort());
+    expect(Object.keys(r.json()).sort()).toEqual(['events', 'has_not_ok', 'history', 'is_resumable', 'metrics', 'missing_test_ids', 'planned_test_count', 'results', 'resume_reason', 'run'].sort());
     expect((await app.inject('/api/runs/seed1')).json().history).toBeUndefined();
   });
 

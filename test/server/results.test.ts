@@ -24,7 +24,12 @@ function rowOf(i: number) {
     duration_ms: (i * 37) % 1000,
     output: i === 5 ? `needle ${'x'.repeat(5000)}` : `out ${id}`,
     error: kind === 'error' ? `exit 3 in ${'/home/someone/secret'}` : null,
-    assertions: kind === 'fail' ? [{ type: 'contains', passed: false, score: 0, reason: 'expected haystack' }] : [],
+    assertions:
+      kind === 'fail'
+        ? [{ type: 'contains', passed: false, score: 0, reason: 'expected haystack', metric: 'accuracy' }]
+        : kind === 'ok'
+          ? [{ type: 'contains', passed: true, score: 1, reason: null, metric: 'accuracy' }]
+          : [],
   });
 }
 
@@ -136,6 +141,8 @@ describe('GET /api/runs/:run_id', () => {
     expect(lean.body.results).toEqual([]);
     expect(lean.bytes).toBeLessThan(full.bytes / 2);
     expect(lean.body).toMatchObject({ has_not_ok: true, missing_test_ids: [], run: { outcome: 'failed', counts: { completed_count: N } } });
+    // Per-metric aggregates over the current rows (t1's current row, attempt 2, has no assertions).
+    expect(lean.body.metrics).toEqual([{ metric: 'accuracy', passed: N * 0.8 - 1, total: N * 0.9 - 1, avg_score: (N * 0.8 - 1) / (N * 0.9 - 1) }]);
     // A run whose tests all failed is still offered "Rerun failed cases"; a stopped one lists what never ran.
     const s6 = (await get('/api/runs/s6')).body;
     expect(s6).toMatchObject({ has_not_ok: true, missing_test_ids: ['t4'], run: { status: 'stopped', outcome: 'incomplete' } });

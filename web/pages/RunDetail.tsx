@@ -170,6 +170,18 @@ export function RunDetail({ params, query }: PageProps) {
         <Card k="Errors" v={String(c.errored)} cls="warn" />
       </div>
 
+      {data.metrics.length > 0 && (
+        <div class="cards" data-testid="metrics">
+          {data.metrics.map((m) => (
+            <Card key={m.metric} k={`metric ${m.metric}`} v={percent(m.passed / m.total)}>
+              <div class="small">
+                {m.passed} of {m.total} passed · avg {score(m.avg_score)}
+              </div>
+            </Card>
+          ))}
+        </div>
+      )}
+
       {data.events.length > 0 && (
         <details class="events" open={data.events.length <= 6}>
           <summary>Events ({data.events.length})</summary>
