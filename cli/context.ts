@@ -2,7 +2,8 @@
 // opened lazily (so `--help` and usage errors never spawn git). The store is
 // the configured results repository when there is one (.agentv/config.yaml),
 // so the source repository (suites, HEAD) is asked for separately.
-import { openResultsStore, pushRuns, type ResultsStore, type Store } from '../src/store/index.js';
+// The store is imported when first opened: `--help`, `--version` and usage errors load none of it.
+import type { ResultsStore, Store } from '../src/store/index.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -37,7 +38,7 @@ export function makeContext({ cwd, repo, io, env }: { cwd: string; repo?: string
 } {
   let store: ResultsStore | null = null;
   const repoDir = repo ?? cwd;
-  const open = async () => (store ??= await openResultsStore({ repoDir }));
+  const open = async () => (store ??= await (await import('../src/store/index.js')).openResultsStore({ repoDir }));
   return {
     cwd,
     repoDir,
@@ -51,6 +52,7 @@ export function makeContext({ cwd, repo, io, env }: { cwd: string; repo?: string
       const s = await open();
       if (!s.mirrorUrl) return;
       try {
+        const { pushRuns } = await import('../src/store/index.js');
         const r = await pushRuns({ store: s, remote: 'origin' });
         if (r.result === 'pushed') io.stderr(`Pushed runs to ${s.mirrorUrl}.\n`);
       } catch (e) {

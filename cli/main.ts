@@ -34,6 +34,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       .option('--grader <name>', 'target that judges llm-rubric assertions')
       .option('--workers <n>', 'tests run at once (default 4)')
       .option('--json', 'print the run summary as JSON on stdout')
+      .option('--events <file>', 'also write the run\'s events as NDJSON to FILE, or to stdout with - (not with --json)')
       .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight tests may finish (default 10)');
 
   evalOptions(

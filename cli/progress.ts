@@ -1,62 +1,61 @@
-// Progress for `agentv eval` on stderr: a live line on a terminal (done/planned,
-// passed, failed, errored, elapsed, ETA), one plain line per finished test
-// otherwise. A line is printed only after its row is durable.
-import type { ProgressEvent } from '../src/eval/runner.js';
+// Progress for `agentv eval` on stderr, driven by the run's typed events: a live
+// line on a terminal (done/to run, passed, failed, errored, elapsed, ETA), one
+// plain line per finished test otherwise. Counting is the store's applyEvent,
+// the same fold Studio applies to `--events`. A line follows a durable row.
+import type { RunEvent } from '../src/schemas/events.js';
+import { applyEvent, emptyTally, type Tally } from '../src/store/tally.js';
 import type { Io } from './context.js';
+import { colorsFor, type Colors } from './color.js';
 import { duration } from './format.js';
 
 export class Progress {
-  private passed = 0;
-  private failed = 0;
-  private errored = 0;
+  readonly tally: Tally = emptyTally();
   private readonly t0 = Date.now();
   private timer: NodeJS.Timeout | null = null;
-  private last: ProgressEvent | null = null;
   private note = '';
+  private readonly c: Colors;
 
   constructor(
     private readonly io: Io,
-    private readonly total: number,
+    total: number,
+    env: NodeJS.ProcessEnv = process.env,
   ) {
+    this.tally.to_execute = total;
+    this.c = colorsFor(env, io.isTTY);
     if (io.isTTY) {
       this.timer = setInterval(() => this.draw(), 250);
       this.timer.unref();
     }
   }
 
-  onRow = (e: ProgressEvent): void => {
-    this.last = e;
-    const r = e.row;
-    if (r.execution_status === 'execution_error') this.errored++;
-    else if (r.passed) this.passed++;
-    else this.failed++;
-    const word = r.execution_status === 'ok' ? 'PASS' : r.execution_status === 'quality_failure' ? 'FAIL' : 'ERROR';
-    const why = r.error ?? r.assertions.find((a) => !a.passed)?.reason ?? '';
+  onEvent = (e: RunEvent): void => {
+    applyEvent(this.tally, e);
+    if (e.type === 'stopping' && !e.now) this.note = 'stopping';
+    if (e.type !== 'test_finished') return;
+    const word = e.status === 'ok' ? 'PASS' : e.status === 'quality_failure' ? 'FAIL' : 'ERROR';
+    const painted = word === 'PASS' ? this.c.green(word) : word === 'FAIL' ? this.c.red(word) : this.c.yellow(word);
     if (this.io.isTTY) {
       // Failures stay on screen above the live line; passes only move the counters.
-      if (word !== 'PASS') this.io.stderr(`\r\x1b[2K${word} ${r.test_id}${why ? ` - ${why.replace(/\s+/g, ' ').slice(0, 160)}` : ''}\n`);
+      if (word !== 'PASS') this.io.stderr(`\r\x1b[2K${painted} ${e.test_id}${e.reason ? ` - ${e.reason.slice(0, 160)}` : ''}\n`);
       return this.draw();
     }
-    this.io.stderr(
-      `[${e.done}/${this.total}] ${word} ${r.test_id} (${duration(r.duration_ms)})${why ? ` - ${why.replace(/\s+/g, ' ').slice(0, 120)}` : ''}\n`,
-    );
+    this.io.stderr(`[${this.tally.done}/${this.tally.to_execute}] ${painted} ${e.test_id} (${duration(e.duration_ms)})${e.reason ? ` - ${e.reason.slice(0, 120)}` : ''}\n`);
   };
 
   /** A message that stays visible (e.g. "Stopping..."). */
   say(text: string): void {
     if (this.io.isTTY) {
-      this.note = text;
       this.io.stderr(`\r\x1b[2K${text}\n`);
       this.draw();
     } else this.io.stderr(`${text}\n`);
   }
 
   private draw(): void {
-    const done = this.last?.done ?? 0;
+    const { done, to_execute: total, passed, failed, errored } = this.tally;
     const elapsed = Date.now() - this.t0;
-    const eta = done > 0 && done < this.total ? duration((elapsed / done) * (this.total - done)) : '-';
+    const eta = done > 0 && done < total ? duration((elapsed / done) * (total - done)) : '-';
     this.io.stderr(
-      `\r\x1b[2K[${done}/${this.total}] \u2713 ${this.passed}  \u2717 ${this.failed}  ! ${this.errored}  ${duration(elapsed)} elapsed  ETA ${eta}${this.note ? '  (stopping)' : ''}`,
+      `\r\x1b[2K[${done}/${total}] ${this.c.green(`\u2713 ${passed}`)}  ${this.c.red(`\u2717 ${failed}`)}  ${this.c.yellow(`! ${errored}`)}  ${duration(elapsed)} elapsed  ETA ${eta}${this.note ? `  (${this.note})` : ''}`,
     );
   }
 

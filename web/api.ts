@@ -3,11 +3,13 @@
 // response with the same schemas. Failures surface as ApiError with the server's code.
 import type { LinksResponse } from '../src/schemas/studio.js';
 import type { RunsListResponse, RunDetailResponse } from '../src/schemas/api.js';
+import type { ResultsPage, TestDetail, TrendsResponse } from '../src/schemas/run-results.js';
 import type {
   ConfigResponse,
   EvalRunRequest,
   EvalRunResponse,
   JobStatus,
+  JobsResponse,
   StopResponse,
   SuitesResponse,
   SyncResponse,
@@ -74,6 +76,12 @@ export const api = {
     const [c, l] = await Promise.all([request<ConfigResponse>('GET', '/api/config'), request<LinksResponse>('GET', '/api/links')]);
     return { ...c, commit_url: l.commit_url };
   },
+  runDoc: (runId: string) => request<RunDetailResponse>('GET', `/api/runs/${enc(runId)}?results=false`),
+  results: (runId: string, f: { limit?: number; cursor?: string | null; status?: string; q?: string; sort?: string }) =>
+    request<ResultsPage>('GET', `/api/runs/${enc(runId)}/results${qs({ limit: f.limit ?? 100, cursor: f.cursor, status: f.status, q: f.q, sort: f.sort })}`),
+  test: (runId: string, testId: string) => request<TestDetail>('GET', `/api/runs/${enc(runId)}/results/${enc(testId)}`),
+  trends: (suite: string, target: string) => request<TrendsResponse>('GET', `/api/trends${qs({ suite, target, limit: 50 })}`),
+  jobs: () => request<JobsResponse>('GET', '/api/jobs'),
   runs: (f: RunsFilter & { limit?: number; cursor?: string | null }) =>
     request<RunsListResponse>('GET', `/api/runs${qs({ limit: f.limit ?? 50, cursor: f.cursor, suite: f.suite, target: f.target, status: f.status })}`),
   run: (runId: string, history = false) =>

@@ -48,3 +48,10 @@ export const shortSha = (sha: string): string => sha.slice(0, 8);
 /** `commit_url` is a pattern with a `{sha}` placeholder, or null for unknown hosts. */
 export const commitHref = (pattern: string | null | undefined, sha: string): string | null =>
   pattern ? pattern.split('{sha}').join(sha) : null;
+
+/** "9 of 12 run passed · 13 planned": pass rate is passed / completed, shown with its counts. */
+export function passCounts(passed: number, completed: number, planned: number): string {
+  return `${passed} of ${completed} run passed${planned !== completed ? ` · ${planned} planned` : ''}`;
+}
+
+export { activeMs } from '../src/store/tally.js';

@@ -56,6 +56,9 @@ function App() {
             <a href="/" aria-current={loc.path === '/' ? 'page' : undefined}>
               Runs
             </a>
+            <a href="/jobs" aria-current={loc.path.startsWith('/jobs') ? 'page' : undefined}>
+              Jobs
+            </a>
             {!isReadOnly(cfg) && (
               <a class="btn btn-primary btn-sm" href="/new" data-testid="new-run-link" aria-current={loc.path === '/new' ? 'page' : undefined}>
                 New run

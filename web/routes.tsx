@@ -4,6 +4,7 @@ import type { FunctionComponent } from 'preact';
 import { Runs } from './pages/Runs.js';
 import { RunDetail } from './pages/RunDetail.js';
 import { Job } from './pages/Job.js';
+import { Jobs } from './pages/Jobs.js';
 import { NewRun } from './pages/NewRun.js';
 
 export interface PageProps {
@@ -19,6 +20,7 @@ interface Route {
 export const routes: Route[] = [
   { pattern: '/', page: Runs },
   { pattern: '/runs/:run_id', page: RunDetail },
+  { pattern: '/jobs', page: Jobs },
   { pattern: '/jobs/:id', page: Job },
   { pattern: '/new', page: NewRun },
 ];

@@ -1,12 +1,14 @@
 // `agentv eval` and `agentv resume`: plan, run, report. Exit codes: 0 all
 // passed, 1 failures or errors, 2 bad input or a refused resume (nothing
 // written), 130/143 stopped by SIGINT/SIGTERM.
+import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type { RunEvent } from '../../src/schemas/events.js';
 import { AgentvError, classifyFault } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import type { EvalRunJson } from '../../src/schemas/compare.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
-import { readRun } from '../../src/store/index.js';
+import { manifestOutcome, readRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { Progress } from '../progress.js';
 import { percent } from '../format.js';
@@ -25,6 +27,8 @@ export interface EvalOptions extends BaselineOptions {
   retryErrors?: string;
   acceptChanged?: boolean;
   stopGrace?: string;
+  /** FILE or `-` (stdout): the run's events as NDJSON. */
+  events?: string;
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number): number {
@@ -58,6 +62,8 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new AgentvError('USAGE', `--stop-grace takes seconds, not ${JSON.stringify(opts.stopGrace)}`);
   if (opts.runId !== undefined && !RunId.safeParse(opts.runId).success) throw new AgentvError('USAGE', `invalid --run-id: ${JSON.stringify(opts.runId)}`);
   if (suites.length > 1 && (opts.runId || fromRunId)) throw new AgentvError('USAGE', '--run-id and resume modes take one suite');
+  if (opts.events === '-' && opts.json) throw new AgentvError('USAGE', '--events - writes to stdout, where --json goes too: give --events a file, or drop --json');
+  const events = eventSink(ctx, opts.events);
   // Signals are ours from the start: one during planning ends the command
   // before anything runs, with the same exit code as a stop mid-run.
   let signal: NodeJS.Signals | null = null;
@@ -76,17 +82,31 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await evalSuites(ctx, suites, { ...opts, mode, fromRunId, workerCount: workers, graceMs, argv }, () => signal, (c) => (current = c));
+    return await evalSuites(ctx, suites, { ...opts, mode, fromRunId, workerCount: workers, graceMs, argv, sink: events }, () => signal, (c) => (current = c));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    events?.close();
   }
+}
+
+/** `--events FILE|-`: one RunEvent per line, written synchronously so a reader sees each as it happens. */
+function eventSink(ctx: CommandContext, target: string | undefined): { write: (e: RunEvent) => void; close: () => void } | null {
+  if (target === undefined) return null;
+  if (target === '-') return { write: (e) => ctx.io.stdout(`${JSON.stringify(e)}\n`), close: () => {} };
+  let fd: number;
+  try {
+    fd = openSync(path.resolve(ctx.cwd, target), 'w');
+  } catch (e) {
+    throw new AgentvError('USAGE', `--events: cannot write ${target}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return { write: (e) => void writeSync(fd, `${JSON.stringify(e)}\n`), close: () => closeSync(fd) };
 }
 
 async function evalSuites(
   ctx: CommandContext,
   suites: string[],
-  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number; graceMs: number; argv: string[] },
+  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number; graceMs: number; argv: string[]; sink: { write: (e: RunEvent) => void } | null },
   signalled: () => NodeJS.Signals | null,
   setCurrent: (c: { session: EvalSession; progress: Progress } | null) => void,
 ): Promise<CommandResult> {
@@ -137,7 +157,12 @@ async function evalSuites(
     if (signalled()) session.stop(graceMs);
     let outcome;
     try {
-      outcome = await session.run({ onRow: progress.onRow });
+      outcome = await session.run({
+        onEvent: (e) => {
+          opts.sink?.write(e);
+          progress.onEvent(e);
+        },
+      });
     } catch (e) {
       throw runnerFailure(session, e);
     } finally {
@@ -151,6 +176,7 @@ async function evalSuites(
     summaries.push({
       run_id: m.run_id,
       status: m.status,
+      outcome: manifestOutcome(m),
       planned_test_count: m.planned_test_count,
       completed_count: c.completed_count,
       passed: c.passed,

@@ -7,6 +7,8 @@ import type { RowWithInput } from '../../src/schemas/input.js';
 import { exportRun, failReason, oneLine } from '../../src/report/index.js';
 import { foldIncoming, listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
+import { activeMs } from '../../src/store/tally.js';
+import { colorsFor, paintStatus } from '../color.js';
 import { duration, percent, shortTime, spanMs, table } from '../format.js';
 
 export interface RunsListOptions {
@@ -72,29 +74,19 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   // Rows of tests removed from the suite are kept but do not count toward completeness.
   const planned = new Set(m.planned_tests.map((p) => p.test_id));
   const out = ctx.io.stdout;
-  out(`Run ${m.run_id}  ${m.status}\n`);
+  const c$ = colorsFor(ctx.env, Boolean(process.stdout.isTTY));
+  out(`Run ${m.run_id}  ${paintStatus(c$, m.status, m.outcome)}${m.outcome && m.status !== 'running' ? ` (${paintStatus(c$, m.outcome, m.outcome)})` : ''}\n`);
   out(`  suite    ${m.suite.name} (${m.suite.path})\n`);
   out(`  target   ${m.target.name} [${m.target.provider}]${m.grader ? `  grader ${m.grader.name}` : ''}\n`);
   out(`  source   ${m.source_commit ?? '-'}${m.source_dirty ? ' (dirty)' : ''}\n`);
-  out(`  started  ${shortTime(m.started_at)}   duration ${duration(spanMs(m.started_at, m.finished_at))}\n`);
+  // Duration excludes the time the run sat stopped between a stop and a resume.
+  out(`  started  ${shortTime(m.started_at)}   duration ${duration(activeMs(detail.events, m.started_at, m.status === 'running' ? null : m.finished_at))}\n`);
   out(
     `  tests    ${detail.results.filter((r) => planned.has(r.test_id)).length}/${detail.planned_test_count} done, ${c?.passed ?? 0} passed, ${c?.failed ?? 0} failed, ${c?.errored ?? 0} errored, pass rate ${percent(c?.pass_rate ?? null)}, avg score ${c?.avg_score?.toFixed(2) ?? '-'}\n`,
   );
-  // Named metrics (`metric:` on assertions), aggregated over the current rows.
-  const metrics = new Map<string, { passed: number; total: number; score: number }>();
-  for (const r of detail.results) {
-    if (!planned.has(r.test_id)) continue;
-    for (const a of r.assertions) {
-      if (!a.metric) continue;
-      const m = metrics.get(a.metric) ?? { passed: 0, total: 0, score: 0 };
-      m.total++;
-      m.score += a.score;
-      if (a.passed) m.passed++;
-      metrics.set(a.metric, m);
-    }
-  }
-  for (const [name, m] of metrics) {
-    out(`  metric   ${name}: ${m.passed}/${m.total} passed (${percent(m.passed / m.total)}), avg score ${(m.score / m.total).toFixed(2)}\n`);
+  // Named metrics (`metric:` on assertions), aggregated by the store over the current rows.
+  for (const m of detail.metrics) {
+    out(`  metric   ${m.metric}: ${m.passed}/${m.total} passed (${percent(m.passed / m.total)}), avg score ${m.avg_score.toFixed(2)}\n`);
   }
   for (const e of detail.events) {
     if (e.type === 'resumed') out(`  event    ${shortTime(e.at)} resumed (${e.mode}): ${e.executed ?? 0} of ${e.planned ?? 0} executed\n`);
@@ -116,6 +108,10 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
     ),
   );
   printFailures(out, detail.results);
+  if (detail.missing_test_ids.length) {
+    // A stopped or interrupted run names what never ran (a resume runs exactly these).
+    out(`\n${c$.yellow(`Not run (${detail.missing_test_ids.length}):`)} ${detail.missing_test_ids.join(', ')}\n`);
+  }
   if (opts.history && detail.history?.length) {
     out(`\nSuperseded rows (earlier attempts):\n`);
     out(

@@ -6,24 +6,13 @@
 import os from 'node:os';
 import { AgentvError } from '../errors.js';
 import { sourceState } from '../git/index.js';
-import type { Manifest, RunEvent } from '../schemas/manifest.js';
-import {
-  RowWriter,
-  acquireRunLock,
-  countsOf,
-  createRun,
-  currentOwner,
-  currentRows,
-  finishRun,
-  readManifestAt,
-  updateRun,
-  type RunLock,
-  type Store,
-} from '../store/index.js';
+import type { RunEvent } from '../schemas/events.js';
+import type { Manifest } from '../schemas/manifest.js';
+import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, type RunLock, type Store } from '../store/index.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
-import { Executor, type ExecuteOptions, type ProgressEvent } from './runner.js';
+import { Executor, type ExecuteOptions } from './runner.js';
 import { namedGraders, usesGrader } from './assertions/normalise.js';
 import { DEFAULT_LIMITS } from '../schemas/config.js';
 import { readConfig } from '../store/config.js';
@@ -77,6 +66,7 @@ export class EvalSession {
   private watchdog: Watchdog | null = null;
   /** True once this session wrote to the run (created or took it over): a failure after that is a runner failure (exit 3). */
   started = false;
+  private recorder: RunRecorder | null = null;
   /** The run's source commit, once its manifest is committed or read. */
   private sourceCommit: string | null = null;
   /** How assertions are run: their time limit, and graders named on an assertion. */
@@ -153,12 +143,14 @@ export class EvalSession {
 
   /** First signal: finish in-flight tests within graceMs. */
   stop(graceMs: number): void {
+    if (!this.stopRequested) this.recorder?.stopping(false, graceMs);
     this.stopRequested ??= { graceMs, now: false };
     this.executor?.stop(graceMs);
   }
 
   /** Second signal: end target processes at once. */
   stopNow(): void {
+    this.recorder?.stopping(true, 0);
     this.stopRequested = { graceMs: 0, now: true };
     this.executor?.stopNow();
   }
@@ -167,55 +159,42 @@ export class EvalSession {
     return this.executor?.running ?? 0;
   }
 
-  async run({ onRow }: { onRow?: (e: ProgressEvent) => void } = {}): Promise<EvalOutcome> {
+  /** Execute the plan; every lifecycle transition and finished test goes to `onEvent` (see RunRecorder). */
+  async run({ onEvent }: { onEvent?: (e: RunEvent) => void } = {}): Promise<EvalOutcome> {
     const { store } = this.req;
     const plan = this.plan;
     this.lock = acquireRunLock({ localDir: store.localDir, runId: plan.runId });
     // If this process is killed outright, the watchdog ends the targets' process groups.
     this.watchdog = new Watchdog({ localDir: store.localDir, runId: plan.runId });
     sweepScratch({ root: scratchRootOf(store.localDir) });
+    const recorder = new RunRecorder({ store, runId: plan.runId, mode: plan.mode, emit: onEvent });
     let writer: RowWriter | null = null;
     let owned = false;
     try {
-      const startedAt = store.now().toISOString();
       if (plan.mode === 'new' || plan.mode === 'retry_errors') {
-        const manifest = await this.newManifest(startedAt);
+        const manifest = await recorder.start({ manifest: await this.newManifest(store.now().toISOString()), carried: plan.carried });
         this.sourceCommit = manifest.source_commit;
-        await createRun({ store, manifest, rows: plan.carried });
       } else {
-        const { manifest } = await updateRun({
-          store,
-          runId: plan.runId,
-          update: {
-            subject: `run ${plan.runId}: ${plan.mode === 'resume' ? 'resume' : 'rerun failed'} (${plan.items.length} tests)`,
-            manifest: (m) => ({
-              ...m,
-              status: 'running',
-              finished_at: null,
-              owner: currentOwner(),
-              // With --accept-changed the target or grader may differ: the run records what now runs.
-              target: { name: plan.target.name, provider: plan.target.provider, config_hash: plan.target.configHash },
-              grader: plan.grader ? { name: plan.grader.name, provider: plan.grader.provider, config_hash: plan.grader.configHash } : null,
-              options: { ...m.options, target: this.req.target ?? m.options.target, grader: this.req.grader ?? m.options.grader },
-              planned_tests: plan.planned,
-              planned_test_count: plan.planned.length,
-              events: [
-                ...m.events,
-                {
-                  type: 'resumed',
-                  at: startedAt,
-                  mode: this.req.acceptChanged && plan.changed ? 'accept_changed' : (plan.mode as 'resume' | 'rerun_failed'),
-                  planned: plan.items.length,
-                  executed: 0,
-                },
-              ],
-            }),
-          },
+        const manifest = await recorder.resume({
+          mode: this.req.acceptChanged && plan.changed ? 'accept_changed' : (plan.mode as 'resume' | 'rerun_failed'),
+          planned: plan.items.length,
+          patch: (m) => ({
+            ...m,
+            // With --accept-changed the target or grader may differ: the run records what now runs.
+            target: { name: plan.target.name, provider: plan.target.provider, config_hash: plan.target.configHash },
+            grader: plan.grader ? { name: plan.grader.name, provider: plan.grader.provider, config_hash: plan.grader.configHash } : null,
+            options: { ...m.options, target: this.req.target ?? m.options.target, grader: this.req.grader ?? m.options.grader },
+            planned_tests: plan.planned,
+            planned_test_count: plan.planned.length,
+          }),
         });
-        this.sourceCommit = manifest!.source_commit;
+        this.sourceCommit = manifest.source_commit;
       }
       owned = true;
       this.started = true;
+      this.recorder = recorder;
+      recorder.planned(plan.planned.length, plan.items.length);
+      if (this.stopRequested) recorder.stopping(this.stopRequested.now, this.stopRequested.graceMs);
       writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit });
       this.executor = new Executor({
         items: plan.items,
@@ -228,52 +207,28 @@ export class EvalSession {
         ...this.grading,
         ...(plan.suite.scoringFunction !== undefined && { scoringFunction: plan.suite.scoringFunction }),
         now: store.now,
-        onRow,
+        onRow: (e) => recorder.testFinished(e.row),
       });
       if (this.stopRequested) this.stopRequested.now ? this.executor.stopNow() : this.executor.stop(this.stopRequested.graceMs);
       const result = await this.executor.run();
       await writer.drain();
       // A stop request means `stopped`, even when the last tests finished within the grace period.
       const stopped = result.stopped || this.stopRequested !== null;
-      const manifest = await this.finish(stopped ? 'stopped' : 'completed', result.rows.length);
+      const manifest = await recorder.finish(stopped ? 'stopped' : 'completed');
       writer.finish();
       return { manifest, executed: result.rows.length, stopped };
     } catch (e) {
       // Rows stay in the journal; a run this session started or took over is
       // marked failed with what is committed. A run it never touched is left alone.
       writer?.abandon();
-      if (owned) await this.finish('failed', 0, (e as Error).message).catch(() => {});
+      if (owned) await recorder.finish('failed', (e as Error).message).catch(() => {});
       throw e;
     } finally {
+      this.recorder = null;
       this.registry.killAll('SIGKILL');
       this.watchdog.stop();
       this.lock.release();
     }
-  }
-
-  private async finish(status: Manifest['status'], executed: number, detail?: string): Promise<Manifest> {
-    const { store } = this.req;
-    const m = await finishRun({ store, runId: this.plan.runId, status, detail });
-    if (this.plan.mode !== 'resume' && this.plan.mode !== 'rerun_failed') return m;
-    // Record how many tests this resume executed on its event.
-    const { manifest } = await updateRun({
-      store,
-      runId: this.plan.runId,
-      update: {
-        subject: `run ${this.plan.runId}: resume executed ${executed}`,
-        manifest: (cur) => {
-          const events: RunEvent[] = [...cur.events];
-          for (let i = events.length - 1; i >= 0; i--) {
-            if (events[i]!.type === 'resumed') {
-              events[i] = { ...events[i]!, executed };
-              break;
-            }
-          }
-          return { ...cur, events };
-        },
-      },
-    });
-    return manifest!; // a manifest update always reads the manifest
   }
 
   private async newManifest(startedAt: string): Promise<Manifest> {

@@ -23,7 +23,7 @@ export const Owner = z.object({
 export type Owner = z.infer<typeof Owner>;
 
 export const RunEvent = z.object({
-  type: z.enum(['started', 'resumed', 'stopped', 'interrupted', 'completed', 'failed', 'recovered']),
+  type: z.enum(['started', 'resumed', 'stopped', 'interrupted', 'completed', 'failed', 'recovered', 'regraded']),
   at: Timestamp,
   mode: z.enum(['resume', 'rerun_failed', 'retry_errors', 'accept_changed']).optional(),
   planned: z.number().int().optional(),

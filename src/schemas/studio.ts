@@ -1,6 +1,7 @@
 // Studio's HTTP API shapes (SPEC section 4.1), shared by the server and the viewer.
 import { z } from 'zod';
 import { RunId } from './common.js';
+import { RunOutcome } from './events.js';
 
 export const ConfigResponse = z.object({
   read_only: z.boolean(),
@@ -29,6 +30,8 @@ export const EvalRunRequest = z
     suite: z.string().min(1).max(1024),
     target: z.string().min(1).max(256).optional(),
     test_ids: z.array(z.string().min(1).max(512)).max(10_000).optional(),
+    /** Select tests as --tag does. */
+    tags: z.array(z.string().min(1).max(128)).max(100).optional(),
     workers: z.number().int().min(1).max(64).optional(),
     resume: z.boolean().optional(),
     rerun_failed: z.boolean().optional(),
@@ -56,6 +59,8 @@ export type EvalRunResponse = z.infer<typeof EvalRunResponse>;
 
 export const JobProgress = z.object({
   planned: z.number().int().nonnegative(),
+  /** What this job executes (a resume: the tests left to run, of `planned`). */
+  to_execute: z.number().int().nonnegative(),
   done: z.number().int().nonnegative(),
   passed: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -63,11 +68,21 @@ export const JobProgress = z.object({
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
+export const JobKind = z.enum(['eval', 'resume', 'rerun_failed', 'retry_errors', 'regrade']);
+export type JobKind = z.infer<typeof JobKind>;
+
 export const JobStatus = z.object({
   id: z.string(),
   run_id: z.string().nullable(),
+  kind: JobKind,
   status: JobState,
+  /** The run's outcome once known (null while running or when the run never started). */
+  outcome: RunOutcome.nullable(),
   exit_code: z.number().int().nullable(),
+  /** The exit code in words ("tests failed", "stopped by SIGTERM"); null while running. */
+  exit_reason: z.string().nullable(),
+  suite: z.string().nullable(),
+  target: z.string().nullable(),
   started_at: z.string(),
   finished_at: z.string().nullable(),
   progress: JobProgress,
@@ -75,6 +90,9 @@ export const JobStatus = z.object({
   command: z.string(),
 });
 export type JobStatus = z.infer<typeof JobStatus>;
+
+export const JobsResponse = z.object({ jobs: z.array(JobStatus) });
+export type JobsResponse = z.infer<typeof JobsResponse>;
 
 export const StopResponse = z.union([
   z.object({ stopped: z.literal(true), status: JobState }),
@@ -96,4 +114,4 @@ export type ErrorResponse = z.infer<typeof ErrorResponse>;
 
 export const JobParams = z.object({ id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/) });
 export const RunParams = z.object({ run_id: RunId });
-export const RunDetailQuery = z.object({ history: z.enum(['true', 'false', '1', '0']).optional() });
+export const RunDetailQuery = z.object({ history: z.enum(['true', 'false', '1', '0']).optional(), results: z.enum(['true', 'false', '1', '0']).optional() });

@@ -1,6 +1,7 @@
 // One line of the committed run index (index/*.jsonl): what list views show.
 import { z } from 'zod';
 import { RunId, RunStatus, Timestamp } from './common.js';
+import { RunOutcome } from './events.js';
 
 export const RunSummary = z.object({
   run_id: RunId,
@@ -19,5 +20,7 @@ export const RunSummary = z.object({
   tags: z.array(z.string()),
   /** The machine that ran it: lets a reader tell a dead local owner from a remote one. */
   host: z.string().optional(),
+  /** Derived on read from status and counts (not stored in the index): see RunOutcome. */
+  outcome: RunOutcome.nullable().optional(),
 });
 export type RunSummary = z.infer<typeof RunSummary>;

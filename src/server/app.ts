@@ -14,6 +14,7 @@ import { JobManager } from './jobs.js';
 import { compareRoutes } from './routes/compare.js';
 import { evalRoutes } from './routes/eval.js';
 import { metaRoutes } from './routes/meta.js';
+import { resultsRoutes } from './routes/results.js';
 import { IndexCache, runsRoutes } from './routes/runs.js';
 import { installSecurity } from './security.js';
 import { SuiteCatalog } from './suites.js';
@@ -53,7 +54,7 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1 << 20 });
   // Only JSON bodies are understood; Fastify's text/plain parser would accept a cross-site form post.
   app.removeContentTypeParser('text/plain');
-  installErrorHandler(app);
+  installErrorHandler(app, { roots: [repoDir, store.repo.root, store.repo.commonDir] });
   installSecurity(app, { host: opts.host ?? '127.0.0.1', readOnly: opts.readOnly ?? false });
 
   const remote = await defaultRemote({ cwd: repoDir });
@@ -63,6 +64,7 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
   const cache = new IndexCache(store);
 
   await app.register(runsRoutes, { store, cache });
+  await app.register(resultsRoutes, { store, cache });
   await app.register(evalRoutes, { store, jobs, catalog });
   await app.register(compareRoutes, { store });
   await app.register(metaRoutes, {

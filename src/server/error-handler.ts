@@ -5,7 +5,19 @@ import { AgentvError, httpStatusOf, isExposed } from '../errors.js';
 import { ErrorResponse } from '../schemas/studio.js';
 import { respond } from './validate.js';
 
-export function installErrorHandler(app: FastifyInstance): void {
+/**
+ * No error body names a path of this machine: the repository's own prefix
+ * becomes relative, and any other absolute path is cut to its last segment.
+ */
+export function scrubPaths(message: string, roots: string[]): string {
+  let out = message;
+  for (const root of roots.filter((r) => r.length > 1).sort((a, b) => b.length - a.length)) {
+    out = out.split(`${root}/`).join('').split(root).join('.');
+  }
+  return out.replace(/(^|[\s"'(=:,])\/(?:[^\s"'():,/]+\/)+([^\s"'():,/]*)/g, (_m, pre: string, last: string) => `${pre}…/${last}`);
+}
+
+export function installErrorHandler(app: FastifyInstance, { roots = [] }: { roots?: string[] } = {}): void {
   app.setErrorHandler((err: FastifyError | AgentvError | Error, req, reply) => {
     let status: number;
     let code: string;
@@ -31,6 +43,6 @@ export function installErrorHandler(app: FastifyInstance): void {
         message = 'internal error';
       }
     }
-    void reply.status(status).send(respond(ErrorResponse, { error: { code, message } }));
+    void reply.status(status).send(respond(ErrorResponse, { error: { code, message: scrubPaths(message, roots) } }));
   });
 }

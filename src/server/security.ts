@@ -15,6 +15,28 @@ function hostname(hostHeader: string): string {
   return (i >= 0 ? hostHeader.slice(0, i) : hostHeader).toLowerCase();
 }
 
+/**
+ * Studio's own origin is the scheme, host and port the request was sent to: a
+ * page on another port of the same machine (another dev server) is foreign.
+ */
+export function sameOrigin(origin: string, hostHeader: string | undefined): boolean {
+  if (!hostHeader) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // "null" or garbage: foreign
+  }
+  // Studio serves plain HTTP; URL drops a default port, so compare host and port as parsed.
+  let own: URL;
+  try {
+    own = new URL(`http://${hostHeader}`);
+  } catch {
+    return false;
+  }
+  return url.protocol === 'http:' && url.hostname === own.hostname && url.port === own.port;
+}
+
 export interface SecurityOptions {
   host: string;
   readOnly: boolean;
@@ -36,14 +58,8 @@ export function installSecurity(app: FastifyInstance, { host, readOnly }: Securi
     }
     if (!isWrite(req)) return;
     const origin = req.headers.origin;
-    if (origin !== undefined) {
-      let originHost = '';
-      try {
-        originHost = new URL(origin).host;
-      } catch {
-        // "null" or garbage: foreign
-      }
-      if (!allowedHost(originHost)) throw new AgentvError('FORBIDDEN', 'forbidden origin: state-changing requests must come from Studio itself');
+    if (origin !== undefined && !sameOrigin(origin, req.headers.host)) {
+      throw new AgentvError('FORBIDDEN', 'forbidden origin: state-changing requests must come from Studio itself');
     }
     if (req.headers['sec-fetch-site'] === 'cross-site') throw new AgentvError('FORBIDDEN', 'forbidden: cross-site request');
     const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;

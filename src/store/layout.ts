@@ -8,6 +8,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const ROWS_DIR = 'rows';
 export const INDEX_HEAD = 'index/runs.jsonl';
 export const INDEX_SEALED = 'index/sealed';
+/** The number of runs in the index (decimal text), so a total costs one small read. */
+export const INDEX_COUNT = 'index/count';
 
 export function runShard(runId: string): string {
   const h = createHash('sha1').update(runId).digest('hex');
@@ -32,10 +34,16 @@ export function sealedChunkPath(seq: number): string {
   return `${INDEX_SEALED}/${String(Math.floor(seq / 1000)).padStart(4, '0')}/${String(seq).padStart(7, '0')}.jsonl`;
 }
 
+/** A commit names at most this many runs in `Agentv-Run:` trailers (SPEC 3.5). */
+export const MAX_RUN_TRAILERS = 20;
+
 /**
  * Trailers every commit on the ref carries, so `git log --grep` and `%(trailers)`
- * find a run: one `Agentv-Run:` per run the commit changes (a merge, a reindex
- * or a seed changes many), and the source commit when there is one.
+ * find a run: one `Agentv-Run:` per run the commit changes, and the source
+ * commit when there is one. A commit that covers many runs (a merge, a reindex,
+ * a seed) names the first MAX_RUN_TRAILERS and says how many it covers in
+ * `Agentv-Run-Count:`, so a commit object stays small however many runs it
+ * touches; each run's own commits stay reachable through the parents.
  */
 export function commitMessage({
   subject,
@@ -47,6 +55,11 @@ export function commitMessage({
   sourceCommit: string | null;
 }): string {
   const runs = runId === null ? [] : Array.isArray(runId) ? runId : [runId];
-  const trailers = [...runs.map((r) => `Agentv-Run: ${r}`), ...(sourceCommit ? [`Agentv-Source-Commit: ${sourceCommit}`] : [])];
+  const named = runs.slice(0, MAX_RUN_TRAILERS);
+  const trailers = [
+    ...named.map((r) => `Agentv-Run: ${r}`),
+    ...(runs.length > named.length ? [`Agentv-Run-Count: ${runs.length}`] : []),
+    ...(sourceCommit ? [`Agentv-Source-Commit: ${sourceCommit}`] : []),
+  ];
   return trailers.length ? `${subject}\n\n${trailers.join('\n')}\n` : `${subject}\n`;
 }

@@ -9,7 +9,8 @@ import { withInputs } from './inputs.js';
 import { commitFilter } from './link.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
-import { currentRows, readRun } from './runs.js';
+import { countsOf, currentRows, readRun } from './runs.js';
+import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
 
 /**
@@ -36,10 +37,13 @@ export async function listRuns({
   let v = view;
   if (!v) {
     const tip = await store.tip();
-    if (!tip) return { runs: [], next_cursor: null };
+    if (!tip) return { runs: [], next_cursor: null, total: 0 };
     v = new IndexView(store, tip.tree);
   }
-  const live = (s: RunSummary): RunSummary => (s.status === 'running' ? { ...s, status: effectiveStatus(store, s) } : s);
+  const live = (s: RunSummary): RunSummary => {
+    const status = s.status === 'running' ? effectiveStatus(store, s) : s.status;
+    return { ...s, status, outcome: outcomeOf({ ...s, status }) };
+  };
   // --commit also finds runs linked to the commit by trailer or note (link.ts).
   const ofCommit = q.commit ? await commitFilter({ store, rev: q.commit }) : null;
   const filter =
@@ -51,7 +55,7 @@ export async function listRuns({
           (!q.status || live(s).status === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
-  return { runs: page.runs.map(live), next_cursor: page.nextCursor };
+  return { runs: page.runs.map(live), next_cursor: page.nextCursor, total: filter ? null : await v.count() };
 }
 
 export interface ResumeFacts {
@@ -86,12 +90,15 @@ export async function showRun({
   runId,
   history = false,
   onWarning,
+  results: withResults = true,
 }: {
   store: Store;
   runId: string;
   history?: boolean;
   /** Told what recovery could not read (damaged journal lines); also recorded in the run's events. */
   onWarning?: (message: string) => void;
+  /** false: leave rows out (a page that pages them); counts, facts and missing ids still come from them. */
+  results?: boolean;
 }): Promise<RunDetailResponse> {
   let run = await readRun({ store, runId });
   if (needsRecovery(store, run.manifest)) {
@@ -108,15 +115,37 @@ export async function showRun({
   );
   const currentSet = new Set(results);
   const facts = resumeFacts(manifest, status, current);
+  // Counts from the rows as they are now: a running run's manifest has none yet.
+  const counts = countsOf(manifest.planned_tests, current);
+  const hasNotOk = manifest.planned_tests.some((p) => current.get(p.test_id)?.execution_status !== 'ok');
   // Inputs are content-addressed and never removed, so any tip at or after the read has them.
-  const tree = (await store.tip())!.tree;
+  const tree = withResults ? (await store.tip())!.tree : '';
   return RunDetailResponse.parse({
-    run: { ...manifest, status },
-    results: await withInputs(store, tree, results),
-    ...(history ? { history: await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) } : {}),
+    run: { ...manifest, status, counts, outcome: outcomeOf({ status, planned_test_count: manifest.planned_test_count, ...counts }) },
+    results: withResults ? await withInputs(store, tree, results) : [],
+    ...(history && withResults ? { history: await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) } : {}),
     planned_test_count: manifest.planned_test_count,
     is_resumable: facts.isResumable,
     resume_reason: facts.reason,
+    has_not_ok: hasNotOk,
+    metrics: metricsOf(manifest.planned_tests, current),
+    missing_test_ids: facts.missing,
     events: manifest.events,
   });
+}
+
+/** Aggregates per named metric over the current rows of the planned tests. */
+export function metricsOf(planned: { test_id: string }[], current: Map<string, Row>) {
+  const by = new Map<string, { metric: string; passed: number; total: number; sum: number }>();
+  for (const p of planned) {
+    for (const a of current.get(p.test_id)?.assertions ?? []) {
+      if (!a.metric) continue;
+      const m = by.get(a.metric) ?? { metric: a.metric, passed: 0, total: 0, sum: 0 };
+      m.total++;
+      m.sum += a.score;
+      if (a.passed) m.passed++;
+      by.set(a.metric, m);
+    }
+  }
+  return [...by.values()].map(({ sum, ...m }) => ({ ...m, avg_score: m.total ? sum / m.total : 0 }));
 }

@@ -9,7 +9,8 @@ import type { Manifest } from '../schemas/manifest.js';
 import { journalPath, keepDamagedJournal, readJournal, removeJournal } from './journal.js';
 import { describeDamage } from './jsonl.js';
 import { acquireRunLock, ownerLiveness, readLockOwner } from './owner.js';
-import { countsOf, currentRows, readManifestAt, updateRun } from './runs.js';
+import { markInterrupted } from './lifecycle.js';
+import { readManifestAt, updateRun } from './runs.js';
 import type { Store } from './store.js';
 
 /** The status a reader should show: `running` only while its owner lives (or cannot be checked). */
@@ -71,21 +72,7 @@ export async function recoverRun({ store, runId }: { store: Store; runId: string
         rows: journal.rows,
         dedupe: true,
         subject: `run ${runId}: recover journaled rows`,
-        manifest: (cur: Manifest, committed) => {
-          const counts = countsOf(cur.planned_tests, currentRows(committed));
-          const at = store.now().toISOString();
-          if (cur.status !== 'running') {
-            return warning ? { ...cur, counts, events: [...cur.events, { type: 'recovered', at, detail: warning }] } : { ...cur, counts };
-          }
-          const detail = `owner process ended without finishing${warning ? `; ${warning}` : ''}`;
-          return {
-            ...cur,
-            status: 'interrupted',
-            counts,
-            owner: null,
-            events: [...cur.events, { type: 'interrupted', at, detail }],
-          };
-        },
+        manifest: (cur: Manifest, committed) => markInterrupted(cur, committed, store.now().toISOString(), warning ?? undefined),
       },
     });
     if (warning) keepDamagedJournal(file, store.localDir, runId);

@@ -71,7 +71,9 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     const view = new IndexView(store, tree, undefined, true);
     const actual = await view.all();
     const drift = diffIndex(walked.summaries, actual);
-    return { walked, drift, damaged: view.damaged, damage: view.damage };
+    // An index written before index/count (or with a wrong one) is rewritten too, so totals become answerable.
+    const countOk = (await view.count()) === walked.summaries.length;
+    return { walked, drift, damaged: view.damaged, damage: view.damage, countOk };
   };
   if (check) {
     const tip = await store.tip();
@@ -89,7 +91,7 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
       if (!tip) return null;
       const r = await compute(tip.tree);
       report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged, damage: r.damage };
-      if (r.drift.length === 0 && r.damaged === 0) return null;
+      if (r.drift.length === 0 && r.damaged === 0 && r.countOk) return null;
       changed = [...new Set(r.drift.map((d) => d.run_id))];
       const edits: Edits = new Map([['index', null]]);
       for (const [p, v] of buildIndexFiles(r.walked.summaries)) edits.set(p, v);

@@ -8,7 +8,7 @@ import { AgentvError } from '../errors.js';
 import { RunSummary } from '../schemas/summary.js';
 import type { Manifest } from '../schemas/manifest.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine, type ParsedLines } from './jsonl.js';
-import { INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
+import { INDEX_COUNT, INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
 import type { Edits, Store } from './store.js';
 
 export const SEAL = 128;
@@ -58,6 +58,7 @@ export function buildIndexFiles(all: RunSummary[]): Map<string, string> {
   const chunks = rows.length < 2 * SEAL ? 0 : Math.floor((rows.length - SEAL) / SEAL);
   for (let c = 0; c < chunks; c++) files.set(sealedChunkPath(c), serializeIndex(rows.slice(c * SEAL, (c + 1) * SEAL)));
   files.set(INDEX_HEAD, serializeIndex(rows.slice(chunks * SEAL)));
+  files.set(INDEX_COUNT, `${rows.length}\n`);
   return files;
 }
 
@@ -129,6 +130,16 @@ export class IndexView {
     return [...(await this.file(INDEX_HEAD))];
   }
 
+  /** Runs in the index without a scan: the count file, or the head alone while nothing is sealed; null when unknown. */
+  async count(): Promise<number | null> {
+    const buf = await this.store.readBlob(this.tree, INDEX_COUNT);
+    if (buf) {
+      const n = Number(buf.toString('utf8').trim());
+      if (Number.isInteger(n) && n >= 0) return n;
+    }
+    return (await this.lastSealed()) < 0 ? (await this.head()).length : null;
+  }
+
   /** Highest sealed chunk number, or -1 when nothing is sealed. */
   async lastSealed(): Promise<number> {
     const buckets = await this.store.readTree(this.tree, INDEX_SEALED);
@@ -195,17 +206,23 @@ export async function indexEdits(store: Store, tree: string | null, summaries: R
   const head = view ? await view.head() : [];
   let last = view ? await view.lastSealed() : -1;
   const dirty = new Map<number, RunSummary[]>();
+  // The count moves with each run that is new to the index; unknown (an index
+  // written before the count file) stays unknown until a reindex.
+  let count = view ? await view.count() : 0;
   for (const s of summaries) {
     const inHead = head.some((r) => r.run_id === s.run_id);
     if (last < 0 || inHead || (head.length > 0 && keyOf(s) >= keyOf(head[0]!))) {
+      if (!inHead && count !== null) count++;
       upsert(head, s);
       continue;
     }
     const seq = await view!.chunkFor(keyOf(s), last);
     const rows = dirty.get(seq) ?? [...(await view!.chunk(seq))];
+    if (count !== null && !rows.some((r) => r.run_id === s.run_id)) count++;
     upsert(rows, s);
     dirty.set(seq, rows);
   }
+  if (count !== null) edits.set(INDEX_COUNT, `${count}\n`);
   while (head.length >= 2 * SEAL) {
     last++;
     dirty.set(last, head.splice(0, SEAL));

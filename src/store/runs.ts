@@ -11,6 +11,7 @@ import { inputEdits } from './inputs.js';
 import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
+import { tallyRows } from './tally.js';
 
 export function manifestPath(runId: string): string {
   return `${runDir(runId)}/${MANIFEST_FILE}`;
@@ -109,31 +110,15 @@ export function currentRows(rows: Row[]): Map<string, Row> {
   return cur;
 }
 
-/** Aggregates over the planned tests. pass_rate is passed / completed (null before any). */
+/** Aggregates over the planned tests, counted by the one counting function (tally.ts). */
 export function countsOf(planned: { test_id: string }[], current: Map<string, Row>): RunCounts {
-  let passed = 0;
-  let failed = 0;
-  let errored = 0;
-  let scoreSum = 0;
+  const rows: Row[] = [];
   for (const p of planned) {
     const r = current.get(p.test_id);
-    if (!r) continue;
-    if (r.execution_status === 'execution_error') errored++;
-    else if (r.passed) passed++;
-    else failed++;
-    scoreSum += r.score;
+    if (r) rows.push(r);
   }
-  const completed = passed + failed + errored;
-  return {
-    completed_count: completed,
-    passed,
-    failed,
-    errored,
-    pass_rate: completed ? passed / completed : null,
-    avg_score: completed ? scoreSum / completed : null,
-  };
+  return tallyRows(rows);
 }
-
 
 /** Commit a new run: its manifest and its index row. RUN_EXISTS-style USAGE error if the id is taken. */
 export async function createRun({ store, manifest, rows = [] }: { store: Store; manifest: Manifest; rows?: Row[] }): Promise<void> {
@@ -232,45 +217,4 @@ export async function readRun({ store, runId, tree }: { store: Store; runId: str
   if (!t || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
   const rows = requireIntact(runId, await readRowsAt(store, t, runId));
   return { manifest, ...rows };
-}
-
-/**
- * Final manifest commit of a run: status, finished_at, counts from the
- * committed rows, and an event. Rows still pending are passed in `rows`.
- */
-export async function finishRun({
-  store,
-  runId,
-  status,
-  rows = [],
-  detail,
-}: {
-  store: Store;
-  runId: string;
-  status: Manifest['status'];
-  rows?: Row[];
-  detail?: string;
-}): Promise<Manifest> {
-  const at = store.now().toISOString();
-  const { manifest } = await updateRun({
-    store,
-    runId,
-    update: {
-      rows,
-      dedupe: rows.length > 0,
-      subject: `run ${runId}: ${status}`,
-      manifest: (cur, committed) => ({
-        ...cur,
-        status,
-        finished_at: at,
-        owner: null,
-        counts: countsOf(cur.planned_tests, currentRows(committed)),
-        events: [
-          ...cur.events,
-          { type: status === 'running' ? 'started' : (status as 'completed' | 'stopped' | 'interrupted' | 'failed'), at, ...(detail ? { detail } : {}) },
-        ],
-      }),
-    },
-  });
-  return manifest!; // a manifest update always reads the manifest
 }

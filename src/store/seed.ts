@@ -350,7 +350,7 @@ export async function seedRuns({
       const when = `${Math.floor(now().getTime() / 1000)} +0000`;
       const clean = (s: string) => s.replace(/[<>\n]/g, '');
       const who = `${clean(identity.name)} <${clean(identity.email)}> ${when}`;
-      // Many runs in one commit: one Agentv-Run trailer each, as for merges and reindex.
+      // Many runs in one commit: bounded trailers and a count, as for merges and reindex.
       const message = commitMessage({
         subject: `seed: ${runs} synthetic run${runs === 1 ? '' : 's'} (${rowsPerRun} rows each)`,
         runId: runIds,

@@ -38,6 +38,35 @@ async function show(dir: string, runId: string) {
 }
 
 describe('agentv eval', () => {
+  it('--events writes the run as typed NDJSON events (to a file, or to stdout with -), counted like the manifest', async () => {
+    const { dir, env } = setup(3, (i) => String(5 + i));
+    writeFileSync(path.join(dir, 'suite.yaml'), readFileSync(path.join(dir, 'suite.yaml'), 'utf8').replace('value: "done" }]\n', 'value: "nope" }]\n'));
+    const r = await runCli(['eval', 'suite.yaml', '--events', 'ev.ndjson', '--json'], { cwd: dir, env });
+    expect(r.code).toBe(1);
+    const summary = JSON.parse(r.stdout);
+    const { RunEvent } = await import('../../src/schemas/events.js');
+    const events = readFileSync(path.join(dir, 'ev.ndjson'), 'utf8').trim().split('\n').map((l) => RunEvent.parse(JSON.parse(l)));
+    expect(events.map((e) => e.type)).toEqual(['started', 'planned', 'test_finished', 'test_finished', 'test_finished', 'completed']);
+    expect(events.every((e) => e.run_id === summary.run_id)).toBe(true);
+    const end = events.at(-1)!;
+    expect(end).toMatchObject({ type: 'completed', outcome: 'failed', counts: { planned_test_count: 3, completed_count: 3, passed: 2, failed: 1 } });
+    expect(summary).toMatchObject({ outcome: 'failed', passed: 2, failed: 1 });
+    const failed = events.find((e) => e.type === 'test_finished' && !e.passed);
+    expect(failed).toMatchObject({ status: 'quality_failure', reason: expect.any(String) });
+
+    // `-`: the events are stdout, one per line; the human lines stay on stderr.
+    const resumeOut = await runCli(['eval', 'suite.yaml', '--rerun-failed', summary.run_id, '--events', '-'], { cwd: dir, env });
+    expect(resumeOut.code).toBe(1);
+    const again = resumeOut.stdout.trim().split('\n').map((l) => RunEvent.parse(JSON.parse(l)));
+    expect(again.map((e) => e.type)).toEqual(['resumed', 'planned', 'test_finished', 'completed']);
+    expect(again[1]).toMatchObject({ planned: 3, to_execute: 1 });
+    expect(again.at(-1)).toMatchObject({ executed: 1, outcome: 'failed', counts: { completed_count: 3, failed: 1 } });
+    expect(resumeOut.stderr).toContain('[1/1] FAIL');
+
+    const both = await runCli(['eval', 'suite.yaml', '--events', '-', '--json'], { cwd: dir, env });
+    expect(both.code).toBe(2);
+  });
+
   it('runs a suite, prints one line per test off a terminal and a JSON summary, exit 1 on failures', async () => {
     const { dir, env } = setup(4, (i) => String(10 + i));
     writeFileSync(path.join(dir, 'suite.yaml'), readFileSync(path.join(dir, 'suite.yaml'), 'utf8').replace('value: "done" }]\n', 'value: "nope" }]\n'));
@@ -46,7 +75,7 @@ describe('agentv eval', () => {
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ status: 'completed', planned_test_count: 4, completed_count: 4, passed: 3, failed: 1, errored: 0, pass_rate: 0.75 });
     expect(Object.keys(summary).sort()).toEqual(
-      ['completed_count', 'errored', 'failed', 'pass_rate', 'passed', 'planned_test_count', 'resume_command', 'run_id', 'status'].sort(),
+      ['completed_count', 'errored', 'failed', 'outcome', 'pass_rate', 'passed', 'planned_test_count', 'resume_command', 'run_id', 'status'].sort(),
     );
     expect(r.stderr.match(/^\[\d\/4\] (PASS|FAIL) t\d/gm)).toHaveLength(4);
     // Named metrics are aggregated in the human view.
@@ -94,6 +123,10 @@ describe('agentv eval', () => {
     expect(detail.results.length).toBeLessThan(12);
     expect(detail.is_resumable).toBe(true);
     expect(detail.resume_reason).toBe('stopped');
+    // The human view of a stopped run names the tests that never ran.
+    const human = await runCli(['runs', 'show', 'int-run'], { cwd: dir });
+    expect(human.stdout).toMatch(/Not run \(\d+\): t\d+/);
+    expect(human.stdout.match(/Not run \((\d+)\)/)![1]).toBe(String(detail.missing_test_ids.length));
     for (const pid of recordedPids(pids)) expect(isAlive(pid), `pid ${pid}`).toBe(false);
   });
 

@@ -23,6 +23,10 @@ function setupRepo(): string {
     'name: sleepy\ntests:\n  - id: quick\n    vars: { input: "sleep:5" }\n    assert: [{ type: contains, value: done }]\n  - id: hang\n    vars: { input: "sleep:hang" }\n    tags: [slow]\n',
   );
   writeFileSync(path.join(d, 'notes.yaml'), 'just: some yaml\n');
+  writeFileSync(
+    path.join(d, 'flaky.yaml'),
+    'name: flaky\ntests:\n  - id: fine\n    vars: { input: "sleep:5" }\n  - id: broken\n    vars: { input: "sleep:5 fail-exit" }\n',
+  );
   mkdirSync(path.join(d, '.agentv'));
   writeFileSync(path.join(d, '.agentv/targets.yaml'), `targets:\n  - name: sleepy\n    provider: cli\n    command: node ${AGENT} {PROMPT}\ndefaults:\n  target: sleepy\n`);
   return d;
@@ -97,7 +101,7 @@ describe('reading runs', () => {
   it('GET /api/runs/:run_id with and without history', async () => {
     const r = await app.inject('/api/runs/seed1?history=true');
     expect(r.statusCode).toBe(200);
-    expect(Object.keys(r.json()).sort()).toEqual(['events', 'history', 'is_resumable', 'planned_test_count', 'results', 'resume_reason', 'run'].sort());
+    expect(Object.keys(r.json()).sort()).toEqual(['events', 'has_not_ok', 'history', 'is_resumable', 'metrics', 'missing_test_ids', 'planned_test_count', 'results', 'resume_reason', 'run'].sort());
     expect((await app.inject('/api/runs/seed1')).json().history).toBeUndefined();
   });
 
@@ -115,7 +119,10 @@ describe('reading runs', () => {
 
   it('GET /api/suites lists loadable suites and configured targets', async () => {
     const r = (await app.inject('/api/suites')).json();
-    expect(r.suites).toEqual([{ path: 'suite.yaml', name: 'sleepy', test_count: 2 }]);
+    expect(r.suites).toEqual([
+      { path: 'flaky.yaml', name: 'flaky', test_count: 2 },
+      { path: 'suite.yaml', name: 'sleepy', test_count: 2 },
+    ]);
     expect(r.targets.map((t: { name: string }) => t.name)).toEqual(['sleepy', 'echo', 'mock']);
     expect(r.default_target).toBe('sleepy');
   });
@@ -193,7 +200,17 @@ describe('jobs', () => {
     expect(body.status).toBe('starting');
     expect(body.command).toBe(`agentv eval suite.yaml --test-id quick --run-id ${body.run_id}`);
     const done = await waitJob(studio, body.id, ['finished', 'failed', 'stopped']);
-    expect(done).toMatchObject({ status: 'finished', exit_code: 0, run_id: body.run_id, progress: { planned: 1, done: 1, passed: 1 } });
+    expect(done).toMatchObject({
+      status: 'finished',
+      kind: 'eval',
+      outcome: 'passed',
+      exit_code: 0,
+      exit_reason: 'completed: every test passed',
+      suite: 'sleepy',
+      target: 'sleepy',
+      run_id: body.run_id,
+      progress: { planned: 1, to_execute: 1, done: 1, passed: 1 },
+    });
     const status = (await app.inject(`/api/eval/status/${body.id}`)).json();
     expect(status.log_tail.join('\n')).toContain('PASS quick');
     expect((await app.inject(`/api/runs/${body.run_id}`)).json().run.status).toBe('completed');
@@ -211,7 +228,7 @@ describe('jobs', () => {
     expect(stop.json()).toEqual({ stopped: true, status: 'stopping' });
     expect((await app.inject({ method: 'POST', url: `/api/eval/run/${r.id}/stop` })).statusCode).toBe(202);
     const end = await waitJob(studio, r.id, ['finished', 'failed', 'stopped']);
-    expect(end).toMatchObject({ status: 'stopped', exit_code: 143 });
+    expect(end).toMatchObject({ status: 'stopped', exit_code: 143, exit_reason: 'stopped by SIGTERM', outcome: 'incomplete' });
     const again = await app.inject({ method: 'POST', url: `/api/eval/run/${r.id}/stop` });
     expect(again.statusCode).toBe(200);
     expect(again.json()).toEqual({ stopped: false, reason: 'already_terminal' });
@@ -241,6 +258,45 @@ describe('jobs', () => {
     expect((await waitExit(child)).code).toBe(143);
     expect((await app.inject('/api/eval/status/from-terminal')).json().status).toBe('stopped');
   });
+
+  it('a resume job that ends with exit 1 is finished with a failed outcome, and its progress counts only what it re-ran', async () => {
+    const first = (await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'flaky.yaml' } })).json();
+    const a = await waitJob(studio, first.id, ['finished', 'failed', 'stopped']);
+    expect(a).toMatchObject({ status: 'finished', exit_code: 1, outcome: 'failed', progress: { planned: 2, to_execute: 2, done: 2, passed: 1, errored: 1 } });
+    const resume = await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'flaky.yaml', resume: true, run_id: first.run_id } });
+    expect(resume.statusCode).toBe(202);
+    const b = await waitJob(studio, resume.json().id, ['finished', 'failed', 'stopped']);
+    expect(b).toMatchObject({
+      kind: 'resume',
+      status: 'finished',
+      exit_code: 1,
+      outcome: 'failed',
+      exit_reason: 'tests failed: the run has failed or errored tests',
+      suite: 'flaky',
+      progress: { planned: 2, to_execute: 1, done: 1, errored: 1 },
+    });
+    const list = (await app.inject('/api/jobs')).json().jobs as JobStatus[];
+    expect(list.map((j) => j.id)).toEqual(expect.arrayContaining([first.id, resume.json().id]));
+  });
+
+  it('GET /api/jobs lists running jobs first, and survives a Studio restart', async () => {
+    const hang = (await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', tags: ['slow'] } })).json();
+    // `tags` selects tests as --tag does: only the hanging test runs.
+    expect(hang.command).toContain('--tag slow');
+    const running = await waitJob(studio, hang.id, ['running']);
+    expect(running.progress.to_execute).toBe(1);
+    const jobs = (await app.inject('/api/jobs')).json().jobs as JobStatus[];
+    expect(jobs[0]!.id).toBe(hang.id);
+    expect(jobs.length).toBeGreaterThan(1);
+    expect(jobs.slice(1).every((j) => ['finished', 'failed', 'stopped'].includes(j.status))).toBe(true);
+    await app.inject({ method: 'POST', url: `/api/eval/run/${hang.id}/stop` });
+    await waitJob(studio, hang.id, ['stopped']);
+    const other = await buildApp({ store, cliPath: CLI });
+    const after = (await other.app.inject('/api/jobs')).json().jobs as JobStatus[];
+    expect(after.map((j) => j.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect(after.find((j) => j.id === hang.id)).toMatchObject({ status: 'stopped', exit_reason: 'stopped by SIGTERM' });
+    await other.app.close();
+  }, 60_000);
 
   it('a restarted Studio still answers for the jobs of the previous one', async () => {
     const r = (await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', test_ids: ['quick'] } })).json();

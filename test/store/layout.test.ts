@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
+import { seedRuns } from '../../src/store/seed.js';
 import { RESULTS_REF, RowWriter, createRun, finishRun, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
 
 afterEach(cleanupRepos);
@@ -65,6 +66,20 @@ describe('the results ref', () => {
     expect(trailers.split('\n').filter(Boolean).sort()).toEqual(['a', 'b']);
     const untagged = git(dir, 'log', RESULTS_REF, '--format=%H %(trailers:key=Agentv-Run,valueonly,separator=%x2C)').split('\n').filter((l) => !l.includes(' ') || l.endsWith(' '));
     expect(untagged).toEqual([]);
+    store.close();
+  });
+
+  it('a commit that covers many runs names at most 20 in trailers and says how many it covers', async () => {
+    const dir = makeRepo();
+    const seeded = await seedRuns({ repoDir: dir, runs: 45, rowsPerRun: 1 });
+    const trailers = git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run,valueonly)').split('\n').filter(Boolean);
+    expect(trailers).toEqual(seeded.runIds.slice(0, 20));
+    expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run-Count,valueonly)')).toBe('45');
+    const store = await openStore({ repoDir: dir });
+    await store.commit({ subject: 'drop index', runId: seeded.runIds, sourceCommit: null, change: async () => new Map([['index', null]]) });
+    expect((await reindex({ store })).rewritten).toBe(true);
+    expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run,valueonly)').split('\n').filter(Boolean)).toHaveLength(20);
+    expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run-Count,valueonly)')).toBe('45');
     store.close();
   });
 

@@ -1,21 +1,23 @@
-// One test's current result; clicking expands its assertions, error and output.
-// Output is cut at 20 KB until asked for, so one huge transcript cannot stall the page.
-import { useState } from 'preact/hooks';
+// One test of a run page. The page lists previews (output cut by the server);
+// opening a test loads it whole, with its earlier rows, from
+// GET /api/runs/:run_id/results/:test_id. Kept self-contained so a Compare page
+// or an input panel can reuse RowDetail.
+import { useEffect, useState } from 'preact/hooks';
 import type { Row } from '../../src/schemas/row.js';
+import type { ResultPreview, TestDetail } from '../../src/schemas/run-results.js';
+import { api, errorMessage } from '../api.js';
 import { duration, score } from '../format.js';
 import { StatusBadge } from './StatusBadge.js';
 
 const OUTPUT_LIMIT = 20 * 1024;
 
-export const testState = (r: Row): 'passed' | 'failed' | 'error' =>
+export const testState = (r: Pick<Row, 'execution_status' | 'passed'>): 'passed' | 'failed' | 'error' =>
   r.execution_status === 'execution_error' ? 'error' : r.passed ? 'passed' : 'failed';
 
-export function TestRow({ row: r, history }: { row: Row; history?: Row[] | undefined }) {
-  const [open, setOpen] = useState(false);
-  const toggle = () => setOpen(!open);
+export function TestRow({ runId, row: r, open, onToggle }: { runId: string; row: ResultPreview; open: boolean; onToggle: () => void }) {
   return (
     <>
-      <tr data-testid="test-row" data-test-id={r.test_id} class={`clickable ${open ? 'open' : ''}`} onClick={toggle}>
+      <tr data-testid="test-row" data-test-id={r.test_id} class={`clickable ${open ? 'open' : ''}`} onClick={onToggle}>
         <td>
           <button
             type="button"
@@ -23,7 +25,7 @@ export function TestRow({ row: r, history }: { row: Row; history?: Row[] | undef
             aria-expanded={open}
             onClick={(e) => {
               e.stopPropagation();
-              toggle();
+              onToggle();
             }}
           >
             <span class="caret" aria-hidden="true">
@@ -43,20 +45,7 @@ export function TestRow({ row: r, history }: { row: Row; history?: Row[] | undef
       {open && (
         <tr class="detail">
           <td colSpan={5}>
-            <RowDetail row={r} />
-            {history && history.length > 0 && (
-              <div class="history">
-                <h4>Earlier attempts</h4>
-                {history.map((h) => (
-                  <div key={h.attempt} class="attempt">
-                    <p>
-                      Attempt {h.attempt}: <StatusBadge status={testState(h)} /> score {score(h.score)}, {duration(h.duration_ms)}
-                    </p>
-                    <RowDetail row={h} />
-                  </div>
-                ))}
-              </div>
-            )}
+            <TestPanel runId={runId} testId={r.test_id} preview={r} />
           </td>
         </tr>
       )}
@@ -64,9 +53,45 @@ export function TestRow({ row: r, history }: { row: Row; history?: Row[] | undef
   );
 }
 
-function RowDetail({ row: r }: { row: Row }) {
+function TestPanel({ runId, testId, preview }: { runId: string; testId: string; preview: ResultPreview }) {
+  const [detail, setDetail] = useState<TestDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api.test(runId, testId).then(
+      (d) => live && setDetail(d),
+      (e) => live && setError(errorMessage(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [runId, testId, preview.attempt, preview.grade_seq]);
+  if (error) return <p class="error">{error}</p>;
+  if (!detail) return <RowDetail row={preview} loading />;
   return (
-    <div class="row-detail">
+    <>
+      {detail.result && <RowDetail row={detail.result} />}
+      {detail.history.length > 0 && (
+        <div class="history">
+          <h4>Earlier attempts</h4>
+          {detail.history.map((h, i) => (
+            <div key={i} class="attempt">
+              <p>
+                Attempt {h.attempt}
+                {h.grade_seq ? ` (grade ${h.grade_seq})` : ''}: <StatusBadge status={testState(h)} /> score {score(h.score)}, {duration(h.duration_ms)}
+              </p>
+              <RowDetail row={h} />
+            </div>
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
+export function RowDetail({ row: r, loading = false }: { row: Row; loading?: boolean }) {
+  return (
+    <div class="row-detail" data-testid="test-detail">
       {r.error && (
         <>
           <h4>Error</h4>
@@ -100,7 +125,7 @@ function RowDetail({ row: r }: { row: Row }) {
           </table>
         </>
       )}
-      <h4>Output</h4>
+      <h4>Output{loading ? ' (preview; loading the whole output…)' : ''}</h4>
       {r.output === null ? <p class="muted">No output.</p> : <Output text={r.output} />}
       <p class="muted small">
         {r.token_usage && `tokens ${r.token_usage.prompt} in / ${r.token_usage.completion} out · `}
@@ -111,15 +136,24 @@ function RowDetail({ row: r }: { row: Row }) {
   );
 }
 
+/** JSON is shown pretty-printed; a huge output is cut until asked for. */
 function Output({ text }: { text: string }) {
   const [all, setAll] = useState(false);
-  const cut = !all && text.length > OUTPUT_LIMIT;
+  let shown = text;
+  if (/^\s*[[{]/.test(text)) {
+    try {
+      shown = JSON.stringify(JSON.parse(text), null, 2);
+    } catch {
+      // not JSON after all
+    }
+  }
+  const cut = !all && shown.length > OUTPUT_LIMIT;
   return (
     <>
-      <pre class="pre">{cut ? text.slice(0, OUTPUT_LIMIT) : text}</pre>
+      <pre class="pre">{cut ? shown.slice(0, OUTPUT_LIMIT) : shown}</pre>
       {cut && (
         <button type="button" class="btn btn-sm" onClick={() => setAll(true)}>
-          Show all ({Math.round(text.length / 1024)} KB)
+          Show all ({Math.round(shown.length / 1024)} KB)
         </button>
       )}
     </>

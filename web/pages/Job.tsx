@@ -87,6 +87,7 @@ export function Job({ params }: PageProps) {
   }, [id]);
 
   const onStop = () => {
+    // While stopping, a second Stop is "Stop now": the server sends the second signal.
     setStopClicked(true);
     setStopError(null);
     api.stop(id).then(
@@ -113,21 +114,28 @@ export function Job({ params }: PageProps) {
   const terminal = TERMINAL.has(job.status);
   const stopping = stopClicked || job.status === 'stopping';
   const canStop = !isReadOnly(cfg) && !terminal && ['starting', 'running', 'stopping'].includes(job.status);
+  const tone = job.outcome === 'failed' ? 'failed' : job.outcome === 'incomplete' && job.status === 'finished' ? 'stopped' : job.status;
+  const resumed = job.kind === 'resume' || job.kind === 'rerun_failed';
+  const title = job.suite ? `${job.suite}${job.target ? ` · ${job.target}` : ''}` : 'Job';
+  if (typeof document !== 'undefined') document.title = `${title} · job · agentv Studio`;
   return (
     <section>
       <div class="page-head">
         <div>
           <p class="crumb">
-            <a href="/">Runs</a> / job
+            <a href="/">Runs</a> / <a href="/jobs">Jobs</a> / <span class="mono">{job.id}</span>
           </p>
           <h1>
-            Job <span class="mono">{job.id}</span> <StatusBadge status={job.status} testid="job-status" />
+            {title} <span class={`badge badge-${tone}`} data-testid="job-status" data-outcome={job.outcome ?? ''}>{job.status}</span>
+            {job.outcome && <StatusBadge status={job.outcome} testid="job-outcome" />}
+            <span class="muted small">{job.kind.replace('_', ' ')}</span>
           </h1>
         </div>
         {canStop && (
           <div class="actions">
-            <button type="button" class="btn" data-testid="stop-button" disabled={stopping} onClick={onStop}>
-              {stopping ? 'Stopping…' : 'Stop'}
+            {stopping && <span class="muted">Stopping…</span>}
+            <button type="button" class="btn" data-testid="stop-button" onClick={onStop} title={stopping ? 'end the target processes at once' : 'finish the tests in flight, then stop'}>
+              {stopping ? 'Stop now' : 'Stop'}
             </button>
           </div>
         )}
@@ -138,15 +146,15 @@ export function Job({ params }: PageProps) {
       <div class="progress-block">
         <div class="progress-line">
           <strong data-testid="job-progress">
-            {p.done}/{p.planned}
+            {p.done}/{p.to_execute || p.planned}
           </strong>
-          <span class="muted"> tests done</span>
+          <span class="muted">{resumed ? ` re-run of ${p.planned} planned` : ' tests done'}</span>
           <span class="counts">
             <span class="ok">{p.passed} passed</span> · <span class="bad">{p.failed} failed</span> ·{' '}
             <span class="warn">{p.errored} errored</span>
           </span>
         </div>
-        <PassBar passed={p.passed} failed={p.failed} errored={p.errored} total={p.planned} />
+        <PassBar passed={p.passed} failed={p.failed} errored={p.errored} total={p.to_execute || p.planned} />
       </div>
 
       <dl class="meta">
@@ -176,7 +184,9 @@ export function Job({ params }: PageProps) {
         {job.exit_code !== null && (
           <div>
             <dt>Exit code</dt>
-            <dd class="mono">{job.exit_code}</dd>
+            <dd data-testid="exit-reason">
+              <span class="mono">{job.exit_code}</span> {job.exit_reason && <span class="muted">· {job.exit_reason}</span>}
+            </dd>
           </div>
         )}
       </dl>

@@ -1,5 +1,7 @@
 // Launch form: a suite and a target from the repository's configuration (never typed in
-// as definitions), optional workers and test ids; on 202 go to the job page.
+// as definitions), optional workers, tags and test ids; on 202 go to the job page.
+// Nothing is preselected (a click must never start an expensive run by accident),
+// the number of tests is shown, and a large launch asks first.
 import { useEffect, useState } from 'preact/hooks';
 import type { EvalRunRequest, SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
@@ -7,6 +9,9 @@ import { launchAndFollow } from '../launch.js';
 import { config, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
 import { ErrorBox } from '../components/ErrorBox.js';
+
+/** Launches of at least this many tests ask for confirmation. */
+const CONFIRM_ABOVE = 100;
 
 export function NewRun({ query }: PageProps) {
   const cfg = useSignal(config);
@@ -16,6 +21,7 @@ export function NewRun({ query }: PageProps) {
   const [target, setTarget] = useState(query.get('target') ?? '');
   const [workers, setWorkers] = useState('');
   const [testIds, setTestIds] = useState('');
+  const [tags, setTags] = useState(query.get('tag') ?? '');
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -23,8 +29,6 @@ export function NewRun({ query }: PageProps) {
     api.suites().then(
       (o) => {
         setOpts(o);
-        setSuite((s) => s || o.suites[0]?.path || '');
-        setTarget((t) => t || o.default_target || o.targets[0]?.name || '');
       },
       (e) => setError(errorMessage(e)),
     );
@@ -48,6 +52,10 @@ export function NewRun({ query }: PageProps) {
     if (workers.trim() && Number.isInteger(w) && w > 0) body.workers = w;
     const ids = testIds.split(/[\s,]+/).filter(Boolean);
     if (ids.length) body.test_ids = ids;
+    const tagList = tags.split(/[\s,]+/).filter(Boolean);
+    if (tagList.length) body.tags = tagList;
+    const count = ids.length || (opts?.suites.find((x) => x.path === suite)?.test_count ?? 0);
+    if (count >= CONFIRM_ABOVE && !window.confirm(`Launch ${count}${tagList.length ? ' or fewer (tag filter)' : ''} tests against ${target || opts?.default_target || 'the default target'}?`)) return;
     setBusy(true);
     setError(null);
     launchAndFollow(body).catch((err) => {
@@ -57,6 +65,7 @@ export function NewRun({ query }: PageProps) {
   };
 
   const none = opts !== null && opts.suites.length === 0;
+  const chosen = opts?.suites.find((x) => x.path === suite) ?? null;
   return (
     <section class="narrow">
       <h1>New run</h1>
@@ -66,7 +75,7 @@ export function NewRun({ query }: PageProps) {
         <label>
           <span>Suite</span>
           <select data-testid="suite-select" value={suite} onChange={(e) => setSuite(e.currentTarget.value)} required disabled={!opts}>
-            {!opts && <option value="">Loading…</option>}
+            <option value="">{opts ? 'Choose a suite…' : 'Loading…'}</option>
             {opts?.suites.map((s) => (
               <option key={s.path} value={s.path}>
                 {s.name} — {s.path} ({s.test_count} tests)
@@ -77,7 +86,7 @@ export function NewRun({ query }: PageProps) {
         <label>
           <span>Target</span>
           <select data-testid="target-select" value={target} onChange={(e) => setTarget(e.currentTarget.value)} disabled={!opts}>
-            {opts && opts.targets.length === 0 && <option value="">(suite default)</option>}
+            <option value="">{opts?.default_target ? `configured default (${opts.default_target})` : 'choose a target…'}</option>
             {opts?.targets.map((t) => (
               <option key={t.name} value={t.name}>
                 {t.name} ({t.provider}){t.name === opts.default_target ? ' — default' : ''}
@@ -90,11 +99,22 @@ export function NewRun({ query }: PageProps) {
           <input type="number" min={1} max={64} step={1} value={workers} onInput={(e) => setWorkers(e.currentTarget.value)} placeholder="default" />
         </label>
         <label>
+          <span>Only tests with these tags <small class="muted">(optional, as --tag)</small></span>
+          <input type="text" data-testid="tags-input" value={tags} onInput={(e) => setTags(e.currentTarget.value)} placeholder="smoke, slow" />
+        </label>
+        <label>
           <span>Only these test ids <small class="muted">(optional, comma or space separated)</small></span>
           <input type="text" value={testIds} onInput={(e) => setTestIds(e.currentTarget.value)} />
         </label>
+        {chosen && (
+          <p class="muted" data-testid="test-count">
+            {testIds.trim() ? `${testIds.split(/[\s,]+/).filter(Boolean).length} selected tests` : `${chosen.test_count} tests`}
+            {tags.trim() ? ' before the tag filter' : ''} will run
+            {chosen.test_count >= CONFIRM_ABOVE ? ' (you will be asked to confirm)' : ''}.
+          </p>
+        )}
         <div class="actions">
-          <button type="submit" class="btn btn-primary" data-testid="launch-button" disabled={busy || !suite}>
+          <button type="submit" class="btn btn-primary" data-testid="launch-button" disabled={busy || !suite || (!target && !opts?.default_target)}>
             {busy ? 'Launching…' : 'Launch'}
           </button>
           <a class="btn" href="/">

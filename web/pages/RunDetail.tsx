@@ -1,21 +1,21 @@
-// One run: header, resume/rerun actions (when the server says it is resumable), aggregates,
-// events, and one expandable row per test. Polls while the run is still running.
+// One run: header with actions, aggregates with the counts behind the pass rate,
+// events, and its tests paged from the server (filter, search, sort and the open
+// test live in the URL). Live while running: the header and first page refresh.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { RunDetailResponse } from '../../src/schemas/api.js';
-import type { Row } from '../../src/schemas/row.js';
-import type { EvalRunRequest } from '../../src/schemas/studio.js';
+import type { ResultPreview } from '../../src/schemas/run-results.js';
 import { api, errorMessage } from '../api.js';
-import { launchAndFollow } from '../launch.js';
-import { config, isReadOnly, useSignal } from '../state.js';
+import { navigate } from '../state.js';
 import type { PageProps } from '../routes.js';
-import { absoluteTime, percent, score, span } from '../format.js';
-import { StatusBadge } from '../components/StatusBadge.js';
+import { absoluteTime, activeMs, duration, passCounts, percent, score } from '../format.js';
+import { RunBadge, StatusBadge } from '../components/StatusBadge.js';
 import { PassBar } from '../components/PassBar.js';
 import { CommitLink } from '../components/CommitLink.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Time } from '../components/Time.js';
-import { TestRow, testState } from '../components/TestRow.js';
+import { TestRow } from '../components/TestRow.js';
+import { RunActions } from '../components/RunActions.js';
 
 const REASONS: Record<string, string> = {
   execution_errors: 'some tests ended with execution errors',
@@ -23,31 +23,42 @@ const REASONS: Record<string, string> = {
   interrupted: 'its process died before finishing',
   stopped: 'it was stopped before finishing',
 };
-const PAGE = 500;
+const PAGE = 100;
+const LIVE_MS = 2000;
 
-export function RunDetail({ params }: PageProps) {
+interface Page {
+  rows: ResultPreview[];
+  cursor: string | null;
+  total: number;
+  loading: boolean;
+  error: string | null;
+}
+
+export function RunDetail({ params, query }: PageProps) {
   const runId = params.run_id!;
-  const cfg = useSignal(config);
+  const view = { status: query.get('status') ?? '', q: query.get('q') ?? '', sort: query.get('sort') ?? '', test: query.get('test') ?? '' };
   const [data, setData] = useState<RunDetailResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [history, setHistory] = useState(false);
-  const [launching, setLaunching] = useState(false);
-  const [launchError, setLaunchError] = useState<string | null>(null);
-  const [show, setShow] = useState<'all' | 'passed' | 'failed' | 'error'>('all');
-  const [search, setSearch] = useState('');
-  const [limit, setLimit] = useState(PAGE);
+  const [page, setPage] = useState<Page>({ rows: [], cursor: null, total: 0, loading: true, error: null });
+  const [tick, setTick] = useState(0);
+  const filterKey = `${view.status}\n${view.q}\n${view.sort}`;
 
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const load = () =>
-      api.run(runId, history).then(
+      api.runDoc(runId).then(
         (d) => {
           if (!live) return;
           setData(d);
           setError(null);
-          document.title = `${d.run.run_id} · agentv Studio`;
-          if (d.run.status === 'running') timer = setTimeout(load, 3000);
+          document.title = `${d.run.suite.name} · ${d.run.run_id} · agentv Studio`;
+          if (d.run.status === 'running') {
+            timer = setTimeout(() => {
+              setTick((n) => n + 1);
+              load();
+            }, LIVE_MS);
+          }
         },
         (e) => live && setError(errorMessage(e)),
       );
@@ -56,7 +67,39 @@ export function RunDetail({ params }: PageProps) {
       live = false;
       clearTimeout(timer);
     };
-  }, [runId, history]);
+  }, [runId]);
+
+  const fetchPage = (cursor: string | null) =>
+    api.results(runId, { limit: PAGE, cursor, status: view.status, q: view.q, sort: view.sort });
+
+  // First page on open, on a filter change, and on each live refresh (unless more pages are shown).
+  useEffect(() => {
+    let live = true;
+    if (tick > 0 && page.rows.length > PAGE) return;
+    fetchPage(null).then(
+      (r) => live && setPage({ rows: r.results, cursor: r.next_cursor, total: r.total, loading: false, error: null }),
+      (e) => live && setPage((p) => ({ ...p, loading: false, error: errorMessage(e) })),
+    );
+    return () => {
+      live = false;
+    };
+  }, [runId, filterKey, tick]);
+
+  const more = () => {
+    setPage((p) => ({ ...p, loading: true }));
+    fetchPage(page.cursor).then(
+      (r) => setPage((p) => ({ rows: [...p.rows, ...r.results], cursor: r.next_cursor, total: r.total, loading: false, error: null })),
+      (e) => setPage((p) => ({ ...p, loading: false, error: errorMessage(e) })),
+    );
+  };
+
+  const setView = (k: 'status' | 'q' | 'sort' | 'test', v: string) => {
+    const q = new URLSearchParams(query);
+    if (v) q.set(k, v);
+    else q.delete(k);
+    const s = q.toString();
+    navigate(`/runs/${encodeURIComponent(runId)}${s ? `?${s}` : ''}`, { replace: true });
+  };
 
   if (!data) {
     return (
@@ -67,60 +110,28 @@ export function RunDetail({ params }: PageProps) {
     );
   }
 
-  const { run, results } = data;
-  const launch = (mode: 'resume' | 'rerun_failed') => {
-    const body: EvalRunRequest = { suite: run.suite.path, target: run.target.name, run_id: run.run_id, [mode]: true };
-    setLaunching(true);
-    setLaunchError(null);
-    launchAndFollow(body).catch((e) => {
-      setLaunching(false);
-      setLaunchError(errorMessage(e));
-    });
-  };
-
-  const counts = { passed: 0, failed: 0, error: 0 };
-  for (const r of results) counts[testState(r)]++;
-  const scored = results.filter((r) => r.execution_status !== 'execution_error');
-  const avg = run.counts?.avg_score ?? (scored.length ? scored.reduce((a, r) => a + r.score, 0) / scored.length : null);
-  const rate = run.counts?.pass_rate ?? (results.length ? counts.passed / results.length : null);
+  const { run } = data;
+  const c = run.counts ?? { completed_count: 0, passed: 0, failed: 0, errored: 0, pass_rate: null, avg_score: null };
   const planned = data.planned_test_count;
-
-  const order = new Map(run.planned_tests.map((t, i) => [t.test_id, i]));
-  const sorted = [...results].sort((a, b) => (order.get(a.test_id) ?? 1e9) - (order.get(b.test_id) ?? 1e9));
-  const q = search.trim().toLowerCase();
-  const visible = sorted.filter((r) => (show === 'all' || testState(r) === show) && (!q || r.test_id.toLowerCase().includes(q)));
-  const done = new Set(results.map((r) => r.test_id));
-  const notRun = run.planned_tests.filter((t) => !done.has(t.test_id));
-  const older = new Map<string, Row[]>();
-  for (const h of data.history ?? []) older.set(h.test_id, [...(older.get(h.test_id) ?? []), h]);
+  const active = activeMs(data.events, run.started_at, run.status === 'running' ? null : run.finished_at);
 
   return (
     <section>
       <div class="page-head">
         <div>
           <p class="crumb">
-            <a href="/">Runs</a> /
+            <a href="/">Runs</a> / {run.suite.name} · {run.target.name}
           </p>
           <h1 class="mono">
-            {run.run_id} <StatusBadge status={run.status} />
+            {run.run_id} <RunBadge status={run.status} outcome={run.outcome} testid="run-status" />
           </h1>
         </div>
-        {data.is_resumable && !isReadOnly(cfg) && (
-          <div class="actions">
-            <button type="button" class="btn btn-primary" data-testid="resume-button" disabled={launching} onClick={() => launch('resume')}>
-              Resume run
-            </button>
-            <button type="button" class="btn" data-testid="rerun-failed-button" disabled={launching} onClick={() => launch('rerun_failed')}>
-              Rerun failed cases
-            </button>
-          </div>
-        )}
+        <RunActions data={data} onStopped={() => setTick((n) => n + 1)} />
       </div>
-      <ErrorBox message={launchError} />
       <ErrorBox message={error} />
       {data.is_resumable && data.resume_reason && (
         <p class="notice">
-          Resumable: {REASONS[data.resume_reason] ?? data.resume_reason} ({results.length}/{planned} tests have results).
+          Resumable: {REASONS[data.resume_reason] ?? data.resume_reason} ({c.completed_count} of {planned} tests have results).
         </p>
       )}
 
@@ -138,22 +149,38 @@ export function RunDetail({ params }: PageProps) {
         <Meta k="Started">
           <Time iso={run.started_at} /> <span class="muted">{absoluteTime(run.started_at)}</span>
         </Meta>
-        <Meta k="Duration">{span(run.started_at, run.finished_at)}</Meta>
+        <Meta k="Duration">
+          <span title="time spent running; time stopped between a stop and a resume is not counted">{duration(active)}</span>
+        </Meta>
         <Meta k="Host">{run.host}</Meta>
-        <Meta k="agentv">{run.agentv_version}</Meta>
         {run.tags.length > 0 && <Meta k="Tags">{run.tags.join(', ')}</Meta>}
       </dl>
 
       <div class="cards">
-        <Card k="Pass rate" v={percent(rate)}>
-          <PassBar passed={counts.passed} failed={counts.failed} errored={counts.error} total={planned} />
+        <Card k="Pass rate" v={percent(c.pass_rate)} testid="pass-rate">
+          <PassBar passed={c.passed} failed={c.failed} errored={c.errored} total={planned} />
+          <div class="small" data-testid="pass-counts">
+            {passCounts(c.passed, c.completed_count, planned)}
+          </div>
         </Card>
-        <Card k="Avg score" v={score(avg)} />
-        <Card k="Done" v={`${results.length}/${planned}`} />
-        <Card k="Passed" v={String(counts.passed)} cls="ok" />
-        <Card k="Failed" v={String(counts.failed)} cls="bad" />
-        <Card k="Errors" v={String(counts.error)} cls="warn" />
+        <Card k="Avg score" v={score(c.avg_score)} />
+        <Card k="Done" v={`${c.completed_count}/${planned}`} testid="done-count" />
+        <Card k="Passed" v={String(c.passed)} cls="ok" />
+        <Card k="Failed" v={String(c.failed)} cls="bad" />
+        <Card k="Errors" v={String(c.errored)} cls="warn" />
       </div>
+
+      {data.metrics.length > 0 && (
+        <div class="cards" data-testid="metrics">
+          {data.metrics.map((m) => (
+            <Card key={m.metric} k={`metric ${m.metric}`} v={percent(m.passed / m.total)}>
+              <div class="small">
+                {m.passed} of {m.total} passed · avg {score(m.avg_score)}
+              </div>
+            </Card>
+          ))}
+        </div>
+      )}
 
       {data.events.length > 0 && (
         <details class="events" open={data.events.length <= 6}>
@@ -176,20 +203,36 @@ export function RunDetail({ params }: PageProps) {
         <h2>Tests</h2>
         <label>
           <span>Show</span>
-          <select value={show} onChange={(e) => setShow(e.currentTarget.value as typeof show)}>
-            <option value="all">all ({results.length})</option>
-            <option value="passed">passed ({counts.passed})</option>
-            <option value="failed">failed ({counts.failed})</option>
-            <option value="error">errors ({counts.error})</option>
+          <select data-testid="results-status" value={view.status} onChange={(e) => setView('status', e.currentTarget.value)}>
+            <option value="">all</option>
+            <option value="passed">passed</option>
+            <option value="failed">failed</option>
+            <option value="errored">errors</option>
+            <option value="not_ok">not ok</option>
+          </select>
+        </label>
+        <label>
+          <span>Sort</span>
+          <select data-testid="results-sort" value={view.sort} onChange={(e) => setView('sort', e.currentTarget.value)}>
+            <option value="">planned order</option>
+            <option value="test_id">test id</option>
+            <option value="score">score ↑</option>
+            <option value="-score">score ↓</option>
+            <option value="duration">duration ↑</option>
+            <option value="-duration">duration ↓</option>
           </select>
         </label>
         <label>
           <span>Search</span>
-          <input type="search" value={search} placeholder="test id" onInput={(e) => setSearch(e.currentTarget.value)} />
+          <input
+            type="search"
+            data-testid="results-search"
+            value={view.q}
+            placeholder="id, input, output, reason"
+            onChange={(e) => setView('q', e.currentTarget.value.trim())}
+          />
         </label>
-        <label class="check">
-          <input type="checkbox" checked={history} onChange={(e) => setHistory(e.currentTarget.checked)} /> earlier attempts
-        </label>
+        <span class="total">{page.total.toLocaleString()} tests</span>
       </div>
       <div class="table-wrap">
         <table class="table tests">
@@ -203,24 +246,25 @@ export function RunDetail({ params }: PageProps) {
             </tr>
           </thead>
           <tbody>
-            {visible.slice(0, limit).map((r) => (
-              <TestRow key={r.test_id} row={r} history={older.get(r.test_id)} />
+            {page.rows.map((r) => (
+              <TestRow key={r.test_id} runId={runId} row={r} open={view.test === r.test_id} onToggle={() => setView('test', view.test === r.test_id ? '' : r.test_id)} />
             ))}
           </tbody>
         </table>
       </div>
-      {visible.length === 0 && <p class="empty">{results.length ? 'No tests match.' : 'No test has a result yet.'}</p>}
-      {visible.length > limit && (
+      <ErrorBox message={page.error} />
+      {!page.loading && page.rows.length === 0 && <p class="empty">{c.completed_count ? 'No tests match.' : 'No test has a result yet.'}</p>}
+      {page.cursor && (
         <p class="center">
-          <button type="button" class="btn" onClick={() => setLimit(limit + PAGE)}>
-            Show {Math.min(PAGE, visible.length - limit)} more of {visible.length - limit}
+          <button type="button" class="btn" data-testid="more-results" disabled={page.loading} onClick={more}>
+            {page.loading ? 'Loading…' : `Show ${Math.min(PAGE, page.total - page.rows.length)} more of ${page.total - page.rows.length}`}
           </button>
         </p>
       )}
-      {notRun.length > 0 && (
-        <details class="notrun">
-          <summary>{notRun.length} planned tests have no result yet</summary>
-          <p class="mono small">{notRun.map((t) => t.test_id).join(', ')}</p>
+      {data.missing_test_ids.length > 0 && (
+        <details class="notrun" data-testid="not-run">
+          <summary>{data.missing_test_ids.length} planned tests have no result yet</summary>
+          <p class="mono small">{data.missing_test_ids.join(', ')}</p>
         </details>
       )}
     </section>
@@ -236,9 +280,9 @@ function Meta({ k, children }: { k: string; children: ComponentChildren }) {
   );
 }
 
-function Card({ k, v, cls, children }: { k: string; v: string; cls?: string; children?: ComponentChildren }) {
+function Card({ k, v, cls, testid, children }: { k: string; v: string; cls?: string; testid?: string; children?: ComponentChildren }) {
   return (
-    <div class={`card ${cls ?? ''}`}>
+    <div class={`card ${cls ?? ''}`} data-testid={testid}>
       <div class="card-k">{k}</div>
       <div class="card-v">{v}</div>
       {children}

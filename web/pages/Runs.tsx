@@ -1,13 +1,16 @@
-// Runs list: newest first, paged by the server's opaque cursor (infinite scroll with a
-// "Load more" fallback), filters mirrored in the URL query, a pass-rate trend per suite.
+// Runs list: newest first, paged by the server's opaque cursor and windowed (only
+// the rows near the viewport are in the DOM, however deep the scroll), with the
+// total from the index, live updates of the newest page, filters in the URL, and
+// a pass-rate trend per suite and target from GET /api/trends.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useWindowVirtualizer } from '../virtual.js';
 import type { RunSummary } from '../../src/schemas/summary.js';
 import type { SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
 import { config, navigate, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
-import { duration, parseTime, percent, span } from '../format.js';
-import { StatusBadge } from '../components/StatusBadge.js';
+import { duration, parseTime, passCounts, percent, span } from '../format.js';
+import { RunBadge } from '../components/StatusBadge.js';
 import { PassBar } from '../components/PassBar.js';
 import { CommitLink } from '../components/CommitLink.js';
 import { ErrorBox } from '../components/ErrorBox.js';
@@ -24,9 +27,12 @@ interface ListState {
   done: boolean;
   loading: boolean;
   error: string | null;
+  total: number | null;
 }
 
-const fresh = (gen: number): ListState => ({ gen, runs: [], cursor: null, done: false, loading: false, error: null });
+const fresh = (gen: number): ListState => ({ gen, runs: [], cursor: null, done: false, loading: false, error: null, total: null });
+const LIVE_MS = 4000;
+const phone = () => typeof matchMedia !== 'undefined' && matchMedia('(max-width: 720px)').matches;
 
 export function Runs({ query }: PageProps) {
   const cfg = useSignal(config);
@@ -37,7 +43,8 @@ export function Runs({ query }: PageProps) {
   const list = useRef<ListState>(fresh(0));
   const [, rerender] = useState(0);
   const bump = () => rerender((n) => n + 1);
-  const sentinel = useRef<HTMLTableRowElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+  const [rowSize, setRowSize] = useState(phone() ? 132 : 44);
   const [options, setOptions] = useState<SuitesResponse | null>(null);
   const [sync, setSync] = useState<{ busy: boolean; message: string | null; error: string | null }>({ busy: false, message: null, error: null });
 
@@ -56,6 +63,7 @@ export function Runs({ query }: PageProps) {
           s.runs = s.runs.concat(res.runs.filter((r) => !seen.has(r.run_id)));
           s.cursor = res.next_cursor;
           s.done = res.next_cursor === null;
+          if (res.total !== undefined && (res.total !== null || s.total === null)) s.total = res.total ?? null;
         })
         .catch((e) => {
           if (s === list.current) s.error = errorMessage(e);
@@ -82,15 +90,49 @@ export function Runs({ query }: PageProps) {
   }, []);
 
   const s = list.current;
-  // Re-observe after every page: a fresh observer reports the sentinel at once if it
-  // is still on screen, which keeps loading until the viewport is full.
+  const v = useWindowVirtualizer({ count: s.runs.length, size: rowSize, listRef });
+  const items = v.getVirtualItems();
+  const lastShown = items.length ? items[items.length - 1]!.index : -1;
+  // Near the end of what is loaded: fetch the next page.
   useEffect(() => {
-    const el = sentinel.current;
-    if (!el || s.done || s.loading || s.error || typeof IntersectionObserver === 'undefined') return;
-    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && load(), { rootMargin: '300px' });
-    io.observe(el);
-    return () => io.disconnect();
-  }, [load, s.gen, s.runs.length, s.loading, s.done, s.error]);
+    if (!s.done && !s.loading && !s.error && lastShown >= s.runs.length - 15) load();
+  }, [lastShown, s.runs.length, s.loading, s.done, s.error, s.gen]);
+
+  useEffect(() => {
+    const mq = typeof matchMedia !== 'undefined' ? matchMedia('(max-width: 720px)') : null;
+    const on = () => setRowSize(mq?.matches ? 132 : 44);
+    mq?.addEventListener('change', on);
+    return () => mq?.removeEventListener('change', on);
+  }, []);
+
+  // Live: the newest page is re-read every few seconds; running runs update in place, new runs appear on top.
+  useEffect(() => {
+    const timer = setInterval(() => {
+      const cur = list.current;
+      if (document.hidden || cur.loading || cur.runs.length === 0) return;
+      api.runs({ ...filter, limit: PAGE }).then((res) => {
+        if (cur !== list.current) return;
+        const fresh = new Map(res.runs.map((r) => [r.run_id, r]));
+        const known = new Set(cur.runs.map((r) => r.run_id));
+        const added = res.runs.filter((r) => !known.has(r.run_id) && r.started_at > cur.runs[0]!.started_at);
+        let changed = added.length > 0;
+        cur.runs = [...added, ...cur.runs.map((r) => {
+          const f = fresh.get(r.run_id);
+          if (f && (f.status !== r.status || f.passed + f.failed + f.errored !== r.passed + r.failed + r.errored)) {
+            changed = true;
+            return f;
+          }
+          return r;
+        })];
+        if (res.total !== undefined && res.total !== cur.total) {
+          cur.total = res.total ?? null;
+          changed = true;
+        }
+        if (changed) bump();
+      }, () => undefined);
+    }, LIVE_MS);
+    return () => clearInterval(timer);
+  }, [key]);
 
   const setFilter = (name: 'suite' | 'target' | 'status', value: string) => {
     const q = new URLSearchParams(query);
@@ -142,34 +184,29 @@ export function Runs({ query }: PageProps) {
         )}
       </form>
 
-      {s.runs.length > 0 && <TrendChart runs={s.runs} />}
+      {s.runs.length > 0 && <TrendChart pairs={pairsOf(s.runs)} />}
 
-      <div class="table-wrap">
-        <table class="table" data-testid="runs-table">
-          <thead>
-            <tr>
-              <th>Run</th>
-              <th>Status</th>
-              <th>Pass rate</th>
-              <th class="num">Passed</th>
-              <th>Suite</th>
-              <th>Target</th>
-              <th>Commit</th>
-              <th>Created</th>
-              <th class="num">Duration</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.runs.map((r) => (
-              <RunRow key={r.run_id} run={r} />
-            ))}
-            {!s.done && (
-              <tr ref={sentinel} class="sentinel" aria-hidden="true">
-                <td colSpan={9}>{s.loading ? 'Loading…' : ''}</td>
-              </tr>
-            )}
-          </tbody>
-        </table>
+      <p class="total" data-testid="runs-total">
+        {s.total !== null ? `${s.total.toLocaleString()} runs` : filtered ? `${s.runs.length}${s.done ? '' : '+'} matching runs` : ''}
+        {s.total !== null && s.runs.length < s.total ? ` · ${s.runs.length.toLocaleString()} loaded` : ''}
+      </p>
+      <div class="vlist" data-testid="runs-table" role="table" aria-rowcount={s.total ?? s.runs.length} data-loaded={s.runs.length} data-done={s.done ? "1" : "0"}>
+        <div class="vhead" role="row">
+          <span>Run</span>
+          <span>Status</span>
+          <span>Pass rate</span>
+          <span>Suite · target</span>
+          <span>Commit</span>
+          <span>Created</span>
+          <span>Duration</span>
+          <span>Tests</span>
+        </div>
+        <div ref={listRef} style={{ position: 'relative', height: `${v.getTotalSize()}px` }}>
+          {items.map((it) => (
+            <RunRow key={s.runs[it.index]!.run_id} run={s.runs[it.index]!} top={it.start - (v.options.scrollMargin ?? 0)} index={it.index} />
+          ))}
+        </div>
+        {s.loading && <p class="center muted">Loading…</p>}
       </div>
       {s.done && s.runs.length === 0 && (
         <p class="empty">
@@ -184,43 +221,49 @@ export function Runs({ query }: PageProps) {
           </button>
         </p>
       )}
-      {s.done && s.runs.length > 0 && <p class="center muted">{s.runs.length} runs</p>}
+      {s.done && s.runs.length > 0 && <p class="center muted">End of the list: {s.runs.length} runs</p>}
     </section>
   );
 }
 
-function RunRow({ run: r }: { run: RunSummary }) {
+/** Each suite and target among the newest runs (a few): the trend charts to show. */
+function pairsOf(runs: RunSummary[]): { suite: string; target: string }[] {
+  const seen = new Map<string, { suite: string; target: string }>();
+  for (const r of runs.slice(0, 50)) if (seen.size < 6) seen.set(`${r.suite}\u0000${r.target}`, { suite: r.suite, target: r.target });
+  return [...seen.values()];
+}
+
+function RunRow({ run: r, top, index }: { run: RunSummary; top: number; index: number }) {
   const total = r.planned_test_count;
-  const end = r.finished_at ?? null;
+  const completed = r.passed + r.failed + r.errored;
   const started = parseTime(r.started_at);
-  const dur = end ? span(r.started_at, end) : r.status === 'running' && started !== null ? duration(Date.now() - started) : '—';
+  const dur = r.finished_at ? span(r.started_at, r.finished_at) : r.status === 'running' && started !== null ? duration(Date.now() - started) : '—';
   return (
-    <tr data-testid="run-row" data-run-id={r.run_id}>
-      <td>
-        <a class="mono" href={`/runs/${encodeURIComponent(r.run_id)}`}>
-          {r.run_id}
-        </a>
-      </td>
-      <td>
-        <StatusBadge status={r.status} />
-      </td>
-      <td class="rate">
+    <div class="vrow" role="row" aria-rowindex={index + 1} style={{ transform: `translateY(${top}px)` }} data-testid="run-row" data-run-id={r.run_id}>
+      <a class="mono" href={`/runs/${encodeURIComponent(r.run_id)}`}>
+        {r.run_id}
+      </a>
+      <span>
+        <RunBadge status={r.status} outcome={r.outcome} testid="run-badge" />
+      </span>
+      <span class="rate">
         <PassBar passed={r.passed} failed={r.failed} errored={r.errored} total={total} />
-        <span class="rate-text">{percent(r.pass_rate)}</span>
-      </td>
-      <td class="num">
-        {r.passed}/{total}
-      </td>
-      <td>{r.suite}</td>
-      <td>{r.target}</td>
-      <td>
+        <small title={passCounts(r.passed, completed, total)}>
+          {percent(r.pass_rate)} · {passCounts(r.passed, completed, total)}
+        </small>
+      </span>
+      <span>
+        {r.suite} <span class="muted">· {r.target}</span>
+      </span>
+      <span>
         <CommitLink sha={r.source_commit} />
-      </td>
-      <td>
+      </span>
+      <span>
         <Time iso={r.started_at} />
-      </td>
-      <td class="num">{dur}</td>
-    </tr>
+      </span>
+      <span>{dur}</span>
+      <span class="num">{r.status === 'running' ? <a href={`/jobs/${encodeURIComponent(r.run_id)}`}>job</a> : `${completed}/${total}`}</span>
+    </div>
   );
 }
 

@@ -1,9 +1,9 @@
 // Launch, follow and stop runs: POST /api/eval/run, GET /api/eval/status/:id,
-// GET /api/eval/events/:id (server-sent events), POST /api/eval/run/:id/stop.
+// GET /api/eval/events/:id (server-sent events), POST /api/eval/run/:id/stop, GET /api/jobs.
 import type { FastifyInstance } from 'fastify';
 import { AgentvError } from '../../errors.js';
 import { newRunId } from '../../eval/plan.js';
-import { EvalRunRequest, EvalRunResponse, JobParams, JobStatus, StopResponse } from '../../schemas/studio.js';
+import { EvalRunRequest, EvalRunResponse, JobParams, JobStatus, JobsResponse, StopResponse } from '../../schemas/studio.js';
 import { readManifestAt, type Store } from '../../store/index.js';
 import type { JobManager } from '../jobs.js';
 import type { SuiteCatalog } from '../suites.js';
@@ -26,6 +26,8 @@ export async function evalRoutes(app: FastifyInstance, { store, jobs, catalog }:
     const job = jobs.launch({ ...body, suite }, () => newRunId());
     return reply.status(202).send(respond(EvalRunResponse, { id: job.id, run_id: job.run_id, status: job.status, command: job.command }));
   });
+
+  app.get('/api/jobs', async () => respond(JobsResponse, { jobs: await jobs.list() }));
 
   app.get('/api/eval/status/:id', async (req) => {
     const { id } = parseRequest(JobParams, req.params, 'job id');

@@ -42,7 +42,8 @@ export async function runsRoutes(app: FastifyInstance, { store, cache }: { store
 
   app.get('/api/runs/:run_id', async (req) => {
     const { run_id } = parseRequest(RunParams, req.params, 'run id');
-    const { history } = parseRequest(RunDetailQuery, req.query, 'query');
-    return respond(RunDetailResponse, await showRun({ store, runId: run_id, history: history === 'true' || history === '1' }));
+    const { history, results } = parseRequest(RunDetailQuery, req.query, 'query');
+    const yes = (v: string | undefined) => v === 'true' || v === '1';
+    return respond(RunDetailResponse, await showRun({ store, runId: run_id, history: yes(history), results: results === undefined || yes(results) }));
   });
 }

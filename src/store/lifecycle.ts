@@ -1,0 +1,188 @@
+// The run lifecycle recorder: the one owner of a run's status, manifest events
+// and counts. Every transition (start, resume, finish, interrupted on recovery,
+// regraded) is written here, in the manifest and the index row of one commit,
+// and the same transitions plus each finished test are emitted as typed
+// RunEvents for `agentv eval --events` and Studio.
+import type { Manifest, RunEvent as ManifestEvent } from '../schemas/manifest.js';
+import type { EvalMode, EventCounts, RunEvent } from '../schemas/events.js';
+import type { Row } from '../schemas/row.js';
+import { currentOwner } from './owner.js';
+import { countsOf, createRun, currentRows, updateRun } from './runs.js';
+import type { Store } from './store.js';
+import { outcomeOf } from './tally.js';
+
+type Emit = (e: RunEvent) => void;
+type Body<E> = E extends RunEvent ? Omit<E, 'run_id' | 'at'> : never;
+
+export function eventCounts(m: Manifest): EventCounts {
+  const c = m.counts ?? { completed_count: 0, passed: 0, failed: 0, errored: 0, pass_rate: null, avg_score: null };
+  return { ...c, planned_test_count: m.planned_test_count };
+}
+
+export function manifestOutcome(m: Manifest) {
+  const c = eventCounts(m);
+  return outcomeOf({ status: m.status, planned_test_count: c.planned_test_count, passed: c.passed, failed: c.failed, errored: c.errored });
+}
+
+/** The reason shown beside a failed test: the error, else the first failing assertion's reason. */
+export function rowReason(r: Row): string | null {
+  const why = r.error ?? r.assertions.find((a) => !a.passed)?.reason ?? null;
+  return why === null ? null : why.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+/** Manifest of a run whose owner died: `interrupted`, with counts from its committed rows. */
+export function markInterrupted(cur: Manifest, committed: Row[], at: string, warning?: string): Manifest {
+  const counts = countsOf(cur.planned_tests, currentRows(committed));
+  if (cur.status !== 'running') {
+    // Damaged journal lines are told in the run's events even when it was not running.
+    return warning ? { ...cur, counts, events: [...cur.events, { type: 'recovered', at, detail: warning }] } : { ...cur, counts };
+  }
+  const detail = `owner process ended without finishing${warning ? `; ${warning}` : ''}`;
+  return { ...cur, status: 'interrupted', counts, owner: null, events: [...cur.events, { type: 'interrupted', at, detail }] };
+}
+
+/**
+ * Final manifest commit of a run: status, finished_at, counts from the
+ * committed rows, and an event. Rows still pending are passed in `rows`; a
+ * resume's `executed` count is written onto its `resumed` event in the same commit.
+ */
+export async function finishRun({
+  store,
+  runId,
+  status,
+  rows = [],
+  detail,
+  executed,
+}: {
+  store: Store;
+  runId: string;
+  status: Manifest['status'];
+  rows?: Row[];
+  detail?: string;
+  executed?: number;
+}): Promise<Manifest> {
+  const at = store.now().toISOString();
+  const { manifest } = await updateRun({
+    store,
+    runId,
+    update: {
+      rows,
+      dedupe: rows.length > 0,
+      subject: `run ${runId}: ${status}`,
+      manifest: (cur, committed) => {
+        const events: ManifestEvent[] = [...cur.events];
+        if (executed !== undefined) {
+          const i = events.findLastIndex((e) => e.type === 'resumed');
+          if (i >= 0) events[i] = { ...events[i]!, executed };
+        }
+        events.push({ type: status === 'running' ? 'started' : (status as 'completed' | 'stopped' | 'interrupted' | 'failed'), at, ...(detail ? { detail } : {}) });
+        return { ...cur, status, finished_at: at, owner: null, counts: countsOf(cur.planned_tests, currentRows(committed)), events };
+      },
+    },
+  });
+  return manifest!; // a manifest update always reads the manifest
+}
+
+/** Record that a run's stored outputs were re-graded (`agentv regrade`). */
+export async function recordRegraded({ store, runId, regraded }: { store: Store; runId: string; regraded: number }): Promise<Manifest> {
+  const at = store.now().toISOString();
+  const { manifest } = await updateRun({
+    store,
+    runId,
+    update: {
+      subject: `run ${runId}: regraded ${regraded}`,
+      manifest: (cur, committed) => ({
+        ...cur,
+        counts: countsOf(cur.planned_tests, currentRows(committed)),
+        events: [...cur.events, { type: 'regraded', at, executed: regraded }],
+      }),
+    },
+  });
+  return manifest!;
+}
+
+/**
+ * One invocation's view of a run's lifecycle: writes each transition through
+ * the functions above and emits it (with every finished test) to `emit`.
+ */
+export class RunRecorder {
+  private executed = 0;
+
+  constructor(
+    private readonly opts: { store: Store; runId: string; mode: EvalMode; emit?: Emit },
+  ) {}
+
+  private emit(e: Body<RunEvent>, at = this.opts.store.now().toISOString()): void {
+    this.opts.emit?.({ ...e, run_id: this.opts.runId, at } as RunEvent);
+  }
+
+  /** A new run: manifest (and carried rows) committed before anything executes. */
+  async start({ manifest, carried = [] }: { manifest: Manifest; carried?: Row[] }): Promise<Manifest> {
+    await createRun({ store: this.opts.store, manifest, rows: carried });
+    this.emit({ type: 'started', mode: this.opts.mode, suite: manifest.suite.name, target: manifest.target.name }, manifest.started_at);
+    return manifest;
+  }
+
+  /** A run continued in place: running again, owned by this process, with a `resumed` event. */
+  async resume({
+    mode,
+    planned,
+    patch,
+  }: {
+    mode: 'resume' | 'rerun_failed' | 'accept_changed';
+    planned: number;
+    patch: (m: Manifest) => Manifest;
+  }): Promise<Manifest> {
+    const { store, runId } = this.opts;
+    const at = store.now().toISOString();
+    const { manifest } = await updateRun({
+      store,
+      runId,
+      update: {
+        subject: `run ${runId}: ${mode === 'rerun_failed' ? 'rerun failed' : 'resume'} (${planned} tests)`,
+        manifest: (m) => {
+          const next = patch(m);
+          return {
+            ...next,
+            status: 'running',
+            finished_at: null,
+            owner: currentOwner(),
+            events: [...next.events, { type: 'resumed', at, mode, planned, executed: 0 }],
+          };
+        },
+      },
+    });
+    this.emit({ type: 'resumed', mode, planned, suite: manifest!.suite.name, target: manifest!.target.name }, at);
+    return manifest!;
+  }
+
+  planned(planned: number, toExecute: number): void {
+    this.emit({ type: 'planned', planned, to_execute: toExecute });
+  }
+
+  testFinished(row: Row): void {
+    this.executed++;
+    this.emit({
+      type: 'test_finished',
+      test_id: row.test_id,
+      status: row.execution_status,
+      passed: row.passed,
+      score: row.score,
+      duration_ms: row.duration_ms,
+      reason: rowReason(row),
+    });
+  }
+
+  stopping(now: boolean, graceMs: number): void {
+    this.emit({ type: 'stopping', now, grace_ms: now ? 0 : graceMs });
+  }
+
+  /** The run's end: status, counts and the event, in one commit. */
+  async finish(status: 'completed' | 'stopped' | 'failed', detail?: string): Promise<Manifest> {
+    const resumed = this.opts.mode === 'resume' || this.opts.mode === 'rerun_failed';
+    const m = await finishRun({ store: this.opts.store, runId: this.opts.runId, status, detail, executed: resumed ? this.executed : undefined });
+    if (status === 'failed') this.emit({ type: 'failed', error: detail ?? 'the runner failed' }, m.finished_at ?? undefined);
+    else this.emit({ type: status, executed: this.executed, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' }, m.finished_at ?? undefined);
+    return m;
+  }
+}
