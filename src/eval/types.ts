@@ -37,6 +37,8 @@ export interface SuiteTest {
   threshold?: number;
   metadata: Record<string, unknown>;
   tags: string[];
+  /** promptfoo's `assertScoringFunction` (file:// or inline), recorded for the graders to apply. */
+  assertScoringFunction?: string;
 }
 
 export interface Suite {
@@ -52,6 +54,23 @@ export interface Suite {
   needsGrader: boolean;
   /** Things worth telling the user that do not stop the run (`file:line: ...`). */
   warnings: string[];
+  // What the suite says about how it runs (src/eval/suite/model.ts); all optional so a
+  // hand-made Suite stays valid.
+  /** Which shape the file was written in. */
+  dialect?: 'agentv' | 'promptfoo' | 'agentv-eval';
+  /** `providers:` / `execution.target`: one run per provider unless --target replaces them. */
+  providers?: { id: string; label?: string; config?: Record<string, unknown>; where: string }[];
+  /** `defaultTest.options.provider`: the grader when --grader is not given. */
+  grader?: string;
+  /** `evaluateOptions.maxConcurrency`: workers when --workers is not given. */
+  maxConcurrency?: number;
+  /** `evaluateOptions.delay`: ms each worker waits after a target call. */
+  delayMs?: number;
+  /** promptfoo `derivedMetrics`: computed from named metrics after the run. */
+  derivedMetrics?: { name: string; value: string }[];
+  /** `.env` files and the suite's `env:`; variables already set in the environment win. */
+  env?: Record<string, string>;
+  limits?: import('../schemas/limits.js').SuiteLimits;
 }
 
 export interface TargetCall {

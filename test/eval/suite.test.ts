@@ -340,8 +340,8 @@ describe('loadSuite: problems', () => {
       ].join('\n'),
     });
     const pick = (p: SuiteProblem) => [p.code, p.line, p.test_id];
+    // A test without an id is fine now: it gets a derived id (test/eval/suite-dialects.test.ts).
     expect(problems.map(pick)).toEqual([
-      ['missing_id', 3, undefined],
       ['unknown_assertion', 7, 'ok'],
       ['unknown_assertion', 9, 'ok'],
       ['invalid_assertion', 10, 'ok'],
@@ -383,7 +383,7 @@ describe('loadSuite: problems', () => {
   });
 
   it('reports unsupported tests file formats', async () => {
-    const problems = await problemsOf({ 'suite.yaml': 'tests: cases.csv\n', 'cases.csv': 'id\na\n' });
+    const problems = await problemsOf({ 'suite.yaml': 'tests: cases.py\n', 'cases.py': 'id\na\n' });
     expect(problems).toMatchObject([{ code: 'unsupported', line: 1 }]);
   });
 
@@ -394,11 +394,10 @@ describe('loadSuite: problems', () => {
     });
     expect(problems.map((p) => [p.code, p.file, p.line, p.test_id])).toEqual([
       ['json_syntax', 'cases.jsonl', 2, undefined],
-      ['missing_id', 'cases.jsonl', 4, undefined],
       ['duplicate_id', 'cases.jsonl', 5, 'a'],
       ['unknown_assertion', 'cases.jsonl', 6, 'c'],
     ]);
-    expect(problems[2]!.first_line).toBe(1);
+    expect(problems[1]!.first_line).toBe(1);
   });
 
   it('locates problems in .yaml and .json tests files', async () => {
@@ -498,11 +497,14 @@ describe('loadSuite: problems', () => {
 });
 
 describe('unknown top-level keys', () => {
-  it('warns about a near-miss of a suite key with its line, and ignores promptfoo keys quietly', async () => {
+  it('rejects a near-miss of a suite key with its line (ignoring it would change results), and warns about cosmetic promptfoo keys', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentv-suite-warn-'));
     fs.writeFileSync(path.join(dir, 's.yaml'), 'providers: [echo]\npromts: ["{{ input }}!"]\ntests:\n  - id: a\n    vars: { input: hi }\n');
+    const err = await loadSuite({ path: path.join(dir, 's.yaml'), repoDir: dir }).catch((e) => e);
+    expect(err.data.problems).toMatchObject([{ line: 2, message: expect.stringContaining('did you mean "prompts"') }]);
+    fs.writeFileSync(path.join(dir, 's.yaml'), 'providers: [echo]\noutputPath: out.json\ntests:\n  - id: a\n    vars: { input: hi }\n');
     const suite = await loadSuite({ path: path.join(dir, 's.yaml'), repoDir: dir });
-    expect(suite.warnings).toEqual(['s.yaml:2: unknown top-level key "promts" is ignored (did you mean "prompts"?)']);
+    expect(suite.warnings).toEqual([expect.stringMatching(/^s\.yaml:2: `outputPath` is not used/)]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
