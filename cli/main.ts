@@ -32,7 +32,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     cmd
       .option('--target <name>', 'target: a name from .agentv/targets.yaml, or echo, mock, exec:<command>, openai:<model>')
       .option('--grader <name>', 'target that judges llm-rubric assertions')
-      .option('--workers <n>', 'tests run at once (default 4)')
+      .option('--workers <n>', "tests run at once (default: the suite's evaluateOptions.maxConcurrency, else 4)")
       .option('--json', 'print the run summary as JSON on stdout')
       .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight tests may finish (default 10)');
 
@@ -46,7 +46,8 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       .option('--resume [run_id]', 'continue a run in place: missing and errored tests (default: the newest resumable run of this suite and target)')
       .option('--rerun-failed [run_id]', 'continue a run in place: every test whose result is not ok (default: the newest such run of this suite and target)')
       .option('--retry-errors <run_id>', "new run carrying over the run's non-error rows; executes its errored and missing tests")
-      .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run'),
+      .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run')
+      .option('--dry-run', 'load and plan only: print every test as agentv understood it (prompt, assertions, target, input hash); nothing runs or is written'),
   )
     .addHelpText(
       'after',
@@ -57,6 +58,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
         'agentv eval suite.yaml --resume                 # newest resumable run of this suite+target',
         'agentv eval suite.yaml --rerun-failed 20261122-101500-k3f9qa',
         'agentv eval suite.yaml --retry-errors 20261122-101500-k3f9qa',
+        'agentv eval promptfooconfig.yaml --dry-run --json   # how agentv reads an imported suite',
       ]),
     )
     .action((suites: string[], opts) => {

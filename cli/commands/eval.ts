@@ -6,6 +6,7 @@ import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import type { EvalSummary } from '../../src/schemas/api.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
+import { dryRunReport, printDryRun } from './eval-dry-run.js';
 import { readRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { Progress } from '../progress.js';
@@ -24,6 +25,7 @@ export interface EvalOptions {
   retryErrors?: string;
   acceptChanged?: boolean;
   stopGrace?: string;
+  dryRun?: boolean;
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number): number {
@@ -51,7 +53,8 @@ function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
 
 export async function evalCommand(ctx: CommandContext, suites: string[], opts: EvalOptions, argv: string[]): Promise<CommandResult> {
   const { mode, fromRunId } = modeOf(opts);
-  const workers = positiveInt('--workers', opts.workers, 4);
+  // Unset: the suite's evaluateOptions.maxConcurrency, else 4.
+  const workers = opts.workers === undefined ? undefined : positiveInt('--workers', opts.workers, 4);
   const graceMs = opts.stopGrace === undefined ? 10_000 : Number(opts.stopGrace) * 1000;
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new AgentvError('USAGE', `--stop-grace takes seconds, not ${JSON.stringify(opts.stopGrace)}`);
   if (opts.runId !== undefined && !RunId.safeParse(opts.runId).success) throw new AgentvError('USAGE', `invalid --run-id: ${JSON.stringify(opts.runId)}`);
@@ -84,7 +87,7 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
 async function evalSuites(
   ctx: CommandContext,
   suites: string[],
-  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number; graceMs: number; argv: string[] },
+  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number | undefined; graceMs: number; argv: string[] },
   signalled: () => NodeJS.Signals | null,
   setCurrent: (c: { session: EvalSession; progress: Progress } | null) => void,
 ): Promise<CommandResult> {
@@ -98,7 +101,7 @@ async function evalSuites(
   const sessions: EvalSession[] = [];
   for (const s of suites) {
     sessions.push(
-      await EvalSession.prepare({
+      ...(await EvalSession.prepareAll({
         store,
         repoDir,
         suitePath: path.resolve(ctx.cwd, s),
@@ -113,9 +116,10 @@ async function evalSuites(
         acceptChanged: opts.acceptChanged,
         argv,
         env: ctx.env,
-      }),
+      })),
     );
   }
+  if (opts.dryRun) return printDryRun(ctx, dryRunReport(sessions), opts.json === true);
   if (signalled()) {
     ctx.io.stderr('Stopped before any test ran; nothing was written.\n');
     return { exitCode: stoppedCode() };
@@ -127,7 +131,7 @@ async function evalSuites(
     const { plan } = session;
     for (const w of plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
     const progress = new Progress(ctx.io, plan.items.length);
-    ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${workers} workers)\n`);
+    ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${session.req.workers ?? 4} workers)\n`);
     setCurrent({ session, progress });
     if (signalled()) session.stop(graceMs);
     let outcome;

@@ -25,7 +25,10 @@ import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
 import { Executor, type ProgressEvent } from './runner.js';
 import { loadSuite } from './suite.js';
+import { providerTarget } from './targets/from-provider.js';
 import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget } from './targets/index.js';
+import type { TargetConfig } from '../schemas/targets.js';
+import type { Suite, Target } from './types.js';
 import { Watchdog } from './watchdog.js';
 
 export type { EvalMode, Plan } from './resume-plan.js';
@@ -51,6 +54,22 @@ export interface EvalRequest {
   acceptChanged?: boolean;
   argv?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The suite, when already loaded (prepareAll loads it once for all its providers). */
+  suite?: Suite;
+  /** The target this run uses when --target is not given: one of the suite's providers. */
+  provider?: TargetConfig;
+}
+
+/** A target whose calls are spaced by `evaluateOptions.delay` (ms after each call, per worker). */
+function withDelay(target: Target, ms: number | undefined): Target {
+  if (!ms) return target;
+  return { ...target, call: async (input) => {
+    try {
+      return await target.call(input);
+    } finally {
+      await new Promise((r) => setTimeout(r, ms));
+    }
+  } };
 }
 
 export interface EvalOutcome {
@@ -80,26 +99,57 @@ export class EvalSession {
     readonly registry: ProcessRegistry,
   ) {}
 
+  /**
+   * One session per run the suite asks for: --target replaces the suite's providers;
+   * else each of the suite's `providers:` / `execution.target` is a run; else the
+   * default target. Every provider is resolved before any session is returned.
+   */
+  static async prepareAll(req: EvalRequest): Promise<EvalSession[]> {
+    const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
+    const providers = suite.providers ?? [];
+    const config = await loadTargetsConfig({ repoDir: req.repoDir });
+    const env = { ...suite.env, ...(req.env ?? process.env) };
+    if (req.target !== undefined) {
+      // --target replaces the suite's providers; naming one of them (as `agentv resume` does) picks it.
+      const ref = providers.find((p) => (p.label ?? p.id) === req.target && !config?.targets.some((t) => t.name === req.target));
+      const provider = ref ? providerTarget({ ref, config, env }) : undefined;
+      return [await EvalSession.prepare({ ...req, suite, ...(provider ? { provider, target: undefined } : {}) })];
+    }
+    if (providers.length === 0) return [await EvalSession.prepare({ ...req, suite })];
+    const targets = providers.map((ref) => providerTarget({ ref, config, env }));
+    const names = new Set(targets.map((t) => t.name));
+    if (names.size < targets.length) throw new AgentvError('CONFIG', `${suite.path}: two providers share the name ${[...names].find((n) => targets.filter((t) => t.name === n).length > 1)}; give them distinct labels`);
+    if (targets.length > 1 && (req.runId || (req.mode ?? 'new') !== 'new')) {
+      throw new AgentvError('USAGE', `${suite.path} names ${targets.length} providers (one run each): --run-id and resume modes need one, chosen with --target`);
+    }
+    const sessions: EvalSession[] = [];
+    for (const provider of targets) sessions.push(await EvalSession.prepare({ ...req, suite, provider }));
+    return sessions;
+  }
+
   /** Validate everything and compute the plan; writes nothing. */
   static async prepare(req: EvalRequest): Promise<EvalSession> {
     const mode = req.mode ?? 'new';
-    const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
-    const config = await loadTargetsConfig({ repoDir: req.repoDir });
+    const suite = req.suite ?? (await loadSuite({ path: req.suitePath, repoDir: req.repoDir }));
+    const loaded = await loadTargetsConfig({ repoDir: req.repoDir });
+    // A suite's provider joins the configured targets under its own name for this run.
+    const config = req.provider ? { ...loaded, targets: [...(loaded?.targets ?? []).filter((t) => t.name !== req.provider!.name), req.provider] } : loaded;
+    const env = { ...suite.env, ...(req.env ?? process.env) };
     // The watchdog attaches at run(); until then there is nothing to report.
     let report: (pids: number[]) => void = () => {};
     const registry = new ProcessRegistry((pids) => report(pids));
     const found = mode !== 'new' ? await findRun(req, suite, config) : null;
     const previous = found?.manifest ?? null;
-    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? defaultTargetName(config);
+    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? req.provider?.name ?? defaultTargetName(config);
     if (!targetName) {
       throw new AgentvError(
         'CONFIG',
         'no target: pass --target (echo, mock, exec:<command>, openai:<model>, or a name from .agentv/targets.yaml), or set defaults.target in .agentv/targets.yaml',
       );
     }
-    const target = resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env: req.env });
-    const graderName = req.grader ?? previous?.options.grader ?? defaultGraderName(config);
-    const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env: req.env }) : null;
+    const target = withDelay(resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env }), suite.delayMs);
+    const graderName = req.grader ?? previous?.options.grader ?? suite.grader ?? defaultGraderName(config);
+    const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env }) : null;
     if (suite.needsGrader && !grader) {
       const first = suite.tests.find((t) => t.assertions.some((a) => a.type === 'llm-rubric'));
       throw new AgentvError(
@@ -126,7 +176,8 @@ export class EvalSession {
         });
       }
     }
-    const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
+    const workers = req.workers ?? suite.maxConcurrency;
+    const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined, ...(workers === undefined ? {} : { workers }) }, plan, registry);
     report = (pids) => session.watchdog?.update(pids);
     return session;
   }

@@ -71,12 +71,17 @@ describe('renderTemplate', () => {
     expect(promptToText({ prompt: messages as never })).toBe('system: be brief\nuser: hello');
   });
 
-  it('leaves unsupported syntax verbatim, and checkTemplate reports it', () => {
-    expect(renderTemplate({ template: '{% if x %}y{% endif %}{{ input | upper }}', vars })).toBe('{% if x %}y{% endif %}{{ input | upper }}');
-    expect(checkTemplate({ template: '{% if x %}y{% endif %}' })).toHaveLength(1);
-    expect(checkTemplate({ template: '{{ input | upper }}' })).toHaveLength(1);
+  it('renders nunjucks tags, loops and filters, and checkTemplate reports what cannot render', () => {
+    expect(renderTemplate({ template: '{% if flag %}y{% else %}n{% endif %} {{ input | upper }} {% for l in user.langs %}[{{ l }}]{% endfor %}', vars })).toBe('n HI [ts][go]');
+    expect(renderTemplate({ template: '{{ vars.input }} {{ user | dump }}', vars })).toBe('hi {"name":"Ada","langs":["ts","go"]}');
+    expect(checkTemplate({ template: '{% if x %}y' })).toHaveLength(1);
+    expect(checkTemplate({ template: '{{ input | nosuchfilter }}' })).toEqual(['template: unknown filter "nosuchfilter"']);
     expect(checkTemplate({ template: 'open {{ input' })).toHaveLength(1);
-    expect(checkTemplate({ template: '{{ a.b[0] }} {# c #} {{-d-}}' })).toEqual([]);
+    expect(checkTemplate({ template: '{{ a.b[0] }} {# c #} {{-d-}} {% if x %}{{ x | upper }}{% endif %}' })).toEqual([]);
+  });
+
+  it('closes the constructor escape', () => {
+    expect(() => renderTemplate({ template: '{{ range.constructor("return process")() }}', vars })).toThrow(/Unable to call/);
   });
 });
 
@@ -409,18 +414,18 @@ describe('loadSuite: problems', () => {
     expect(bad[0]).toMatchObject({ code: 'json_syntax', file: 't.json', line: 3 });
   });
 
-  it('reports unsupported template syntax in prompts and messages', async () => {
+  it('reports template syntax errors in prompts, messages and assertions', async () => {
     const problems = await problemsOf({
       'suite.yaml': [
         'prompts:',
-        '  - "{% if formal %}Dear{% endif %} {{ input }}"',
-        '  - "{{ input | upper }}"',
+        '  - "{% if formal %}Dear {{ input }}"',
+        '  - "{{ input | nosuchfilter }}"',
         'tests:',
         '  - id: a',
         '    vars:',
         '      input:',
         '        - role: user',
-        '          content: "{% for x in y %}{% endfor %}"',
+        '          content: "{% for x in y %}"',
         '    assert: [{ type: contains, value: "{{ a | b }}" }]',
       ].join('\n'),
     });
@@ -438,7 +443,7 @@ describe('loadSuite: problems', () => {
         'default_test:',
         '  vars:',
         '    input:',
-        '      - { role: user, content: "{% raw %}x{% endraw %}" }',
+        '      - { role: user, content: "{% if x %}x" }',
         'tests:',
         '  - id: a',
         '  - id: b',

@@ -9,7 +9,7 @@ import * as nodePath from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AgentvError } from '../../errors.js';
 import { DefaultTestInput, SuiteTestInput, type SuiteProblemCode } from '../../schemas/suite.js';
-import { INPUT_ONLY, checkTemplate, isChatMessages, renderTemplate } from '../template.js';
+import { INPUT_ONLY, TemplateError, checkTemplate, isChatMessages, renderTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from '../types.js';
 import { normaliseAssertion, parseAssertionList, type SourcedAssertion } from './assertion-specs.js';
 import { agentvEvalDraft, looksLikeAgentvEval } from './dialect-agentv.js';
@@ -286,7 +286,14 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
             ? ids.next(`${v.explicitId}:v${vi + 1}`)
             : v.explicitId
           : ids.next(deriveTestId({ ...(description === undefined ? {} : { description }), vars }));
-      const assertions: AssertionSpec[] = [...shared, ...v.own].map((s) => normaliseAssertion(s, vars, baseId, problems));
+      let assertions: AssertionSpec[];
+      try {
+        assertions = [...shared, ...v.own].map((s) => normaliseAssertion(s, vars, baseId, problems));
+      } catch (err) {
+        if (!(err instanceof TemplateError)) throw err;
+        problems.add({ code: 'invalid', file: v.raw.file, line: v.raw.lineOf(['assert']), test_id: baseId, message: `assertion ${err.message}` });
+        return;
+      }
       const testGrader = v.options.grader ?? grader;
       if (testGrader) for (const a of assertions) if (a.type === 'llm-rubric' && a.provider === undefined) a.provider = testGrader;
       const threshold = t.threshold ?? defTest.threshold ?? draft.threshold;
@@ -294,13 +301,21 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
       const affix = { prefix: v.options.prefix ?? defOptions.prefix, suffix: v.options.suffix ?? defOptions.suffix };
       prompts.forEach((p, pi) => {
         const id = prompts.length > 1 ? `${baseId}:p${pi + 1}` : baseId;
+        let prompt: Prompt;
+        try {
+          prompt = renderPrompt(p.template, vars, affix);
+        } catch (err) {
+          if (!(err instanceof TemplateError)) throw err;
+          problems.add({ code: 'invalid', file: p.file, line: p.line, test_id: id, message: `prompt ${err.message}` });
+          return;
+        }
         for (let rep = 1; rep <= draft.repeat; rep++) {
           tests.push({
             // Unique ids stay unique: `:p<digits>` splits off the last `:p` unambiguously.
             id: rep === 1 ? id : `${id}#${rep}`,
             ...(description === undefined ? {} : { description }),
             vars,
-            prompt: renderPrompt(p.template, vars, affix),
+            prompt,
             assertions,
             ...(threshold === undefined ? {} : { threshold }),
             metadata: { ...defTest.metadata, ...t.metadata },
@@ -314,7 +329,8 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
   problems.throwIfAny(rel);
 
   return {
-    name: draft.name ?? nodePath.basename(abs).replace(/(\.eval)?\.ya?ml$/i, ''),
+    // promptfoo configs are all called promptfooconfig.yaml: their folder names them.
+    name: draft.name ?? (/^promptfooconfig\./i.test(nodePath.basename(abs)) ? nodePath.basename(nodePath.dirname(abs)) : nodePath.basename(abs).replace(/(\.eval)?\.ya?ml$/i, '')),
     ...(draft.description === undefined ? {} : { description: draft.description }),
     path: rel,
     absPath: abs,
