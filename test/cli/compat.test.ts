@@ -133,6 +133,19 @@ describe('agentv eval files (4.x)', () => {
   });
 });
 
+describe('agentv eval files (5.x)', () => {
+  it('runs content parts in vars.input, negate, default_test from a file and vars.* templates', async () => {
+    const dir = corpus();
+    const doc = await dryRun(dir, 'agentv-eval/v5/checks.eval.yaml');
+    const [parts, plain] = doc.runs[0]!.tests;
+    expect(parts!.input.messages).toEqual([{ role: 'user', content: 'Explain agentv using:\nNOTES-MARKER: the notes\n' }]);
+    expect(parts!.assertions.map((a) => a.type)).toEqual(['not-contains', 'contains', 'not-contains']);
+    expect(plain!.assertions.map((a) => a.type)).toEqual(['not-contains', 'equals']);
+    const { json } = await evalJson(dir, 'agentv-eval/v5/checks.eval.yaml');
+    expect(json).toMatchObject({ passed: 2, failed: 0 });
+  });
+});
+
 describe("agentv's own suites", () => {
   it('gives tests without ids stable derived ids, -2 for a repeat', async () => {
     const dir = corpus();

@@ -24,6 +24,8 @@ interface Ctx {
 /** True when the file is an agentv eval file rather than a promptfoo-shaped one. */
 export function looksLikeAgentvEval(top: Record<string, unknown>): boolean {
   if (top.evalcases !== undefined || top.execution !== undefined) return true;
+  // 5.x files are promptfoo-aligned: prompts/providers/default_test make them so.
+  if (['prompts', 'providers', 'default_test', 'defaultTest', 'evaluate_options', 'evaluateOptions'].some((k) => k in top)) return false;
   const tests = Array.isArray(top.tests) ? top.tests : [];
   return tests.some((t) => t !== null && typeof t === 'object' && AGENTV_TEST_KEYS.some((k) => k in (t as object)));
 }
@@ -56,7 +58,7 @@ async function flattenContent(ctx: Ctx, content: unknown, from: string, where: {
   return parts.join('\n');
 }
 
-async function messagesOf(ctx: Ctx, value: unknown, from: string, file: string, lineOf: LineOf, at: PathSeg[]): Promise<unknown> {
+export async function messagesOf(ctx: Ctx, value: unknown, from: string, file: string, lineOf: LineOf, at: PathSeg[]): Promise<unknown> {
   if (!Array.isArray(value)) return value;
   const out = [];
   for (const [i, m] of value.entries()) {

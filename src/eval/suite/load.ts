@@ -12,7 +12,7 @@ import { DefaultTestInput, SuiteTestInput, type SuiteProblemCode } from '../../s
 import { INPUT_ONLY, TemplateError, checkTemplate, isChatMessages, renderTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from '../types.js';
 import { normaliseAssertion, parseAssertionList, type SourcedAssertion } from './assertion-specs.js';
-import { agentvEvalDraft, looksLikeAgentvEval } from './dialect-agentv.js';
+import { agentvEvalDraft, looksLikeAgentvEval, messagesOf } from './dialect-agentv.js';
 import { PROMPTFOO_ONLY_KEYS, promptfooDraft } from './dialect-promptfoo.js';
 import { expandRef, placeInRepo, escapesViaLink, realpathOrNull, toPosix, type Repo } from './files.js';
 import { IdAllocator, deriveTestId } from './ids.js';
@@ -57,6 +57,33 @@ function resolveRefs(list: unknown, templates: Record<string, unknown>, where: {
     }
     return { ...(found as object), ...rest };
   });
+}
+
+/** `negate: true` on an assertion (agentv 5.x) is agentv's `not-` prefix. */
+function negated(list: unknown): unknown {
+  if (!Array.isArray(list)) return list;
+  return list.map((a) => {
+    if (a === null || typeof a !== 'object' || (a as { negate?: unknown }).negate === undefined) return a;
+    const { negate, ...rest } = a as { negate: unknown; type?: unknown };
+    if (negate !== true || typeof rest.type !== 'string') return negate === false ? rest : a;
+    return { ...rest, type: rest.type.startsWith('not-') ? rest.type.slice(4) : `not-${rest.type}` };
+  });
+}
+
+/** agentv 5.x test spellings in the promptfoo-aligned shape: chat content parts in vars.input, conversation_id. */
+async function agentv5Test(raw: RawTest, ctx: { repo: Repo; limits: NonNullable<Suite['limits']>; problems: Problems; bytes: Buffer[] }): Promise<Record<string, unknown>> {
+  const t = { ...(raw.raw as Record<string, unknown>) };
+  if (t.assert !== undefined) t.assert = negated(t.assert);
+  if (t.conversation_id !== undefined) {
+    t.metadata = { ...((t.metadata as Record<string, unknown>) ?? {}), conversation_id: t.conversation_id };
+    delete t.conversation_id;
+  }
+  const vars = t.vars as Record<string, unknown> | undefined;
+  if (vars && Array.isArray(vars.input) && vars.input.some((m) => m && typeof m === 'object' && Array.isArray((m as { content?: unknown }).content))) {
+    const from = nodePath.dirname(nodePath.resolve(ctx.repo.repoDir, raw.file));
+    t.vars = { ...vars, input: await messagesOf(ctx, vars.input, from, raw.file, raw.lineOf, ['vars', 'input']) };
+  }
+  return t;
 }
 
 /** Splits promptfoo's extra test keys off a raw test; reports what is not supported. */
@@ -212,11 +239,11 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     if (r.success) defTest = r.data;
     else problems.addZod(r.error, { file: def.file, lineOf: def.lineOf, at: def.at, feature: 'defaultTest' });
     const where = { file: def.file, lineOf: def.lineOf, at: [...def.at, 'assert'] };
-    shared.push(...parseAssertionList({ ...where, list: resolveRefs(assert, draft.assertionTemplates, where, problems), problems }));
+    shared.push(...parseAssertionList({ ...where, list: negated(resolveRefs(assert, draft.assertionTemplates, where, problems)), problems }));
   }
   if (draft.assert) {
     const a: Located = draft.assert;
-    shared.push(...parseAssertionList({ file: a.file, lineOf: a.lineOf, at: a.at, list: resolveRefs(a.value, draft.assertionTemplates, a, problems), problems }));
+    shared.push(...parseAssertionList({ file: a.file, lineOf: a.lineOf, at: a.at, list: negated(resolveRefs(a.value, draft.assertionTemplates, a, problems)), problems }));
   }
 
   // tests: validate, load var files, expand, then ids
@@ -238,12 +265,12 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
       continue;
     }
     const where = { file: raw.file, lineOf: raw.lineOf, at: [] as PathSeg[], testId };
-    const { rest, options } = splitOptions(raw.raw as Record<string, unknown>, where, problems);
+    const { rest, options } = splitOptions(await agentv5Test(raw, ctx), where, problems);
     const { assert, ...fields } = rest;
     const r = SuiteTestInput.safeParse(fields);
     if (!r.success) problems.addZod(r.error, { ...where, feature: 'a test' });
     const aWhere = { file: raw.file, lineOf: raw.lineOf, at: ['assert'] as PathSeg[] };
-    const own = parseAssertionList({ ...aWhere, testId, list: resolveRefs(assert, draft.assertionTemplates, aWhere, problems), problems });
+    const own = parseAssertionList({ ...aWhere, testId, list: negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems)), problems });
     const id = r.success ? r.data.id : testId;
     if (id !== undefined) {
       if (firstLine.has(id)) {
