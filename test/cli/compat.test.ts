@@ -146,6 +146,30 @@ describe('agentv eval files (5.x)', () => {
   });
 });
 
+describe("agentv's targets.yaml (4.x) and providers.yaml (5.x)", () => {
+  function repoOf(sub: string): string {
+    const dir = makeRepo();
+    cpSync(path.join(ROOT, 'fixtures/compat', sub), dir, { recursive: true });
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-q', '-m', 'suite');
+    return dir;
+  }
+
+  it('4.x: a cli target with {EVAL_ID} and grader_target grades llm-rubric without --grader', async () => {
+    const dir = repoOf('agentv-eval/targets-4x');
+    const { json } = await evalJson(dir, 'smoke.eval.yaml');
+    expect(json).toMatchObject({ passed: 1, failed: 0, errored: 0 });
+    const byId = await rows(dir, json.run_id);
+    expect(byId.hello).toMatchObject({ execution_status: 'ok', output: 'answer for hello: say hi' });
+  });
+
+  it('5.x: providers.yaml labels are the names suites use', async () => {
+    const dir = repoOf('agentv-eval/providers-5x');
+    const { json } = await evalJson(dir, 'smoke.eval.yaml');
+    expect(json).toMatchObject({ passed: 1, failed: 0, errored: 0 });
+  });
+});
+
 describe("agentv's own suites", () => {
   it('gives tests without ids stable derived ids, -2 for a repeat', async () => {
     const dir = corpus();
