@@ -7,7 +7,8 @@ import { RunId } from '../../src/schemas/common.js';
 import type { EvalSummary } from '../../src/schemas/api.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
 import { dryRunReport, printDryRun } from './eval-dry-run.js';
-import { readRun } from '../../src/store/index.js';
+import { currentRows, readRun } from '../../src/store/index.js';
+import { derivedMetrics } from '../../src/eval/derived-metrics.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { Progress } from '../progress.js';
 import { percent } from '../format.js';
@@ -160,6 +161,12 @@ async function evalSuites(
       ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
       exitCode = stoppedCode();
       break;
+    }
+    if (plan.suite.derivedMetrics?.length) {
+      const { rows } = await readRun({ store, runId: m.run_id });
+      for (const d of derivedMetrics({ rows: currentRows(rows).values(), metrics: plan.suite.derivedMetrics })) {
+        ctx.io.stderr(d.value === null ? `derived metric ${d.name}: cannot be computed: ${d.error}\n` : `derived metric ${d.name}: ${Number(d.value.toFixed(4))}\n`);
+      }
     }
     ctx.io.stderr(
       `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +

@@ -106,6 +106,14 @@ describe('promptfoo configs', () => {
     expect(json).toMatchObject({ planned_test_count: 16, passed: 16 });
   });
 
+  it('computes derivedMetrics after the run from the named metrics', async () => {
+    const dir = corpus();
+    const r = await evalJson(dir, 'promptfoo/derived/promptfooconfig.yaml');
+    expect(r.json).toMatchObject({ passed: 1, failed: 1 });
+    // precision 1 (both contain "a"), recall 0.5: f1 = 2 * 1 * 0.5 / 1.5.
+    expect(r.stderr).toContain('derived metric f1: 0.6667');
+  });
+
   it('keeps derived ids stable, so a promptfoo suite resumes', async () => {
     const dir = corpus();
     const a = await dryRun(dir, 'promptfoo/csv/promptfooconfig.yaml');
