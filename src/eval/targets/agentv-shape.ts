@@ -21,13 +21,22 @@ function envName(v: unknown): string | null {
   return m ? (m[1] ?? m[2])! : null;
 }
 
-function translateTarget(t: Raw, env: NodeJS.ProcessEnv): Raw {
+function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: string[], i: number): Raw {
   const out: Raw = {};
+  const say = (m: string) => problems.push(`targets[${i}] (${String(t.name ?? t.label ?? '?')}): ${m}`);
   for (const [k, v] of Object.entries(t)) {
     if (COSMETIC.includes(k) || k === 'grader_target' || k === 'judge_target') continue;
+    if (k === 'provider_batching') {
+      if (v) say('provider_batching (one command for all tests) is not supported; agentv runs the command once per test');
+      continue;
+    }
+    if (k === 'files_format') continue; // only meaningful with {FILES}, refused below
     out[k] = k === 'command' || k === 'api_key' ? v : interpolate(v, env);
   }
-  if (t.provider === 'cli' && typeof t.command === 'string') out.command = t.command.replace(/\{EVAL_ID\}/g, '{TEST_ID}');
+  if (t.provider === 'cli' && typeof t.command === 'string') {
+    out.command = t.command.replace(/\{EVAL_ID\}/g, '{TEST_ID}');
+    for (const ph of ['{FILES}', '{ATTEMPT}']) if (t.command.includes(ph)) say(`the ${ph} placeholder is not supported (agentv has {PROMPT}, {PROMPT_FILE}, {OUTPUT_FILE}, {TEST_ID}/{EVAL_ID})`);
+  }
   if (t.provider === 'openai') {
     if (out.endpoint !== undefined) {
       out.base_url = out.endpoint;
@@ -49,7 +58,7 @@ function translateTarget(t: Raw, env: NodeJS.ProcessEnv): Raw {
  * @example fromAgentvShape({ raw: { targets: [{ name: 'a', provider: 'cli', command: 'x {EVAL_ID}', grader_target: 'g' }] } })
  *   // { targets: [{ name: 'a', provider: 'cli', command: 'x {TEST_ID}' }], defaults: { target: 'a', grader: 'g' } }
  */
-export function fromAgentvShape({ raw, env = process.env }: { raw: unknown; env?: NodeJS.ProcessEnv }): unknown {
+export function fromAgentvShape({ raw, env = process.env, problems = [] }: { raw: unknown; env?: NodeJS.ProcessEnv; problems?: string[] }): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const doc = { ...(raw as Raw) };
   // 5.x providers.yaml: {id: kind, label: name}.
@@ -72,7 +81,7 @@ export function fromAgentvShape({ raw, env = process.env }: { raw: unknown; env?
     const g = (chosen >= 0 ? graders[chosen] : undefined) ?? (new Set(graders.filter(Boolean)).size === 1 ? graders.find(Boolean) : undefined);
     if (typeof g === 'string') defaults.grader = g;
   }
-  doc.targets = targets.map((t) => (t && typeof t === 'object' ? translateTarget(t, env) : t));
+  doc.targets = targets.map((t, i) => (t && typeof t === 'object' ? translateTarget(t, env, problems, i) : t));
   if (Object.keys(defaults).length) doc.defaults = defaults;
   return doc;
 }

@@ -69,6 +69,9 @@ export function providerTarget({ ref, config, env = process.env }: { ref: Provid
     else if (inline.provider === 'echo' && k === 'delay_ms') extra[k] = v;
     else refuse(ref, `config.${k} is not an option of agentv's ${inline.provider} provider (see docs/targets.md)`);
   }
+  // As promptfoo: OPENAI_BASE_URL (or OPENAI_API_BASE_URL) moves an openai provider without a configured endpoint.
+  const envBase = env.OPENAI_BASE_URL || env.OPENAI_API_BASE_URL;
+  if (inline.provider === 'openai' && extra.base_url === undefined && envBase) extra.base_url = envBase;
   const r = TargetConfig.safeParse({ ...inline, ...extra, name: 'inline' });
   if (!r.success) refuse(ref, `config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return { ...r.data, name };

@@ -65,7 +65,11 @@ export function parseTargetsConfig({ text, file }: { text: string; file: string 
   }
   // An empty file is a config with no targets, not an error.
   // The agentv CLI's own shapes (4.x targets.yaml, 5.x providers.yaml) are translated first.
-  const result = TargetsConfig.safeParse(fromAgentvShape({ raw: doc.toJS() ?? {} }));
+  const shapeProblems: string[] = [];
+  const result = TargetsConfig.safeParse(fromAgentvShape({ raw: doc.toJS() ?? {}, problems: shapeProblems }));
+  if (shapeProblems.length > 0) {
+    throw invalid(file, shapeProblems.map((message) => ({ file, line: lineAt(issueOffset(doc, { path: ['targets', Number(/^targets\[(\d+)\]/.exec(message)?.[1] ?? 0)] })), message })));
+  }
   if (!result.success) {
     throw invalid(
       file,
