@@ -10,6 +10,8 @@ try {
   require.resolve('esbuild');
 } catch {
   console.error('agentv prepare: installing the build tools (devDependencies) to build dist/');
-  execFileSync(npm, ['install', '--include=dev', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  // Not the outer install's settings (npm_config_global, prefix, ...): a local install here.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_')));
+  execFileSync(npm, ['install', '--include=dev', '--no-save', '--ignore-scripts', '--no-audit', '--no-fund', '--prefix', process.cwd()], { stdio: 'inherit', env });
 }
 execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'inherit' });
