@@ -63,17 +63,21 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
   // Signals are ours from the start: one during planning ends the command
   // before anything runs, with the same exit code as a stop mid-run.
   let signal: NodeJS.Signals | null = null;
-  let current: { session: EvalSession; progress: Progress } | null = null;
+  // The runs going on now: one, or one per provider of a suite (they run together).
+  let current: { session: EvalSession; progress: Progress }[] = [];
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal) {
-      current?.progress.say('Second signal: ending target processes now.');
-      current?.session.stopNow();
+      for (const c of current) {
+        c.progress.say('Second signal: ending target processes now.');
+        c.session.stopNow();
+      }
       return;
     }
     signal = sig;
-    if (!current) return;
-    current.progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${current.session.inFlight} in flight (signal again to stop now).`);
-    current.session.stop(graceMs);
+    for (const c of current) {
+      c.progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${c.session.inFlight} in flight (signal again to stop now).`);
+      c.session.stop(graceMs);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -90,7 +94,7 @@ async function evalSuites(
   suites: string[],
   opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number | undefined; graceMs: number; argv: string[] },
   signalled: () => NodeJS.Signals | null,
-  setCurrent: (c: { session: EvalSession; progress: Progress } | null) => void,
+  setCurrent: (c: { session: EvalSession; progress: Progress }[]) => void,
 ): Promise<CommandResult> {
   const { mode, fromRunId, workerCount: workers, graceMs, argv } = opts;
   const stoppedCode = () => (signalled() === 'SIGINT' ? 130 : 143);
@@ -99,10 +103,11 @@ async function evalSuites(
   const repoDir = await ctx.sourceRoot();
 
   // Validate every suite before running any.
-  const sessions: EvalSession[] = [];
+  // One group per suite: its runs, one per provider, start together.
+  const groups: EvalSession[][] = [];
   for (const s of suites) {
-    sessions.push(
-      ...(await EvalSession.prepareAll({
+    groups.push(
+      (await EvalSession.prepareAll({
         store,
         repoDir,
         suitePath: path.resolve(ctx.cwd, s),
@@ -120,7 +125,7 @@ async function evalSuites(
       })),
     );
   }
-  if (opts.dryRun) return printDryRun(ctx, dryRunReport(sessions), opts.json === true);
+  if (opts.dryRun) return printDryRun(ctx, dryRunReport(groups.flat()), opts.json === true);
   if (signalled()) {
     ctx.io.stderr('Stopped before any test ran; nothing was written.\n');
     return { exitCode: stoppedCode() };
@@ -128,51 +133,64 @@ async function evalSuites(
 
   const summaries: EvalSummary[] = [];
   let exitCode = 0;
-  for (const session of sessions) {
-    const { plan } = session;
-    for (const w of plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
-    const progress = new Progress(ctx.io, plan.items.length);
-    ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${session.req.workers ?? 4} workers)\n`);
-    setCurrent({ session, progress });
-    if (signalled()) session.stop(graceMs);
-    let outcome;
-    try {
-      outcome = await session.run({ onRow: progress.onRow });
-    } finally {
-      progress.end();
-      setCurrent(null);
-    }
-    const m = outcome.manifest;
-    const c = m.counts!;
-    const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
-    const resume = resumable ? resumeCommand(m) : null;
-    summaries.push({
-      run_id: m.run_id,
-      status: m.status,
-      planned_test_count: m.planned_test_count,
-      completed_count: c.completed_count,
-      passed: c.passed,
-      failed: c.failed,
-      errored: c.errored,
-      pass_rate: c.pass_rate,
-      resume_command: resume,
+  for (const group of groups) {
+    const several = group.length > 1;
+    const running = group.map((session) => {
+      const { plan } = session;
+      // Runs side by side print plain lines, each prefixed with its target.
+      const io = several ? { ...ctx.io, isTTY: false, stderr: (t: string) => ctx.io.stderr(`${plan.target.name} ${t}`) } : ctx.io;
+      return { session, progress: new Progress(io, plan.items.length) };
     });
-    if (signalled()) {
-      ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
-      exitCode = stoppedCode();
-      break;
+    for (const w of group[0]!.plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
+    for (const { session } of running) {
+      const { plan } = session;
+      ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${session.req.workers ?? 4} workers)\n`);
     }
-    if (plan.suite.derivedMetrics?.length) {
-      const { rows } = await readRun({ store, runId: m.run_id });
-      for (const d of derivedMetrics({ rows: currentRows(rows).values(), metrics: plan.suite.derivedMetrics })) {
-        ctx.io.stderr(d.value === null ? `derived metric ${d.name}: cannot be computed: ${d.error}\n` : `derived metric ${d.name}: ${Number(d.value.toFixed(4))}\n`);
+    setCurrent(running);
+    if (signalled()) for (const { session } of running) session.stop(graceMs);
+    let outcomes;
+    try {
+      outcomes = await Promise.allSettled(running.map(({ session, progress }) => session.run({ onRow: progress.onRow }).finally(() => progress.end())));
+    } finally {
+      setCurrent([]);
+    }
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+    for (const [i, o] of outcomes.entries()) {
+      const plan = running[i]!.session.plan;
+      const m = (o as PromiseFulfilledResult<Awaited<ReturnType<EvalSession['run']>>>).value.manifest;
+      const c = m.counts!;
+      const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
+      const resume = resumable ? resumeCommand(m) : null;
+      summaries.push({
+        run_id: m.run_id,
+        status: m.status,
+        planned_test_count: m.planned_test_count,
+        completed_count: c.completed_count,
+        passed: c.passed,
+        failed: c.failed,
+        errored: c.errored,
+        pass_rate: c.pass_rate,
+        resume_command: resume,
+      });
+      if (signalled()) {
+        ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
+        exitCode = stoppedCode();
+        continue;
       }
+      if (plan.suite.derivedMetrics?.length) {
+        const { rows } = await readRun({ store, runId: m.run_id });
+        for (const d of derivedMetrics({ rows: currentRows(rows).values(), metrics: plan.suite.derivedMetrics })) {
+          ctx.io.stderr(d.value === null ? `derived metric ${d.name}: cannot be computed: ${d.error}\n` : `derived metric ${d.name}: ${Number(d.value.toFixed(4))}\n`);
+        }
+      }
+      ctx.io.stderr(
+        `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
+          `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
+      );
+      if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
     }
-    ctx.io.stderr(
-      `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
-        `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
-    );
-    if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
+    if (signalled()) break;
   }
   // Results kept in a repository reached by URL go there now (a no-op otherwise).
   await ctx.publish();

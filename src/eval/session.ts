@@ -148,8 +148,12 @@ export class EvalSession {
       );
     }
     const target = withDelay(resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env }), suite.delayMs);
-    const graderName = req.grader ?? previous?.options.grader ?? suite.grader ?? defaultGraderName(config);
-    const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env }) : null;
+    // The suite's grader (defaultTest.options.provider) joins the targets like a provider does.
+    const suiteGrader = req.grader === undefined && !previous?.options.grader && suite.grader ? providerTarget({ ref: suite.grader, config, env }) : undefined;
+    if (suiteGrader && config) config.targets = [...config.targets.filter((t) => t.name !== suiteGrader.name), suiteGrader];
+    const graderConfig = suiteGrader && !config ? { targets: [suiteGrader] } : config;
+    const graderName = req.grader ?? previous?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
+    const grader = graderName ? resolveTarget({ name: graderName, config: graderConfig, repoDir: req.repoDir, registry, env }) : null;
     if (suite.needsGrader && !grader) {
       const first = suite.tests.find((t) => t.assertions.some((a) => a.type === 'llm-rubric'));
       throw new AgentvError(

@@ -61,7 +61,7 @@ export interface Suite {
   /** `providers:` / `execution.target`: one run per provider unless --target replaces them. */
   providers?: { id: string; label?: string; config?: Record<string, unknown>; where: string }[];
   /** `defaultTest.options.provider`: the grader when --grader is not given. */
-  grader?: string;
+  grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string };
   /** `evaluateOptions.maxConcurrency`: workers when --workers is not given. */
   maxConcurrency?: number;
   /** `evaluateOptions.delay`: ms each worker waits after a target call. */

@@ -106,6 +106,16 @@ describe('promptfoo configs', () => {
     expect(json).toMatchObject({ planned_test_count: 16, passed: 16 });
   });
 
+  it('grades llm-rubric with defaultTest.options.provider when --grader is not given', async () => {
+    const dir = corpus();
+    const { json } = await evalJson(dir, 'promptfoo/grader/promptfooconfig.yaml');
+    expect(json).toMatchObject({ passed: 1, failed: 0, errored: 0 });
+    const [row] = Object.values(await rows(dir, json.run_id));
+    expect(row).toMatchObject({ execution_status: 'ok', score: 0.8 });
+    const show = JSON.parse((await runCli(['runs', 'show', json.run_id, '--json'], { cwd: dir })).stdout);
+    expect(show.run.grader).toMatchObject({ name: 'canned-judge', provider: 'mock' });
+  });
+
   it('computes derivedMetrics after the run from the named metrics', async () => {
     const dir = corpus();
     const r = await evalJson(dir, 'promptfoo/derived/promptfooconfig.yaml');

@@ -94,7 +94,7 @@ function splitOptions(raw: Record<string, unknown>, where: { file: string; lineO
   for (const [k, v] of [['provider', provider], ['providers', providers], ['prompts', prompts]] as const) {
     if (v !== undefined) add('unsupported', [k], `choosing ${k} per test is not supported (a run has one target; use --test-id or split the suite)`);
   }
-  const out: { prefix?: string; suffix?: string; grader?: string; scoring?: string } = {};
+  const out: { prefix?: string; suffix?: string; grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string }; scoring?: string } = {};
   if (typeof assertScoringFunction === 'string') out.scoring = assertScoringFunction;
   else if (assertScoringFunction !== undefined) add('invalid', ['assertScoringFunction'], 'assertScoringFunction is a file:// reference or an inline function body');
   if (options !== undefined) {
@@ -104,10 +104,10 @@ function splitOptions(raw: Record<string, unknown>, where: { file: string; lineO
         if (!OPTION_KEYS.includes(k)) add('invalid', ['options', k], `unknown test option "${k}" (${OPTION_KEYS.join(', ')})`);
         else if (k === 'prefix' || k === 'suffix') out[k] = String(v);
         else if (k === 'provider') {
-          const id = typeof v === 'string' ? v : v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string' ? (v as { id: string }).id : undefined;
-          if (id === undefined) add('invalid', ['options', k], 'options.provider names the grader: a target name or inline form');
-          else out.grader = id;
-          if (v && typeof v === 'object' && (v as { config?: unknown }).config !== undefined) add('unsupported', ['options', k, 'config'], 'a grader with inline config is not supported; name a target from .agentv/targets.yaml');
+          const o = (v && typeof v === 'object' ? v : { id: v }) as { id?: unknown; label?: unknown; config?: unknown };
+          const line = where.lineOf([...where.at, 'options', k]);
+          if (typeof o.id !== 'string' || o.id === '') add('invalid', ['options', k], 'options.provider names the grader: a target name, an inline form, or {id, label, config}');
+          else out.grader = { id: o.id, ...(typeof o.label === 'string' ? { label: o.label } : {}), ...(o.config && typeof o.config === 'object' ? { config: o.config as Record<string, unknown> } : {}), where: `${where.file}:${line ?? '?'}` };
         } else if (k === 'transform') add('unsupported', ['options', k], 'output transforms (options.transform, code run on the output) are not supported yet; assert on the raw output or use a script assertion');
         else if (k === 'storeOutputAs') add('unsupported', ['options', k], 'options.storeOutputAs (a later test reading an earlier output) is not supported: tests run independently and in parallel');
         else if (k === 'runSerially') problems.warn(where.file, where.lineOf([...where.at, 'options', k]), 'options.runSerially: use --workers 1');
@@ -294,6 +294,9 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     const from = nodePath.dirname(nodePath.resolve(repoDir, raw.file));
     const loaded = await loadVarFiles({ vars: { ...defTest.vars, ...t.vars }, from, file: raw.file, lineOf: raw.lineOf, at: ['vars'], repo, limits, problems, bytes: extra, testId: id });
     const varsList = draft.expandVarArrays ? expandVars(loaded) : [loaded];
+    if (options.grader && options.grader.id !== defOptions.grader?.id) {
+      problems.add({ code: 'unsupported', file: raw.file, line: raw.lineOf(['options', 'provider']), test_id: id, message: 'options.provider on one test: a run has one grader; set it in defaultTest.options.provider or pass --grader' });
+    }
     valid.push({ t, raw, ...(id === undefined ? {} : { explicitId: id }), own, options, varsList });
   }
   for (const b of extra) hash.update(b);
@@ -321,8 +324,6 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
         problems.add({ code: 'invalid', file: v.raw.file, line: v.raw.lineOf(['assert']), test_id: baseId, message: `assertion ${err.message}` });
         return;
       }
-      const testGrader = v.options.grader ?? grader;
-      if (testGrader) for (const a of assertions) if (a.type === 'llm-rubric' && a.provider === undefined) a.provider = testGrader;
       const threshold = t.threshold ?? defTest.threshold ?? draft.threshold;
       const scoring = v.options.scoring ?? defOptions.scoring;
       const affix = { prefix: v.options.prefix ?? defOptions.prefix, suffix: v.options.suffix ?? defOptions.suffix };
