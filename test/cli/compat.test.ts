@@ -2,7 +2,7 @@
 // agentv CLI eval files) run through `agentv eval` as written, with the statuses and
 // scores their authors expect; bad input stops with exit 2 and writes nothing.
 import { afterEach, describe, expect, it } from 'vitest';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { ROOT } from '../helpers/proc.js';
@@ -116,6 +116,28 @@ describe('promptfoo configs', () => {
     expect(show.run.grader).toMatchObject({ name: 'canned-judge', provider: 'mock' });
   });
 
+  it('reads .env next to the suite for providers (set variables win) and vars from file://', async () => {
+    const dir = corpus();
+    const { json } = await evalJson(dir, 'promptfoo/dotenv/promptfooconfig.yaml');
+    expect(json).toMatchObject({ passed: 1, failed: 0, errored: 0 });
+    const r = await runCli(['eval', 'promptfoo/dotenv/promptfooconfig.yaml', '--json'], { cwd: dir, env: { GREETING: 'from-shell' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({ passed: 0, failed: 1 });
+  });
+
+  it('refuses what it cannot honour instead of ignoring it: transforms, storeOutputAs, unknown keys', async () => {
+    const dir = corpus();
+    writeFileSync(
+      path.join(dir, 'refused.yaml'),
+      ['providers: [echo]', 'defaultTest:', '  options:', '    transform: output.trim()', 'evaluateOptions: { cache: false }', 'tests:', '  - vars: { a: 1 }', '    options: { storeOutputAs: x }', 'promts: ["{{ a }}"]', ''].join('\n'),
+    );
+    const r = await runCli(['eval', 'refused.yaml'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/refused\.yaml:4: .*output transforms/);
+    expect(r.stderr).toMatch(/refused\.yaml:8: .*storeOutputAs/);
+    expect(r.stderr).toMatch(/refused\.yaml:9: unknown top-level key "promts" \(did you mean "prompts"\?\)/);
+    expect(ref(dir)).toBeNull();
+  });
+
   it('computes derivedMetrics after the run from the named metrics', async () => {
     const dir = corpus();
     const r = await evalJson(dir, 'promptfoo/derived/promptfooconfig.yaml');
@@ -194,6 +216,11 @@ describe("agentv's own suites", () => {
     const doc = await dryRun(dir, 'agentv/no-ids/suite.yaml', '--target', 'echo');
     const ids = doc.runs[0]!.tests.map((t) => t.test_id);
     expect(ids).toEqual([expect.stringMatching(/^greets-politely-[0-9a-f]{8}$/), expect.stringMatching(/^hello-there-[0-9a-f]{8}$/), `${ids[1]}-2`]);
+    // Editing an assertion re-grades the same tests: ids do not move.
+    const file = path.join(dir, 'agentv/no-ids/suite.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('value: nope', 'value: "hello there"'));
+    const again = await dryRun(dir, 'agentv/no-ids/suite.yaml', '--target', 'echo');
+    expect(again.runs[0]!.tests.map((t) => t.test_id)).toEqual(ids);
   });
 });
 

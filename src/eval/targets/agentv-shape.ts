@@ -33,6 +33,9 @@ function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: string[], i: 
     if (k === 'files_format') continue; // only meaningful with {FILES}, refused below
     out[k] = k === 'command' || k === 'api_key' ? v : interpolate(v, env);
   }
+  if (typeof t.provider === 'string' && !['echo', 'mock', 'cli', 'openai'].includes(t.provider)) {
+    say(`agentv has no "${t.provider}" provider (it has echo, mock, cli, openai); point this target at an OpenAI-compatible endpoint with provider: openai, wrap the tool in provider: cli, or run with --target`);
+  }
   if (t.provider === 'cli' && typeof t.command === 'string') {
     out.command = t.command.replace(/\{EVAL_ID\}/g, '{TEST_ID}');
     for (const ph of ['{FILES}', '{ATTEMPT}']) if (t.command.includes(ph)) say(`the ${ph} placeholder is not supported (agentv has {PROMPT}, {PROMPT_FILE}, {OUTPUT_FILE}, {TEST_ID}/{EVAL_ID})`);
