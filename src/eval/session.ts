@@ -115,6 +115,11 @@ export class EvalSession {
       const provider = ref ? providerTarget({ ref, config, env }) : undefined;
       return [await EvalSession.prepare({ ...req, suite, ...(provider ? { provider, target: undefined } : {}) })];
     }
+    const own = suite.testTargets ?? [];
+    if (own.length) {
+      const list = own.slice(0, 5).map((t) => `${t.where}: execution.target ${t.target}`).join('\n  ');
+      throw new AgentvError('CONFIG', `${suite.path}: some tests name their own target, and a run has one target:\n  ${list}\npass --target to run every test against one target, or split the suite`);
+    }
     if (providers.length === 0) return [await EvalSession.prepare({ ...req, suite })];
     const targets = providers.map((ref) => providerTarget({ ref, config, env }));
     const names = new Set(targets.map((t) => t.name));

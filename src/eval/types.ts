@@ -68,6 +68,8 @@ export interface Suite {
   delayMs?: number;
   /** promptfoo `derivedMetrics`: computed from named metrics after the run. */
   derivedMetrics?: { name: string; value: string }[];
+  /** agentv tests that name another `execution.target` than the file's (refused unless --target). */
+  testTargets?: { target: string; where: string }[];
   /** `.env` files and the suite's `env:`; variables already set in the environment win. */
   env?: Record<string, string>;
   limits?: import('../schemas/limits.js').SuiteLimits;

@@ -2,6 +2,7 @@
 // tests with input / criteria / expected_output / assertions) -> a Draft in agentv's own
 // test shape. Chat content parts ({type: text|file, value}) are flattened to text, files
 // read relative to the eval file. Grader items pass through unchanged to the assertion path.
+import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
 import type { SuiteLimits } from '../../schemas/limits.js';
 import { expandRef, type Repo, type RepoPath } from './files.js';
@@ -13,12 +14,15 @@ import { readLimitedFile, textOf } from './yaml-source.js';
 /** Keys of a test that only the agentv eval-file dialect uses. */
 export const AGENTV_TEST_KEYS = ['input', 'criteria', 'expected_output', 'assertions', 'evaluators', 'conversation_id', 'execution', 'rubrics'];
 const TOP_KEYS = ['name', 'description', 'execution', 'tests', 'evalcases', 'assertions', 'assert', 'evaluators', 'metadata', 'tags', 'threshold'];
+/** Keys that describe the file and change nothing a run measures. */
+const COSMETIC_TOP = ['version', 'author', 'notes', 'note'];
 
 interface Ctx {
   repo: Repo;
   limits: SuiteLimits;
   problems: Problems;
   bytes: Buffer[];
+  testTargets: { target: string; where: string }[];
 }
 
 /** True when the file is an agentv eval file rather than a promptfoo-shaped one. */
@@ -30,8 +34,27 @@ export function looksLikeAgentvEval(top: Record<string, unknown>): boolean {
   return tests.some((t) => t !== null && typeof t === 'object' && AGENTV_TEST_KEYS.some((k) => k in (t as object)));
 }
 
-async function flattenContent(ctx: Ctx, content: unknown, from: string, where: { file: string; line?: number; path: string }): Promise<string | undefined> {
+/**
+ * A content file as the agentv CLI finds it: relative to the eval file's folder, else to
+ * each folder above it up to the repository root (`/x` means the repository root).
+ */
+async function findUpward(ctx: Omit<Ctx, 'testTargets'>, from: string, value: string): Promise<{ files: RepoPath[]; escaped: boolean }> {
+  if (value.startsWith('/')) return expandRef(ctx.repo, ctx.repo.repoDir, value.slice(1));
+  const root = nodePath.resolve(ctx.repo.repoDir);
+  let first: { files: RepoPath[]; escaped: boolean } | null = null;
+  for (let dir = from; ; dir = nodePath.dirname(dir)) {
+    const got = await expandRef(ctx.repo, dir, value);
+    first ??= got;
+    if (got.files.length > 0 && !got.escaped && (await fsp.stat(got.files[0]!.abs).then(() => true, () => false))) return got;
+    if (nodePath.resolve(dir) === root || nodePath.dirname(dir) === dir) break;
+  }
+  return first.escaped ? first : { files: [], escaped: false };
+}
+
+async function flattenContent(ctx: Omit<Ctx, 'testTargets'>, content: unknown, from: string, where: { file: string; line?: number; path: string }): Promise<string | undefined> {
   if (typeof content === 'string') return content;
+  // Structured content (a mapping) reaches the target as JSON, as the agentv CLI sends it.
+  if (content !== null && typeof content === 'object' && !Array.isArray(content)) return JSON.stringify(content, null, 2);
   if (!Array.isArray(content)) {
     ctx.problems.add({ code: 'invalid', file: where.file, line: where.line, message: `${where.path}: message content is text or a list of parts {type: text|file, value}` });
     return undefined;
@@ -42,7 +65,7 @@ async function flattenContent(ctx: Ctx, content: unknown, from: string, where: {
     const value = p.value ?? p.text ?? p.path;
     if (p.type === 'text' && typeof value === 'string') parts.push(value);
     else if (p.type === 'file' && typeof value === 'string') {
-      const { files, escaped } = await expandRef(ctx.repo, from, value.replace(/^\//, ''));
+      const { files, escaped } = await findUpward(ctx, from, value);
       if (escaped || files.length !== 1) {
         ctx.problems.add({ code: escaped ? 'outside_repo' : 'tests_file', file: where.file, line: where.line, message: `${where.path}: content file ${value} ${escaped ? 'is outside the repository' : 'not found'}` });
         continue;
@@ -58,7 +81,7 @@ async function flattenContent(ctx: Ctx, content: unknown, from: string, where: {
   return parts.join('\n');
 }
 
-export async function messagesOf(ctx: Ctx, value: unknown, from: string, file: string, lineOf: LineOf, at: PathSeg[]): Promise<unknown> {
+export async function messagesOf(ctx: Omit<Ctx, 'testTargets'>, value: unknown, from: string, file: string, lineOf: LineOf, at: PathSeg[]): Promise<unknown> {
   if (!Array.isArray(value)) return value;
   const out = [];
   for (const [i, m] of value.entries()) {
@@ -122,6 +145,11 @@ async function translateTest(ctx: Ctx, t: RawTest, suiteTarget: string | undefin
         const ex = (v ?? {}) as Record<string, unknown>;
         for (const [ek, ev] of Object.entries(ex)) {
           if (ek === 'target' && (suiteTarget === undefined || ev === suiteTarget)) continue;
+          if (ek === 'target') {
+            // Refused at run time unless --target replaces every target (session.ts).
+            ctx.testTargets.push({ target: String(ev), where: `${t.file}:${t.lineOf(['execution', 'target']) ?? '?'}` });
+            continue;
+          }
           if (ek === 'evaluators' || ek === 'assertions') out.assert = [...((out.assert as unknown[]) ?? []), ...(Array.isArray(ev) ? ev : [])];
           else ctx.problems.add({ code: 'unsupported', file: t.file, line: t.lineOf(['execution', ek]), message: `execution.${ek} on a test is not supported (one target per run: set execution.target on the file, or pass --target)` });
         }
@@ -144,16 +172,19 @@ async function translateTest(ctx: Ctx, t: RawTest, suiteTarget: string | undefin
   };
 }
 
-export async function agentvEvalDraft(o: Ctx & { top: Record<string, unknown>; suite: RepoPath & { lineOf: LineOf } }): Promise<Draft> {
+export async function agentvEvalDraft(opts: Omit<Ctx, 'testTargets'> & { top: Record<string, unknown>; suite: RepoPath & { lineOf: LineOf } }): Promise<Draft> {
+  const o: Ctx & typeof opts = { ...opts, testTargets: [] };
   const { top, suite, problems } = o;
   const file = suite.rel;
   for (const key of Object.keys(top)) {
     if (key === 'workspace') problems.add({ code: 'unsupported', file, line: suite.lineOf([key]), message: 'workspace set-up (workspace:) is not supported: prepare the workspace before the run, or use an exec: target that does' });
+    else if (COSMETIC_TOP.includes(key)) problems.warn(file, suite.lineOf([key]), `\`${key}\` describes the file; agentv does not use it`);
     else if (!TOP_KEYS.includes(key)) problems.add({ code: 'invalid', file, line: suite.lineOf([key]), message: `unknown top-level key "${key}" in an agentv eval file: it would be ignored; see docs/suites.md` });
   }
   const ex = (top.execution ?? {}) as Record<string, unknown>;
   const providers: ProviderRef[] = [];
   let suiteTarget: string | undefined;
+  let maxConcurrency: number | undefined;
   const suiteAssert: unknown[] = [...(Array.isArray(top.assertions) ? top.assertions : []), ...(Array.isArray(top.assert) ? top.assert : []), ...(Array.isArray(top.evaluators) ? top.evaluators : [])];
   for (const [k, v] of Object.entries(ex)) {
     if (k === 'target' && typeof v === 'string') {
@@ -163,6 +194,8 @@ export async function agentvEvalDraft(o: Ctx & { top: Record<string, unknown>; s
       v.forEach((x, i) => typeof x === 'string' && providers.push({ id: x, file, line: suite.lineOf(['execution', 'targets', i]) }));
     } else if (k === 'evaluators' || k === 'assertions') {
       if (Array.isArray(v)) suiteAssert.push(...v);
+    } else if (k === 'workers' && typeof v === 'number' && Number.isInteger(v) && v > 0) {
+      maxConcurrency = v;
     } else problems.add({ code: 'unsupported', file, line: suite.lineOf(['execution', k]), message: `execution.${k} is not supported (execution.target, execution.targets and execution.evaluators are)` });
   }
   const testsKey = top.evalcases !== undefined ? 'evalcases' : 'tests';
@@ -184,8 +217,10 @@ export async function agentvEvalDraft(o: Ctx & { top: Record<string, unknown>; s
     providers,
     expandVarArrays: false,
     repeat: 1,
+    ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
     derivedMetrics: [],
     assertionTemplates: {},
     env: {},
+    testTargets: o.testTargets,
   };
 }

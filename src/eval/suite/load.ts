@@ -372,6 +372,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     ...(draft.maxConcurrency === undefined ? {} : { maxConcurrency: draft.maxConcurrency }),
     ...(draft.delayMs === undefined ? {} : { delayMs: draft.delayMs }),
     derivedMetrics: draft.derivedMetrics,
+    ...(draft.testTargets?.length ? { testTargets: draft.testTargets } : {}),
     env,
     limits,
   };

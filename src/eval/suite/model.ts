@@ -47,4 +47,6 @@ export interface Draft {
   assertionTemplates: Record<string, unknown>;
   /** Environment a suite sets (promptfoo `env:`), below the real environment. */
   env: Record<string, string>;
+  /** agentv tests naming their own `execution.target`: fine only when --target replaces all. */
+  testTargets?: { target: string; where: string }[];
 }
