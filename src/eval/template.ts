@@ -55,6 +55,8 @@ if (!runtime.__agentvSafe) {
 }
 
 const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+// promptfoo's own filter: `{{ (json_var | load).field }}` parses a JSON string.
+env.addFilter('load', (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v));
 // Globals (range, cycler, joiner) without Object.prototype: `{{ toString }}` is empty.
 Object.setPrototypeOf((env as unknown as { globals: object }).globals, null);
 const compiled = new Map<string, nunjucks.Template>();

@@ -74,6 +74,8 @@ describe('renderTemplate', () => {
   it('renders nunjucks tags, loops and filters, and checkTemplate reports what cannot render', () => {
     expect(renderTemplate({ template: '{% if flag %}y{% else %}n{% endif %} {{ input | upper }} {% for l in user.langs %}[{{ l }}]{% endfor %}', vars })).toBe('n HI [ts][go]');
     expect(renderTemplate({ template: '{{ vars.input }} {{ user | dump }}', vars })).toBe('hi {"name":"Ada","langs":["ts","go"]}');
+    // promptfoo's `load` filter parses a JSON string var.
+    expect(renderTemplate({ template: '{{ (j | load).tone }}', vars: { j: '{"tone":"formal"}' } })).toBe('formal');
     expect(checkTemplate({ template: '{% if x %}y' })).toHaveLength(1);
     expect(checkTemplate({ template: '{{ input | nosuchfilter }}' })).toEqual(['template: unknown filter "nosuchfilter"']);
     expect(checkTemplate({ template: 'open {{ input' })).toHaveLength(1);
