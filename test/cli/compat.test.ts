@@ -174,15 +174,16 @@ describe('agentv eval files (4.x)', () => {
 });
 
 describe('agentv eval files (5.x)', () => {
-  it('runs content parts in vars.input, negate, default_test from a file and vars.* templates', async () => {
+  it('runs content parts in vars.input, negate, default_test from a file, file:// entries in tests and vars.* templates', async () => {
     const dir = corpus();
     const doc = await dryRun(dir, 'agentv-eval/v5/checks.eval.yaml');
-    const [parts, plain] = doc.runs[0]!.tests;
+    const [parts, plain, fromFile] = doc.runs[0]!.tests;
+    expect(fromFile!.test_id).toBe('from-file'); // a `file://` entry in the tests list
     expect(parts!.input.messages).toEqual([{ role: 'user', content: 'Explain agentv using:\nNOTES-MARKER: the notes\n' }]);
     expect(parts!.assertions.map((a) => a.type)).toEqual(['not-contains', 'contains', 'not-contains']);
     expect(plain!.assertions.map((a) => a.type)).toEqual(['not-contains', 'equals']);
     const { json } = await evalJson(dir, 'agentv-eval/v5/checks.eval.yaml');
-    expect(json).toMatchObject({ passed: 2, failed: 0 });
+    expect(json).toMatchObject({ passed: 3, failed: 0 });
   });
 });
 
