@@ -21,24 +21,30 @@ function envName(v: unknown): string | null {
   return m ? (m[1] ?? m[2])! : null;
 }
 
-function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: string[], i: number): Raw {
+export interface ShapeProblem {
+  /** Where in the targets file: ['targets', i, key]. */
+  path: (string | number)[];
+  message: string;
+}
+
+function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: ShapeProblem[], i: number): Raw {
   const out: Raw = {};
-  const say = (m: string) => problems.push(`targets[${i}] (${String(t.name ?? t.label ?? '?')}): ${m}`);
+  const say = (m: string, key?: string) => problems.push({ path: ['targets', i, ...(key ? [key] : [])], message: `targets[${i}] (${String(t.name ?? t.label ?? '?')}): ${m}` });
   for (const [k, v] of Object.entries(t)) {
     if (COSMETIC.includes(k) || k === 'grader_target' || k === 'judge_target') continue;
     if (k === 'provider_batching') {
-      if (v) say('provider_batching (one command for all tests) is not supported; agentv runs the command once per test');
+      if (v) say('provider_batching (one command for all tests) is not supported; agentv runs the command once per test', k);
       continue;
     }
     if (k === 'files_format') continue; // only meaningful with {FILES}, refused below
     out[k] = k === 'command' || k === 'api_key' ? v : interpolate(v, env);
   }
   if (typeof t.provider === 'string' && !['echo', 'mock', 'cli', 'openai'].includes(t.provider)) {
-    say(`agentv has no "${t.provider}" provider (it has echo, mock, cli, openai); point this target at an OpenAI-compatible endpoint with provider: openai, wrap the tool in provider: cli, or run with --target`);
+    say(`agentv has no "${t.provider}" provider (it has echo, mock, cli, openai); point this target at an OpenAI-compatible endpoint with provider: openai, wrap the tool in provider: cli, or run with --target`, 'provider');
   }
   if (t.provider === 'cli' && typeof t.command === 'string') {
     out.command = t.command.replace(/\{EVAL_ID\}/g, '{TEST_ID}');
-    for (const ph of ['{FILES}', '{ATTEMPT}']) if (t.command.includes(ph)) say(`the ${ph} placeholder is not supported (agentv has {PROMPT}, {PROMPT_FILE}, {OUTPUT_FILE}, {TEST_ID}/{EVAL_ID})`);
+    for (const ph of ['{FILES}', '{ATTEMPT}']) if (t.command.includes(ph)) say(`the ${ph} placeholder is not supported (agentv has {PROMPT}, {PROMPT_FILE}, {OUTPUT_FILE}, {TEST_ID}/{EVAL_ID})`, 'command');
   }
   if (t.provider === 'openai') {
     if (out.endpoint !== undefined) {
@@ -61,7 +67,7 @@ function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: string[], i: 
  * @example fromAgentvShape({ raw: { targets: [{ name: 'a', provider: 'cli', command: 'x {EVAL_ID}', grader_target: 'g' }] } })
  *   // { targets: [{ name: 'a', provider: 'cli', command: 'x {TEST_ID}' }], defaults: { target: 'a', grader: 'g' } }
  */
-export function fromAgentvShape({ raw, env = process.env, problems = [] }: { raw: unknown; env?: NodeJS.ProcessEnv; problems?: string[] }): unknown {
+export function fromAgentvShape({ raw, env = process.env, problems = [] }: { raw: unknown; env?: NodeJS.ProcessEnv; problems?: ShapeProblem[] }): unknown {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
   const doc = { ...(raw as Raw) };
   // 5.x providers.yaml: {id: kind, label: name}.

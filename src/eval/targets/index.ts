@@ -12,7 +12,7 @@ import { TargetConfig, TargetsConfig } from '../../schemas/targets.js';
 import type { Target } from '../types.js';
 import { createCliTarget } from './cli.js';
 import { createEchoTarget } from './echo.js';
-import { fromAgentvShape } from './agentv-shape.js';
+import { fromAgentvShape, type ShapeProblem } from './agentv-shape.js';
 import { createMockTarget } from './mock.js';
 import { createOpenAiTarget } from './openai.js';
 import type { ProcessRegistry } from './process-registry.js';
@@ -65,10 +65,10 @@ export function parseTargetsConfig({ text, file }: { text: string; file: string 
   }
   // An empty file is a config with no targets, not an error.
   // The agentv CLI's own shapes (4.x targets.yaml, 5.x providers.yaml) are translated first.
-  const shapeProblems: string[] = [];
+  const shapeProblems: ShapeProblem[] = [];
   const result = TargetsConfig.safeParse(fromAgentvShape({ raw: doc.toJS() ?? {}, problems: shapeProblems }));
   if (shapeProblems.length > 0) {
-    throw invalid(file, shapeProblems.map((message) => ({ file, line: lineAt(issueOffset(doc, { path: ['targets', Number(/^targets\[(\d+)\]/.exec(message)?.[1] ?? 0)] })), message })));
+    throw invalid(file, shapeProblems.map(({ path, message }) => ({ file, line: lineAt(issueOffset(doc, { path })), message })));
   }
   if (!result.success) {
     throw invalid(
