@@ -180,7 +180,7 @@ async function evalSuites(
       }
       if (plan.suite.derivedMetrics?.length) {
         const { rows } = await readRun({ store, runId: m.run_id });
-        for (const d of derivedMetrics({ rows: currentRows(rows).values(), metrics: plan.suite.derivedMetrics })) {
+        for (const d of await derivedMetrics({ rows: currentRows(rows).values(), metrics: plan.suite.derivedMetrics })) {
           ctx.io.stderr(d.value === null ? `derived metric ${d.name}: cannot be computed: ${d.error}\n` : `derived metric ${d.name}: ${Number(d.value.toFixed(4))}\n`);
         }
       }

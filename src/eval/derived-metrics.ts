@@ -2,7 +2,6 @@
 // (the `metric` of assertions) is the mean score of its assertions over the run's
 // current rows; a derived metric is a mathjs expression over those names, as promptfoo
 // writes it (`2 * precision * recall / (precision + recall)`).
-import { evaluate } from 'mathjs';
 import type { Row } from '../schemas/row.js';
 
 export interface DerivedMetric {
@@ -28,9 +27,11 @@ export function namedMetrics({ rows }: { rows: Iterable<Row> }): Record<string, 
 }
 
 /**
- * @example derivedMetrics({ rows, metrics: [{ name: 'f1', value: '2 * p * r / (p + r)' }] }) // [{ name: 'f1', value: 0.8 }]
+ * @example await derivedMetrics({ rows, metrics: [{ name: 'f1', value: '2 * p * r / (p + r)' }] }) // [{ name: 'f1', value: 0.8 }]
  */
-export function derivedMetrics({ rows, metrics }: { rows: Iterable<Row>; metrics: { name: string; value: string }[] }): DerivedMetric[] {
+export async function derivedMetrics({ rows, metrics }: { rows: Iterable<Row>; metrics: { name: string; value: string }[] }): Promise<DerivedMetric[]> {
+  // mathjs is large: loaded only by suites that have derived metrics.
+  const { evaluate } = await import('mathjs');
   const scope: Record<string, number> = { ...namedMetrics({ rows }) };
   return metrics.map(({ name, value }) => {
     try {
