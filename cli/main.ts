@@ -32,7 +32,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     cmd
       .option('--target <name>', 'target: a name from .agentv/targets.yaml, or echo, mock, exec:<command>, openai:<model>')
       .option('--grader <name>', 'target that judges llm-rubric assertions')
-      .option('--workers <n>', 'tests run at once (default 4)')
+      .option('--workers <n>', "tests run at once (default: the suite's evaluateOptions.maxConcurrency, else 4)")
       .option('--json', 'print the run summary as JSON on stdout')
       .option('--events <file>', 'also write the run\'s events as NDJSON to FILE, or to stdout with - (not with --json)')
       .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight tests may finish (default 10)');
@@ -51,7 +51,8 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       // Baselines from git (SPEC 3.8).
       .option('--baseline <rev>', "compare with the newest completed run of this suite and target at REV or its nearest first-parent ancestor that has one")
       .option('--fail-on-regression', 'with --baseline: exit 1 only when a test regressed or newly errors against the baseline')
-      .option('--require-baseline', 'with --baseline: no baseline run found is an error (exit 2) instead of a warning'),
+      .option('--require-baseline', 'with --baseline: no baseline run found is an error (exit 2) instead of a warning')
+      .option('--dry-run', 'load and plan only: print every test as agentv understood it (prompt, assertions, target, input hash); nothing runs or is written'),
   )
     .addHelpText(
       'after',
@@ -63,6 +64,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
         'agentv eval suite.yaml --rerun-failed 20261122-101500-k3f9qa',
         'agentv eval suite.yaml --retry-errors 20261122-101500-k3f9qa',
         'agentv eval suite.yaml --baseline origin/main --fail-on-regression',
+        'agentv eval promptfooconfig.yaml --dry-run --json   # how agentv reads an imported suite',
       ]),
     )
     .action((suites: string[], opts) => {

@@ -8,7 +8,9 @@ import { AgentvError, classifyFault } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import type { EvalRunJson } from '../../src/schemas/compare.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
-import { manifestOutcome, readRun } from '../../src/store/index.js';
+import { dryRunReport, printDryRun } from './eval-dry-run.js';
+import { currentRows, manifestOutcome, readRun } from '../../src/store/index.js';
+import { derivedMetrics } from '../../src/eval/derived-metrics.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { Progress } from '../progress.js';
 import { percent } from '../format.js';
@@ -29,6 +31,7 @@ export interface EvalOptions extends BaselineOptions {
   stopGrace?: string;
   /** FILE or `-` (stdout): the run's events as NDJSON. */
   events?: string;
+  dryRun?: boolean;
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number): number {
@@ -57,7 +60,8 @@ function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
 export async function evalCommand(ctx: CommandContext, suites: string[], opts: EvalOptions, argv: string[]): Promise<CommandResult> {
   const { mode, fromRunId } = modeOf(opts);
   checkBaselineFlags(opts);
-  const workers = positiveInt('--workers', opts.workers, 4);
+  // Unset: the suite's evaluateOptions.maxConcurrency, else 4.
+  const workers = opts.workers === undefined ? undefined : positiveInt('--workers', opts.workers, 4);
   const graceMs = opts.stopGrace === undefined ? 10_000 : Number(opts.stopGrace) * 1000;
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new AgentvError('USAGE', `--stop-grace takes seconds, not ${JSON.stringify(opts.stopGrace)}`);
   if (opts.runId !== undefined && !RunId.safeParse(opts.runId).success) throw new AgentvError('USAGE', `invalid --run-id: ${JSON.stringify(opts.runId)}`);
@@ -67,17 +71,21 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
   // Signals are ours from the start: one during planning ends the command
   // before anything runs, with the same exit code as a stop mid-run.
   let signal: NodeJS.Signals | null = null;
-  let current: { session: EvalSession; progress: Progress } | null = null;
+  // The runs going on now: one, or one per provider of a suite (they run together).
+  let current: { session: EvalSession; progress: Progress }[] = [];
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal) {
-      current?.progress.say('Second signal: ending target processes now.');
-      current?.session.stopNow();
+      for (const c of current) {
+        c.progress.say('Second signal: ending target processes now.');
+        c.session.stopNow();
+      }
       return;
     }
     signal = sig;
-    if (!current) return;
-    current.progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${current.session.inFlight} in flight (signal again to stop now).`);
-    current.session.stop(graceMs);
+    for (const c of current) {
+      c.progress.say(`Stopping: no new tests; waiting up to ${graceMs / 1000}s for ${c.session.inFlight} in flight (signal again to stop now).`);
+      c.session.stop(graceMs);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -106,9 +114,9 @@ function eventSink(ctx: CommandContext, target: string | undefined): { write: (e
 async function evalSuites(
   ctx: CommandContext,
   suites: string[],
-  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number; graceMs: number; argv: string[]; sink: { write: (e: RunEvent) => void } | null },
+  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number | undefined; graceMs: number; argv: string[]; sink: { write: (e: RunEvent) => void } | null },
   signalled: () => NodeJS.Signals | null,
-  setCurrent: (c: { session: EvalSession; progress: Progress } | null) => void,
+  setCurrent: (c: { session: EvalSession; progress: Progress }[]) => void,
 ): Promise<CommandResult> {
   const { mode, fromRunId, workerCount: workers, graceMs, argv } = opts;
   const stoppedCode = () => (signalled() === 'SIGINT' ? 130 : 143);
@@ -117,10 +125,11 @@ async function evalSuites(
   const repoDir = await ctx.sourceRoot();
 
   // Validate every suite before running any.
-  const sessions: EvalSession[] = [];
+  // One group per suite: its runs, one per provider, start together.
+  const groups: EvalSession[][] = [];
   for (const s of suites) {
-    sessions.push(
-      await EvalSession.prepare({
+    groups.push(
+      (await EvalSession.prepareAll({
         store,
         repoDir,
         suitePath: path.resolve(ctx.cwd, s),
@@ -135,10 +144,12 @@ async function evalSuites(
         acceptChanged: opts.acceptChanged,
         argv,
         env: ctx.env,
-      }),
+      })),
     );
   }
+  if (opts.dryRun) return printDryRun(ctx, dryRunReport(groups.flat()), opts.json === true);
   // Baselines are found before anything runs: a bad REV or a required one missing is exit 2.
+  const sessions = groups.flat();
   const baselines = await resolveBaselines(ctx, store, sessions.map((s) => ({ suite: s.plan.suite.name, target: s.plan.target.name })), opts);
   if (signalled()) {
     ctx.io.stderr('Stopped before any test ran; nothing was written.\n');
@@ -148,58 +159,85 @@ async function evalSuites(
   const summaries: EvalRunJson[] = [];
   let exitCode = 0;
   let gate = 0;
-  for (const [i, session] of sessions.entries()) {
-    const { plan } = session;
-    for (const w of plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
-    const progress = new Progress(ctx.io, plan.items.length);
-    ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${workers} workers)\n`);
-    setCurrent({ session, progress });
-    if (signalled()) session.stop(graceMs);
-    let outcome;
-    try {
-      outcome = await session.run({
-        onEvent: (e) => {
-          opts.sink?.write(e);
-          progress.onEvent(e);
-        },
-      });
-    } catch (e) {
-      throw runnerFailure(session, e);
-    } finally {
-      progress.end();
-      setCurrent(null);
-    }
-    const m = outcome.manifest;
-    const c = m.counts!;
-    const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
-    const resume = resumable ? resumeCommand(m) : null;
-    summaries.push({
-      run_id: m.run_id,
-      status: m.status,
-      outcome: manifestOutcome(m),
-      planned_test_count: m.planned_test_count,
-      completed_count: c.completed_count,
-      passed: c.passed,
-      failed: c.failed,
-      errored: c.errored,
-      pass_rate: c.pass_rate,
-      resume_command: resume,
+  for (const group of groups) {
+    const several = group.length > 1;
+    const running = group.map((session) => {
+      const { plan } = session;
+      // Runs side by side print plain lines, each prefixed with its target.
+      const io = several ? { ...ctx.io, isTTY: false, stderr: (t: string) => ctx.io.stderr(`${plan.target.name} ${t}`) } : ctx.io;
+      return { session, progress: new Progress(io, plan.items.length) };
     });
-    if (signalled()) {
-      ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
-      exitCode = stoppedCode();
-      break;
+    for (const w of group[0]!.plan.suite.warnings) ctx.io.stderr(`warning: ${w}\n`);
+    for (const { session } of running) {
+      const { plan } = session;
+      ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${session.req.workers ?? 4} workers)\n`);
     }
-    ctx.io.stderr(
-      `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
-        `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
-    );
-    if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
-    if (opts.baseline !== undefined) {
-      const cmp = await compareWithBaseline(ctx, store, baselines[i] ?? null, m.run_id);
-      summaries[summaries.length - 1]!.baseline = cmp.json;
-      if (cmp.regressed) gate = 1;
+    setCurrent(running);
+    if (signalled()) for (const { session } of running) session.stop(graceMs);
+    let outcomes;
+    try {
+      outcomes = await Promise.allSettled(
+        running.map(({ session, progress }) =>
+          session
+            .run({
+              onEvent: (e) => {
+                opts.sink?.write(e);
+                progress.onEvent(e);
+              },
+            })
+            .catch((e) => {
+              throw runnerFailure(session, e);
+            })
+            .finally(() => progress.end()),
+        ),
+      );
+    } finally {
+      setCurrent([]);
     }
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+    for (const [i, o] of outcomes.entries()) {
+      const session = running[i]!.session;
+      const plan = session.plan;
+      const m = (o as PromiseFulfilledResult<Awaited<ReturnType<EvalSession['run']>>>).value.manifest;
+      const c = m.counts!;
+      const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
+      const resume = resumable ? resumeCommand(m) : null;
+      summaries.push({
+        run_id: m.run_id,
+        status: m.status,
+        outcome: manifestOutcome(m),
+        planned_test_count: m.planned_test_count,
+        completed_count: c.completed_count,
+        passed: c.passed,
+        failed: c.failed,
+        errored: c.errored,
+        pass_rate: c.pass_rate,
+        resume_command: resume,
+      });
+      if (signalled()) {
+        ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
+        exitCode = stoppedCode();
+        continue;
+      }
+      if (plan.suite.derivedMetrics?.length) {
+        const { rows } = await readRun({ store, runId: m.run_id });
+        for (const d of await derivedMetrics({ rows: currentRows(rows).values(), metrics: plan.suite.derivedMetrics })) {
+          ctx.io.stderr(d.value === null ? `derived metric ${d.name}: cannot be computed: ${d.error}\n` : `derived metric ${d.name}: ${Number(d.value.toFixed(4))}\n`);
+        }
+      }
+      ctx.io.stderr(
+        `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
+          `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
+      );
+      if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
+      if (opts.baseline !== undefined) {
+        const cmp = await compareWithBaseline(ctx, store, baselines[sessions.indexOf(session)] ?? null, m.run_id);
+        summaries[summaries.length - 1]!.baseline = cmp.json;
+        if (cmp.regressed) gate = 1;
+      }
+    }
+    if (signalled()) break;
   }
   // --fail-on-regression: only regressions and new errors against the baseline fail (stops keep their codes).
   if (opts.failOnRegression && exitCode <= 1) exitCode = gate;

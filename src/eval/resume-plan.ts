@@ -64,7 +64,7 @@ export async function findRun(
   const { store } = req;
   let runId = req.fromRunId;
   if (!runId) {
-    const target = req.target ?? defaultTargetName(config) ?? undefined;
+    const target = req.target ?? req.provider?.name ?? defaultTargetName(config) ?? undefined;
     let cursor: string | undefined;
     // Summaries tell which runs may have work left; the first one that does wins.
     search: do {

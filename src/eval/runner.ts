@@ -160,7 +160,7 @@ export class Executor {
       cwd: this.opts.cwd,
       registry: this.opts.registry,
       ...(this.opts.assertionTimeoutMs !== undefined && { timeoutMs: this.opts.assertionTimeoutMs }),
-      ...(this.opts.scoringFunction !== undefined && { scoringFunction: this.opts.scoringFunction }),
+      ...((test.assertScoringFunction ?? this.opts.scoringFunction) !== undefined && { scoringFunction: test.assertScoringFunction ?? this.opts.scoringFunction }),
     });
     if (signal.aborted) return null;
     const usage = response.tokenUsage ? { token_usage: response.tokenUsage } : {};

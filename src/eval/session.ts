@@ -16,9 +16,11 @@ import { Executor, type ExecuteOptions } from './runner.js';
 import { namedGraders, usesGrader } from './assertions/normalise.js';
 import { DEFAULT_LIMITS } from '../schemas/config.js';
 import { readConfig } from '../store/config.js';
-import type { Target } from './types.js';
 import { loadSuite } from './suite.js';
+import { providerTarget } from './targets/from-provider.js';
 import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget } from './targets/index.js';
+import type { TargetConfig } from '../schemas/targets.js';
+import type { Suite, Target } from './types.js';
 import { Watchdog } from './watchdog.js';
 import { scratchRootOf, sweepScratch } from './process/scratch.js';
 
@@ -45,6 +47,22 @@ export interface EvalRequest {
   acceptChanged?: boolean;
   argv?: string[];
   env?: NodeJS.ProcessEnv;
+  /** The suite, when already loaded (prepareAll loads it once for all its providers). */
+  suite?: Suite;
+  /** The target this run uses when --target is not given: one of the suite's providers. */
+  provider?: TargetConfig;
+}
+
+/** A target whose calls are spaced by `evaluateOptions.delay` (ms after each call, per worker). */
+function withDelay(target: Target, ms: number | undefined): Target {
+  if (!ms) return target;
+  return { ...target, call: async (input) => {
+    try {
+      return await target.call(input);
+    } finally {
+      await new Promise((r) => setTimeout(r, ms));
+    }
+  } };
 }
 
 export interface EvalOutcome {
@@ -79,26 +97,66 @@ export class EvalSession {
     readonly registry: ProcessRegistry,
   ) {}
 
+  /**
+   * One session per run the suite asks for: --target replaces the suite's providers;
+   * else each of the suite's `providers:` / `execution.target` is a run; else the
+   * default target. Every provider is resolved before any session is returned.
+   */
+  static async prepareAll(req: EvalRequest): Promise<EvalSession[]> {
+    const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
+    const providers = suite.providers ?? [];
+    const config = await loadTargetsConfig({ repoDir: req.repoDir });
+    const env = { ...suite.env, ...(req.env ?? process.env) };
+    if (req.target !== undefined) {
+      // --target replaces the suite's providers; naming one of them (as `agentv resume` does) picks it.
+      const ref = providers.find((p) => (p.label ?? p.id) === req.target && !config?.targets.some((t) => t.name === req.target));
+      const provider = ref ? providerTarget({ ref, config, env }) : undefined;
+      return [await EvalSession.prepare({ ...req, suite, ...(provider ? { provider, target: undefined } : {}) })];
+    }
+    const own = suite.testTargets ?? [];
+    if (own.length) {
+      const list = own.slice(0, 5).map((t) => `${t.where}: execution.target ${t.target}`).join('\n  ');
+      throw new AgentvError('CONFIG', `${suite.path}: some tests name their own target, and a run has one target:\n  ${list}\npass --target to run every test against one target, or split the suite`);
+    }
+    if (providers.length === 0) return [await EvalSession.prepare({ ...req, suite })];
+    const targets = providers.map((ref) => providerTarget({ ref, config, env }));
+    const names = new Set(targets.map((t) => t.name));
+    if (names.size < targets.length) throw new AgentvError('CONFIG', `${suite.path}: two providers share the name ${[...names].find((n) => targets.filter((t) => t.name === n).length > 1)}; give them distinct labels`);
+    if (targets.length > 1 && (req.runId || (req.mode ?? 'new') !== 'new')) {
+      throw new AgentvError('USAGE', `${suite.path} names ${targets.length} providers (one run each): --run-id and resume modes need one, chosen with --target`);
+    }
+    const sessions: EvalSession[] = [];
+    for (const provider of targets) sessions.push(await EvalSession.prepare({ ...req, suite, provider }));
+    return sessions;
+  }
+
   /** Validate everything and compute the plan; writes nothing. */
   static async prepare(req: EvalRequest): Promise<EvalSession> {
     const mode = req.mode ?? 'new';
-    const suite = await loadSuite({ path: req.suitePath, repoDir: req.repoDir });
-    const config = await loadTargetsConfig({ repoDir: req.repoDir });
+    const suite = req.suite ?? (await loadSuite({ path: req.suitePath, repoDir: req.repoDir }));
+    const loaded = await loadTargetsConfig({ repoDir: req.repoDir });
+    // A suite's provider joins the configured targets under its own name for this run.
+    const config = req.provider ? { ...loaded, targets: [...(loaded?.targets ?? []).filter((t) => t.name !== req.provider!.name), req.provider] } : loaded;
+    const env = { ...suite.env, ...(req.env ?? process.env) };
     // The watchdog attaches at run(); until then there is nothing to report.
     let report: (pids: number[]) => void = () => {};
     const registry = new ProcessRegistry((pids) => report(pids), { scratchRoot: scratchRootOf(req.store.localDir) });
     const found = mode !== 'new' ? await findRun(req, suite, config) : null;
     const previous = found?.manifest ?? null;
-    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? defaultTargetName(config);
+    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? req.provider?.name ?? defaultTargetName(config);
     if (!targetName) {
       throw new AgentvError(
         'CONFIG',
         'no target: pass --target (echo, mock, exec:<command>, openai:<model>, or a name from .agentv/targets.yaml), or set defaults.target in .agentv/targets.yaml',
       );
     }
-    const target = resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env: req.env });
-    const graderName = req.grader ?? previous?.options.grader ?? defaultGraderName(config);
-    const grader = graderName ? resolveTarget({ name: graderName, config, repoDir: req.repoDir, registry, env: req.env }) : null;
+    const target = withDelay(resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env }), suite.delayMs);
+    // The suite's grader (defaultTest.options.provider) joins the targets like a provider does.
+    const suiteGrader = req.grader === undefined && !previous?.options.grader && suite.grader ? providerTarget({ ref: suite.grader, config, env }) : undefined;
+    if (suiteGrader && config) config.targets = [...config.targets.filter((t) => t.name !== suiteGrader.name), suiteGrader];
+    const graderConfig = suiteGrader && !config ? { targets: [suiteGrader] } : config;
+    const graderName = req.grader ?? previous?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
+    const grader = graderName ? resolveTarget({ name: graderName, config: graderConfig, repoDir: req.repoDir, registry, env }) : null;
     if (suite.needsGrader && !grader) {
       const first = suite.tests.find((t) => t.assertions.some(usesGrader));
       throw new AgentvError(
@@ -135,7 +193,8 @@ export class EvalSession {
         });
       }
     }
-    const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined }, plan, registry);
+    const workers = req.workers ?? suite.maxConcurrency;
+    const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined, ...(workers === undefined ? {} : { workers }) }, plan, registry);
     session.grading = { assertionTimeoutMs: limits.assertion_timeout_ms, resolveGrader };
     report = (pids) => session.watchdog?.update(pids);
     return session;

@@ -1,12 +1,11 @@
-// Prompt templates: nunjucks-style `{{ var }}` / `{{ var.path }}` substitution,
-// nothing more. What cannot be rendered faithfully is reported by checkTemplate
-// (the suite loader turns that into a problem) instead of being guessed at.
+// Prompt and assertion templates, rendered by the real nunjucks engine (filters, tags,
+// loops, whitespace control), as promptfoo and agentv users write them. Values render as
+// before the engine moved to nunjucks, so input hashes stay put: objects as JSON, chat
+// message lists as `role: content` lines, null/undefined as ''. Templates see only the
+// test's vars (plus `vars` itself and an empty `_conversation`), never prototypes.
+import nunjucks from 'nunjucks';
 import type { ChatMessage, Prompt } from './types.js';
 
-const EXPR = /\{\{(-?)([\s\S]*?)(-?)\}\}/g;
-const COMMENT = /\{#[\s\S]*?#\}/g;
-const VAR_PATH = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*|\.\d+|\[\d+\]|\[(?:"[^"]*"|'[^']*')\])*$/;
-const SEGMENT = /([A-Za-z_$][\w$]*|\d+)|\[(\d+|"[^"]*"|'[^']*')\]/g;
 export const INPUT_ONLY = /^\s*\{\{-?\s*input\s*-?\}\}\s*$/;
 
 export function isChatMessages(v: unknown): v is ChatMessage[] {
@@ -25,63 +24,123 @@ export function promptToText({ prompt }: { prompt: Prompt }): string {
   return typeof prompt === 'string' ? prompt : prompt.map((m) => `${m.role}: ${m.content}`).join('\n');
 }
 
-function lookup(vars: Record<string, unknown>, expr: string): unknown {
-  let cur: unknown = vars;
-  for (const m of expr.matchAll(SEGMENT)) {
-    let key = m[1] ?? m[2] ?? '';
-    if (key.startsWith('"') || key.startsWith("'")) key = key.slice(1, -1);
-    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, key)) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
+// Member access in templates reaches own properties (and a string's or list's own
+// methods) only: `{{ x.constructor }}` is empty, and the classic escape through
+// `range.constructor` is closed. Patched once on the runtime every template shares.
+const FORBIDDEN = new Set(['constructor', '__proto__', 'prototype', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__']);
+type Frame = { variables: Record<string, unknown>; parent?: Frame };
+const runtime = nunjucks.runtime as unknown as {
+  memberLookup: (obj: unknown, val: unknown) => unknown;
+  contextOrFrameLookup: (context: { ctx: Record<string, unknown> }, frame: Frame, name: string) => unknown;
+  __agentvSafe?: boolean;
+};
+if (!runtime.__agentvSafe) {
+  const original = runtime.memberLookup;
+  runtime.memberLookup = (obj: unknown, val: unknown) => {
+    if (obj === undefined || obj === null) return undefined;
+    const key = typeof val === 'number' ? String(val) : val;
+    if (typeof key !== 'string' || FORBIDDEN.has(key)) return undefined;
+    const boxed = Object(obj) as object;
+    const own = Object.hasOwn(boxed, key);
+    const method = (typeof obj === 'string' || Array.isArray(obj)) && typeof (boxed as Record<string, unknown>)[key] === 'function';
+    return own || method ? original(obj, val) : undefined;
+  };
+  const lookup = runtime.contextOrFrameLookup;
+  runtime.contextOrFrameLookup = (context, frame, name) => {
+    if (!(name in Object.prototype)) return lookup(context, frame, name);
+    for (let f: Frame | undefined = frame; f; f = f.parent) if (Object.hasOwn(f.variables, name)) return f.variables[name];
+    return Object.hasOwn(context.ctx, name) ? context.ctx[name] : undefined;
+  };
+  runtime.__agentvSafe = true;
 }
 
-function stringify(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (isChatMessages(v)) return promptToText({ prompt: v });
-  return JSON.stringify(v);
+const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+// promptfoo's own filter: `{{ (json_var | load).field }}` parses a JSON string.
+env.addFilter('load', (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v));
+// Globals (range, cycler, joiner) without Object.prototype: `{{ toString }}` is empty.
+Object.setPrototypeOf((env as unknown as { globals: object }).globals, null);
+const compiled = new Map<string, nunjucks.Template>();
+
+/** `{{ list.0 }}` (dotted index, which agentv always accepted) -> `{{ list[0] }}` for nunjucks. */
+function dottedIndexes(template: string): string {
+  return template.replace(/(\{\{|\{%)([\s\S]*?)(\}\}|%\})/g, (_m, open: string, body: string, close: string) => {
+    let prev;
+    do {
+      prev = body;
+      body = body.replace(/([A-Za-z_$][\w$]*|\])\.(\d+)(?!\w)/g, '$1[$2]');
+    } while (body !== prev);
+    return open + body + close;
+  });
 }
+
+function compile(template: string): nunjucks.Template {
+  let t = compiled.get(template);
+  if (!t) {
+    t = new nunjucks.Template(dottedIndexes(template), env, 'template', true);
+    if (compiled.size > 5000) compiled.clear();
+    compiled.set(template, t);
+  }
+  return t;
+}
+
+/** A copy of a value whose text form is what agentv has always printed for it. */
+function presentable(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const text = isChatMessages(v) ? promptToText({ prompt: v }) : JSON.stringify(v);
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(v) ? v.map(presentable) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, presentable(x)]));
+  Object.defineProperty(copy, 'toString', { value: () => text, enumerable: false });
+  return copy;
+}
+
+/** Turns a nunjucks error into one line: what is wrong and where. */
+function cleanError(err: unknown): string {
+  const m = (err as Error).message ?? String(err);
+  const pos = /\[Line (\d+), Column (\d+)\]/.exec(m);
+  const body = m.split('\n').map((l) => l.trim()).filter((l) => l && !/^\(template\)|^Template render error/.test(l)).join(' ') || m;
+  return `template: ${body.replace(/^Error: /, '')}${pos ? ` (template line ${pos[1]}, column ${pos[2]})` : ''}`;
+}
+
+export class TemplateError extends Error {}
 
 /**
- * Substitutes `{{ var }}` and `{{ var.path }}` (whitespace-tolerant, `{{-`/`-}}` trim like
- * nunjucks). An unknown var renders as '', an object as JSON, a chat message list as
- * `role: content` lines. Anything else (`{% %}` tags, filters) is left verbatim, never
- * guessed at: validate templates with `checkTemplate` first.
- * @example renderTemplate({ template: 'Hi {{ user.name }}', vars: { user: { name: 'Ada' } } }) // 'Hi Ada'
+ * Renders a nunjucks template with the test's vars (also reachable as `vars.<name>`).
+ * An unknown var renders as '', an object as JSON, a chat message list as `role: content`
+ * lines. Throws TemplateError for a template that cannot render (check with checkTemplate).
+ * @example renderTemplate({ template: 'Hi {{ user.name | upper }}', vars: { user: { name: 'Ada' } } }) // 'Hi ADA'
  */
 export function renderTemplate({ template, vars }: { template: string; vars: Record<string, unknown> }): string {
-  const t = template.replace(COMMENT, '');
-  let out = '';
-  let last = 0;
-  let trimNext = false;
-  for (const m of t.matchAll(EXPR)) {
-    let text = t.slice(last, m.index);
-    if (trimNext) text = text.trimStart();
-    if (m[1]) text = text.trimEnd();
-    const expr = (m[2] ?? '').trim();
-    out += text + (VAR_PATH.test(expr) ? stringify(lookup(vars, expr)) : m[0]);
-    trimNext = m[3] === '-';
-    last = m.index + m[0].length;
+  if (!template.includes('{')) return template;
+  const ctx = Object.create(null) as Record<string, unknown>;
+  ctx._conversation = [];
+  ctx.vars = presentable(vars);
+  for (const [k, v] of Object.entries(vars)) ctx[k] = presentable(v);
+  try {
+    return compile(template).render(ctx);
+  } catch (err) {
+    throw new TemplateError(cleanError(err));
   }
-  const tail = t.slice(last);
-  return out + (trimNext ? tail.trimStart() : tail);
 }
 
 /**
- * What in a template `renderTemplate` cannot render faithfully; [] when it is fine.
- * @example checkTemplate({ template: '{% if x %}a{% endif %}' }) // ['template tags ({% ... %}) are not supported ...']
+ * Problems that stop a template from rendering (syntax errors, unknown filters); [] when fine.
+ * @example checkTemplate({ template: '{% if x %}a' }) // ['template: ... expected elif, else, or endif ...']
  */
 export function checkTemplate({ template }: { template: string }): string[] {
-  const out: string[] = [];
-  const t = template.replace(COMMENT, '');
-  if (t.includes('{%')) out.push('template tags ({% ... %}) are not supported; only {{ var }} substitution is');
-  for (const m of t.matchAll(EXPR)) {
-    const expr = (m[2] ?? '').trim();
-    if (VAR_PATH.test(expr)) continue;
-    out.push(expr.includes('|') ? `template filters are not supported: ${m[0]}` : `unsupported template expression ${m[0]}`);
+  if (!template.includes('{')) return [];
+  try {
+    compile(template);
+  } catch (err) {
+    return [cleanError(err)];
   }
-  if (t.replace(EXPR, '').includes('{{')) out.push('unclosed "{{" in template');
+  // Filters are looked up when rendering: name an unknown one now, not mid-run.
+  const out: string[] = [];
+  for (const m of template.matchAll(/\|\s*([A-Za-z_]\w*)/g)) {
+    const name = m[1]!;
+    try {
+      env.getFilter(name);
+    } catch {
+      out.push(`template: unknown filter "${name}"`);
+    }
+  }
   return out;
 }

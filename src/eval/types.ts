@@ -46,6 +46,8 @@ export interface SuiteTest {
   threshold?: number;
   metadata: Record<string, unknown>;
   tags: string[];
+  /** promptfoo's `assertScoringFunction` (file:// or inline), recorded for the graders to apply. */
+  assertScoringFunction?: string;
 }
 
 export interface Suite {
@@ -63,6 +65,25 @@ export interface Suite {
   warnings: string[];
   /** promptfoo `assertScoringFunction`: `file://<path relative to the repository root or absolute>[:fn]`. */
   scoringFunction?: string;
+  // What the suite says about how it runs (src/eval/suite/model.ts); all optional so a
+  // hand-made Suite stays valid.
+  /** Which shape the file was written in. */
+  dialect?: 'agentv' | 'promptfoo' | 'agentv-eval';
+  /** `providers:` / `execution.target`: one run per provider unless --target replaces them. */
+  providers?: { id: string; label?: string; config?: Record<string, unknown>; where: string }[];
+  /** `defaultTest.options.provider`: the grader when --grader is not given. */
+  grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string };
+  /** `evaluateOptions.maxConcurrency`: workers when --workers is not given. */
+  maxConcurrency?: number;
+  /** `evaluateOptions.delay`: ms each worker waits after a target call. */
+  delayMs?: number;
+  /** promptfoo `derivedMetrics`: computed from named metrics after the run. */
+  derivedMetrics?: { name: string; value: string }[];
+  /** agentv tests that name another `execution.target` than the file's (refused unless --target). */
+  testTargets?: { target: string; where: string }[];
+  /** `.env` files and the suite's `env:`; variables already set in the environment win. */
+  env?: Record<string, string>;
+  limits?: import('../schemas/limits.js').LimitsConfig;
 }
 
 export interface TargetCall {

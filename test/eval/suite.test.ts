@@ -71,12 +71,19 @@ describe('renderTemplate', () => {
     expect(promptToText({ prompt: messages as never })).toBe('system: be brief\nuser: hello');
   });
 
-  it('leaves unsupported syntax verbatim, and checkTemplate reports it', () => {
-    expect(renderTemplate({ template: '{% if x %}y{% endif %}{{ input | upper }}', vars })).toBe('{% if x %}y{% endif %}{{ input | upper }}');
-    expect(checkTemplate({ template: '{% if x %}y{% endif %}' })).toHaveLength(1);
-    expect(checkTemplate({ template: '{{ input | upper }}' })).toHaveLength(1);
+  it('renders nunjucks tags, loops and filters, and checkTemplate reports what cannot render', () => {
+    expect(renderTemplate({ template: '{% if flag %}y{% else %}n{% endif %} {{ input | upper }} {% for l in user.langs %}[{{ l }}]{% endfor %}', vars })).toBe('n HI [ts][go]');
+    expect(renderTemplate({ template: '{{ vars.input }} {{ user | dump }}', vars })).toBe('hi {"name":"Ada","langs":["ts","go"]}');
+    // promptfoo's `load` filter parses a JSON string var.
+    expect(renderTemplate({ template: '{{ (j | load).tone }}', vars: { j: '{"tone":"formal"}' } })).toBe('formal');
+    expect(checkTemplate({ template: '{% if x %}y' })).toHaveLength(1);
+    expect(checkTemplate({ template: '{{ input | nosuchfilter }}' })).toEqual(['template: unknown filter "nosuchfilter"']);
     expect(checkTemplate({ template: 'open {{ input' })).toHaveLength(1);
-    expect(checkTemplate({ template: '{{ a.b[0] }} {# c #} {{-d-}}' })).toEqual([]);
+    expect(checkTemplate({ template: '{{ a.b[0] }} {# c #} {{-d-}} {% if x %}{{ x | upper }}{% endif %}' })).toEqual([]);
+  });
+
+  it('closes the constructor escape', () => {
+    expect(() => renderTemplate({ template: '{{ range.constructor("return process")() }}', vars })).toThrow(/Unable to call/);
   });
 });
 
@@ -340,8 +347,8 @@ describe('loadSuite: problems', () => {
       ].join('\n'),
     });
     const pick = (p: SuiteProblem) => [p.code, p.line, p.test_id];
+    // A test without an id is fine now: it gets a derived id (test/eval/suite-dialects.test.ts).
     expect(problems.map(pick)).toEqual([
-      ['missing_id', 3, undefined],
       ['unknown_assertion', 7, 'ok'],
       ['unknown_assertion', 9, 'ok'],
       ['invalid_assertion', 10, 'ok'],
@@ -383,7 +390,7 @@ describe('loadSuite: problems', () => {
   });
 
   it('reports unsupported tests file formats', async () => {
-    const problems = await problemsOf({ 'suite.yaml': 'tests: cases.csv\n', 'cases.csv': 'id\na\n' });
+    const problems = await problemsOf({ 'suite.yaml': 'tests: cases.py\n', 'cases.py': 'id\na\n' });
     expect(problems).toMatchObject([{ code: 'unsupported', line: 1 }]);
   });
 
@@ -394,11 +401,10 @@ describe('loadSuite: problems', () => {
     });
     expect(problems.map((p) => [p.code, p.file, p.line, p.test_id])).toEqual([
       ['json_syntax', 'cases.jsonl', 2, undefined],
-      ['missing_id', 'cases.jsonl', 4, undefined],
       ['duplicate_id', 'cases.jsonl', 5, 'a'],
       ['unknown_assertion', 'cases.jsonl', 6, 'c'],
     ]);
-    expect(problems[2]!.first_line).toBe(1);
+    expect(problems[1]!.first_line).toBe(1);
   });
 
   it('locates problems in .yaml and .json tests files', async () => {
@@ -410,18 +416,18 @@ describe('loadSuite: problems', () => {
     expect(bad[0]).toMatchObject({ code: 'json_syntax', file: 't.json', line: 3 });
   });
 
-  it('reports unsupported template syntax in prompts and messages', async () => {
+  it('reports template syntax errors in prompts, messages and assertions', async () => {
     const problems = await problemsOf({
       'suite.yaml': [
         'prompts:',
-        '  - "{% if formal %}Dear{% endif %} {{ input }}"',
-        '  - "{{ input | upper }}"',
+        '  - "{% if formal %}Dear {{ input }}"',
+        '  - "{{ input | nosuchfilter }}"',
         'tests:',
         '  - id: a',
         '    vars:',
         '      input:',
         '        - role: user',
-        '          content: "{% for x in y %}{% endfor %}"',
+        '          content: "{% for x in y %}"',
         '    assert: [{ type: contains, value: "{{ a | b }}" }]',
       ].join('\n'),
     });
@@ -439,7 +445,7 @@ describe('loadSuite: problems', () => {
         'default_test:',
         '  vars:',
         '    input:',
-        '      - { role: user, content: "{% raw %}x{% endraw %}" }',
+        '      - { role: user, content: "{% if x %}x" }',
         'tests:',
         '  - id: a',
         '  - id: b',
@@ -498,11 +504,14 @@ describe('loadSuite: problems', () => {
 });
 
 describe('unknown top-level keys', () => {
-  it('warns about a near-miss of a suite key with its line, and ignores promptfoo keys quietly', async () => {
+  it('rejects a near-miss of a suite key with its line (ignoring it would change results), and warns about cosmetic promptfoo keys', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentv-suite-warn-'));
     fs.writeFileSync(path.join(dir, 's.yaml'), 'providers: [echo]\npromts: ["{{ input }}!"]\ntests:\n  - id: a\n    vars: { input: hi }\n');
+    const err = await loadSuite({ path: path.join(dir, 's.yaml'), repoDir: dir }).catch((e) => e);
+    expect(err.data.problems).toMatchObject([{ line: 2, message: expect.stringContaining('did you mean "prompts"') }]);
+    fs.writeFileSync(path.join(dir, 's.yaml'), 'providers: [echo]\noutputPath: out.json\ntests:\n  - id: a\n    vars: { input: hi }\n');
     const suite = await loadSuite({ path: path.join(dir, 's.yaml'), repoDir: dir });
-    expect(suite.warnings).toEqual(['s.yaml:2: unknown top-level key "promts" is ignored (did you mean "prompts"?)']);
+    expect(suite.warnings).toEqual([expect.stringMatching(/^s\.yaml:2: `outputPath` is not used/)]);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -12,6 +12,7 @@ import { TargetConfig, TargetsConfig } from '../../schemas/targets.js';
 import type { Target } from '../types.js';
 import { createCliTarget } from './cli.js';
 import { createEchoTarget } from './echo.js';
+import { fromAgentvShape, type ShapeProblem } from './agentv-shape.js';
 import { createMockTarget } from './mock.js';
 import { createOpenAiTarget } from './openai.js';
 import type { ProcessRegistry } from './process-registry.js';
@@ -19,8 +20,8 @@ import type { ProcessRegistry } from './process-registry.js';
 export type { TargetConfig, TargetsConfig } from '../../schemas/targets.js';
 export { ProcessRegistry, killProcessGroup } from './process-registry.js';
 
-/** Where the config lives, relative to the repository root; `.yml` is accepted too. */
-export const TARGETS_FILES = ['.agentv/targets.yaml', '.agentv/targets.yml'] as const;
+/** Where the config lives, relative to the repository root; `.yml` is accepted too, and agentv 5.x's providers.yaml. */
+export const TARGETS_FILES = ['.agentv/targets.yaml', '.agentv/targets.yml', '.agentv/providers.yaml', '.agentv/providers.yml'] as const;
 
 export const INLINE_TARGET_FORMS = ['echo', 'mock', 'exec:<command>', 'openai:<model>'] as const;
 
@@ -66,7 +67,12 @@ export function parseTargetsConfig({ text, file }: { text: string; file: string 
     );
   }
   // An empty file is a config with no targets, not an error.
-  const result = TargetsConfig.safeParse(doc.toJS() ?? {});
+  // The agentv CLI's own shapes (4.x targets.yaml, 5.x providers.yaml) are translated first.
+  const shapeProblems: ShapeProblem[] = [];
+  const result = TargetsConfig.safeParse(fromAgentvShape({ raw: doc.toJS() ?? {}, problems: shapeProblems }));
+  if (shapeProblems.length > 0) {
+    throw invalid(file, shapeProblems.map(({ path, message }) => ({ file, line: lineAt(issueOffset(doc, { path })), message })));
+  }
   if (!result.success) {
     throw invalid(
       file,
