@@ -252,11 +252,33 @@ function checkAssertion(a: Record<string, unknown> & { type: string }, ctx: Ctx)
   checkKind(parsed.kind, a, ctx);
 }
 
+/**
+ * agentv 5.x writes three graders as `llm-rubric`: with `value` a list of rubric items
+ * (outcome strings or {id, outcome, weight, required}) it is `rubrics`; with a `prompt` (file or text) it is
+ * `llm-grader`; with neither a value nor a prompt it is `llm-grader` judging the test's
+ * criteria and expected output. promptfoo's `llm-rubric` (a text `value`) is unchanged.
+ */
+function agentvRubric(v: unknown): unknown {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+  const a = v as Record<string, unknown>;
+  if (typeof a.type !== 'string' || !/^(not-)?llm[-_]rubric$/.test(a.type)) return v;
+  const not = a.type.startsWith('not-') ? 'not-' : '';
+  if (Array.isArray(a.value)) {
+    const { value, ...rest } = a;
+    return { ...rest, type: `${not}rubrics`, criteria: value };
+  }
+  if (a.prompt !== undefined || a.value === undefined) {
+    const { value, ...rest } = a;
+    return { ...rest, type: `${not}llm-grader`, ...(typeof value === 'string' ? { criteria: value } : {}) };
+  }
+  return v;
+}
+
 const Provider = z.union([z.string(), z.looseObject({ id: z.string() })], { error: '`provider` is a target name, or {id}' });
 
 /** One assertion: an object, or a bare string (= an llm-rubric with that rubric). */
 export const SuiteAssertion: z.ZodType<SuiteAssertionShape> = z.preprocess(
-  (v) => (typeof v === 'string' ? { type: 'llm-rubric', value: v } : v),
+  (v) => (typeof v === 'string' ? { type: 'llm-rubric', value: v } : agentvRubric(v)),
   z
     .looseObject({
       type: z.string({ error: 'an assertion needs a `type`' }),

@@ -515,3 +515,31 @@ describe('unknown top-level keys', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('agentv 5.x spellings of llm-rubric', () => {
+  it('a list value is rubrics, a prompt or no value is llm-grader, a text value stays llm-rubric; `version` only warns', async () => {
+    const { suite } = await load({
+      'suite.yaml': [
+        'name: five',
+        'version: "1.0"',
+        'providers: [echo]',
+        'tests:',
+        '  - id: t',
+        '    vars: { input: hi, criteria: says hi }',
+        '    assert:',
+        '      - type: llm-rubric',
+        '        value: [Greets the user, { id: polite, outcome: Is polite, weight: 2 }]',
+        '      - type: llm-rubric',
+        '        prompt: file://grader.md',
+        '      - type: llm-rubric',
+        '        metric: helpfulness',
+        '      - type: llm-rubric',
+        '        value: Greets the user',
+        '',
+      ].join('\n'),
+      'grader.md': 'Score {{ output }} against {{ criteria }}',
+    });
+    expect(suite.tests[0]!.assertions.map((a) => a.type)).toEqual(['rubrics', 'llm-grader', 'llm-grader', 'llm-rubric']);
+    expect(suite.warnings.some((w) => w.includes('version'))).toBe(true);
+  });
+});

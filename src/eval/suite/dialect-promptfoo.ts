@@ -29,6 +29,8 @@ const COSMETIC_KEYS: Record<string, string> = {
   metadata: 'suite metadata is not recorded',
   tags: 'suite tags are not recorded; tests have `tags`',
   tracing: 'tracing is not collected',
+  version: 'a version label describes the file; agentv does not use it',
+  author: 'it describes the file; agentv does not use it',
 };
 const UNSUPPORTED_KEYS: Record<string, string> = {
   nunjucksFilters: 'custom nunjucks filters (code) are not supported',
