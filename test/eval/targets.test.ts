@@ -55,8 +55,8 @@ function callOf(prompt: string, extra: Partial<TargetCall> = {}): TargetCall {
 }
 
 
-function resolve(name: string, config: TargetsConfig | null = null): Target {
-  return resolveTarget({ name, config, repoDir, registry });
+function resolve(name: string, config: TargetsConfig | null = null, env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: 'sk-test' }): Target {
+  return resolveTarget({ name, config, repoDir, registry, env });
 }
 
 /** Poll a bounded number of times; no sleep stands in for synchronisation. */
@@ -237,6 +237,22 @@ describe('configHash', () => {
     expect(configHash({ config: otherSecrets })).toBe(h);
     expect(configHash({ config: { ...base, env: { ...base.env, MODE: 'slow' } } as TargetConfig })).not.toBe(h);
     expect(configHash({ config: { ...base, command: './other.sh' } as TargetConfig })).not.toBe(h);
+  });
+
+  it('refuses a hosted OpenAI target whose key is not set, before anything runs; a local server needs none', () => {
+    const env = { PATH: process.env.PATH };
+    const err = (() => {
+      try {
+        resolve('openai:gpt-4o', null, env);
+        return null;
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(isAgentvError(err, 'CONFIG')).toBe(true);
+    expect((err as AgentvError).data).toMatchObject({ api_key_env: 'OPENAI_API_KEY' });
+    const local: TargetsConfig = { targets: [{ name: 'llama', provider: 'openai', model: 'x', base_url: 'http://127.0.0.1:8080/v1', api_key_env: 'OPENAI_API_KEY', timeout_seconds: 120, max_retries: 4 }] };
+    expect(resolve('llama', local, env).provider).toBe('openai');
   });
 
   it('gives an inline form and the same configured target the same hash', () => {

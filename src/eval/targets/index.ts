@@ -210,8 +210,26 @@ export function resolveTarget({ name, config, repoDir, registry, env = process.e
     case 'cli':
       return createCliTarget({ config: targetConfig, configHash: hash, repoDir, registry, baseEnv: env });
     case 'openai':
+      requireHostedKey(targetConfig, env);
       return createOpenAiTarget({ config: targetConfig, configHash: hash, env, ...(retryBaseMs !== undefined && { retryBaseMs }) });
   }
+}
+
+/**
+ * A hosted OpenAI endpoint without its key would fail every test with a 401 after the
+ * run started: say so before anything runs (exit 2). Local servers (Ollama, vLLM,
+ * llama.cpp) need no key, so only the hosted hosts are checked.
+ */
+function requireHostedKey(config: Extract<TargetConfig, { provider: 'openai' }>, env: NodeJS.ProcessEnv): void {
+  const host = new URL(config.base_url).hostname;
+  if (host !== 'api.openai.com' && !host.endsWith('.openai.azure.com')) return;
+  if (env[config.api_key_env]) return;
+  throw new AgentvError(
+    'CONFIG',
+    `target "${config.name}" (model ${config.model} at ${config.base_url}) needs an API key, and ${config.api_key_env} is not set: ` +
+      `export it or put it in a .env file next to the suite; or run with --target echo, exec:<command>, or a target from .agentv/targets.yaml`,
+    { target: config.name, api_key_env: config.api_key_env },
+  );
 }
 
 /** `defaults.target` from the config, or null. */
