@@ -95,7 +95,7 @@ function splitOptions(raw: Record<string, unknown>, where: { file: string; lineO
   for (const [k, v] of [['provider', provider], ['providers', providers], ['prompts', prompts]] as const) {
     if (v !== undefined) add('unsupported', [k], `choosing ${k} per test is not supported (a run has one target; use --test-id or split the suite)`);
   }
-  const out: { prefix?: string; suffix?: string; grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string }; scoring?: string } = {};
+  const out: { prefix?: string; suffix?: string; grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string }; scoring?: string; transform?: string } = {};
   if (typeof assertScoringFunction === 'string') out.scoring = assertScoringFunction;
   else if (assertScoringFunction !== undefined) add('invalid', ['assertScoringFunction'], 'assertScoringFunction is a file:// reference or an inline function body');
   if (options !== undefined) {
@@ -109,7 +109,10 @@ function splitOptions(raw: Record<string, unknown>, where: { file: string; lineO
           const line = where.lineOf([...where.at, 'options', k]);
           if (typeof o.id !== 'string' || o.id === '') add('invalid', ['options', k], 'options.provider names the grader: a target name, an inline form, or {id, label, config}');
           else out.grader = { id: o.id, ...(typeof o.label === 'string' ? { label: o.label } : {}), ...(o.config && typeof o.config === 'object' ? { config: o.config as Record<string, unknown> } : {}), where: `${where.file}:${line ?? '?'}` };
-        } else if (k === 'transform') add('unsupported', ['options', k], 'output transforms (options.transform, code run on the output) are not supported yet; assert on the raw output or use a script assertion');
+        } else if (k === 'transform') {
+          if (typeof v === 'string' && v.trim() !== '') out.transform = v;
+          else add('invalid', ['options', k], 'options.transform is javascript run on the output: an expression, a function body, or file://x.js[:fn]');
+        }
         else if (k === 'storeOutputAs') add('unsupported', ['options', k], 'options.storeOutputAs (a later test reading an earlier output) is not supported: tests run independently and in parallel');
         else if (k === 'runSerially') problems.warn(where.file, where.lineOf([...where.at, 'options', k]), 'options.runSerially: use --workers 1');
         else if (v) add('unsupported', ['options', k], `options.${k} is not supported`);
@@ -325,6 +328,16 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
         if (!(err instanceof TemplateError)) throw err;
         problems.add({ code: 'invalid', file: v.raw.file, line: v.raw.lineOf(['assert']), test_id: baseId, message: `assertion ${err.message}` });
         return;
+      }
+      // promptfoo's options.transform rewrites the output before every assertion of the test:
+      // each assertion sees it through that transform (in the same time-limited sandbox).
+      const transform = v.options.transform ?? defOptions.transform;
+      if (transform !== undefined) {
+        if (assertions.some((a) => a.transform !== undefined)) {
+          problems.add({ code: 'unsupported', file: v.raw.file, line: v.raw.lineOf(['options', 'transform']), test_id: baseId, message: 'options.transform together with an assertion that has its own transform is not supported: put the whole transform on one of them' });
+          return;
+        }
+        assertions = assertions.map((a) => ({ ...a, transform }));
       }
       const threshold = t.threshold ?? defTest.threshold ?? draft.threshold;
       const scoring = v.options.scoring ?? defOptions.scoring;
