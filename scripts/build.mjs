@@ -7,7 +7,7 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
 const define = { __AGENTV_VERSION__: JSON.stringify(pkg.version) };
 
 await build({
-  entryPoints: { cli: 'cli/main.ts', bench: 'bench/main.ts', seed: 'bench/seed.ts' },
+  entryPoints: { cli: 'cli/main.ts', bench: 'bench/main.ts', seed: 'bench/seed.ts', 'suite-worker': 'src/server/suite-worker.ts' },
   outdir: 'dist',
   bundle: true,
   splitting: true,

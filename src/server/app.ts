@@ -95,6 +95,9 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
   } else {
     app.setNotFoundHandler(notFound);
   }
-  app.addHook('onClose', async () => jobs.closeAll());
+  app.addHook('onClose', async () => {
+    catalog.close();
+    await jobs.closeAll();
+  });
   return { app, jobs, cache };
 }

@@ -1,12 +1,18 @@
 // Suites and targets the launch form offers: YAML files in the repository that
 // load as suites (cached by file mtime), and the configured targets plus the
-// built-in echo and mock. Nothing else can be launched from a request.
+// built-in echo and mock. Nothing else can be launched from a request. Suites are
+// loaded in a worker thread (suite-worker.ts) where the build has one, so a huge
+// suite never holds up the server's other requests.
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { AgentvError } from '../errors.js';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AgentvError, type ErrorCode } from '../errors.js';
 import { listFiles } from '../git/index.js';
 import type { SuitesResponse } from '../schemas/studio.js';
 import { loadSuite } from '../eval/suite.js';
+import type { SuiteAnswer, SuiteJob } from './suite-worker.js';
 import { defaultGraderName, defaultTargetName, loadTargetsConfig } from '../eval/targets/index.js';
 
 const BUILT_IN = [
@@ -14,10 +20,72 @@ const BUILT_IN = [
   { name: 'mock', provider: 'mock' },
 ];
 
+type SuiteEntry = SuitesResponse['suites'][number];
+
+/**
+ * One long-lived worker that loads suites in turn. Built code has dist/suite-worker.js
+ * beside its chunks; run from source (tests of buildApp) there is none, and suites load
+ * in-process as before.
+ */
+class SuiteLoader {
+  private worker: Worker | null = null;
+  private next = 1;
+  private pending = new Map<number, { resolve: (e: SuiteEntry) => void; reject: (e: Error) => void }>();
+  private readonly file = fileURLToPath(new URL('./suite-worker.js', import.meta.url));
+
+  async load(abs: string, repoDir: string): Promise<SuiteEntry> {
+    if (!existsSync(this.file)) {
+      const s = await loadSuite({ path: abs, repoDir });
+      return { path: s.path, name: s.name, test_count: s.tests.length };
+    }
+    const worker = this.start();
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, path: abs, repoDir } satisfies SuiteJob);
+    });
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(this.file);
+    w.on('message', (a: SuiteAnswer) => {
+      const p = this.pending.get(a.id);
+      if (!p) return;
+      this.pending.delete(a.id);
+      if (this.pending.size === 0) w.unref();
+      if (a.ok) p.resolve(a.suite);
+      else p.reject(new AgentvError(a.error.code as ErrorCode, a.error.message, a.error.data));
+    });
+    // A worker that dies (out of memory on a pathological file) fails what it held; the next load starts a new one.
+    const fail = (err: Error) => {
+      if (this.worker === w) this.worker = null;
+      for (const p of this.pending.values()) p.reject(new AgentvError('SUITE_INVALID', `the suite could not be loaded: ${err.message}`));
+      this.pending.clear();
+    };
+    w.on('error', fail);
+    w.on('exit', (code) => fail(new Error(`the loader stopped (exit ${code})`)));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  close(): void {
+    void this.worker?.terminate();
+    this.worker = null;
+  }
+}
+
 export class SuiteCatalog {
-  private cache = new Map<string, { mtime: number; entry: SuitesResponse['suites'][number] | null }>();
+  private cache = new Map<string, { mtime: number; entry: SuiteEntry | null }>();
+  private readonly loader = new SuiteLoader();
 
   constructor(private readonly repoDir: string) {}
+
+  close(): void {
+    this.loader.close();
+  }
 
   async suites(): Promise<SuitesResponse['suites']> {
     const files = (await listFiles({ cwd: this.repoDir, pathspecs: ['*.yaml', '*.yml'] })).filter(
@@ -30,10 +98,7 @@ export class SuiteCatalog {
       if (mtime < 0) continue;
       let hit = this.cache.get(file);
       if (!hit || hit.mtime !== mtime) {
-        const entry = await loadSuite({ path: abs, repoDir: this.repoDir }).then(
-          (s) => ({ path: s.path, name: s.name, test_count: s.tests.length }),
-          () => null,
-        );
+        const entry = await this.loader.load(abs, this.repoDir).catch(() => null);
         hit = { mtime, entry };
         this.cache.set(file, hit);
       }
@@ -61,7 +126,7 @@ export class SuiteCatalog {
     const s = await stat(abs).catch(() => null);
     if (!s?.isFile() || !/\.ya?ml$/i.test(abs)) throw new AgentvError('SUITE_NOT_FOUND', `unknown suite: ${p}`);
     // Load it now: a broken suite is a 400 with its problems, not a job that fails later.
-    await loadSuite({ path: abs, repoDir: this.repoDir });
+    await this.loader.load(abs, this.repoDir);
     return rel.split(path.sep).join('/');
   }
 

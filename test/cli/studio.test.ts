@@ -53,6 +53,30 @@ describe('agentv studio', () => {
     expect((await waitExit(child)).code).toBe(0);
   });
 
+  it('keeps answering while a huge suite loads for the launch form (suites load off the event loop)', async () => {
+    const dir = makeRepo();
+    // ~4 MB of YAML: seconds of loading, which in-process would hold up every request.
+    const tests = Array.from({ length: 15_000 }, (_, i) => `  - id: t${i}\n    vars: { input: "question number ${i} about something fairly long to pad the file out" }\n    assert: [{ type: contains, value: "${i}" }]\n`);
+    writeFileSync(path.join(dir, 'huge.yaml'), `tests:\n${tests.join('')}`);
+    const { child, base } = await studio(dir);
+    let loaded = false;
+    const suites = fetch(`${base}/api/suites`).then(async (r) => {
+      loaded = true;
+      return (await r.json()) as { suites: { path: string; test_count: number }[] };
+    });
+    let answered = 0;
+    while (!loaded) {
+      const r = await fetch(`${base}/api/runs?limit=50`);
+      expect(r.status).toBe(200);
+      if (!loaded) answered++;
+      await new Promise((r) => setTimeout(r, 50)); // leave the cores to the loader
+    }
+    expect((await suites).suites).toContainEqual(expect.objectContaining({ path: 'huge.yaml', test_count: 15_000 }));
+    expect(answered).toBeGreaterThanOrEqual(10);
+    child.kill('SIGINT');
+    expect((await waitExit(child)).code).toBe(0);
+  });
+
   it('a bad --port is a usage error', async () => {
     const dir = makeRepo();
     expect((await runCli(['studio', '--port', 'http'], { cwd: dir })).code).toBe(2);
