@@ -69,6 +69,21 @@ export function RunDetail({ params, query }: PageProps) {
     };
   }, [runId]);
 
+  // The run just older than this one of the same suite and target: "compare with the previous run".
+  const [previous, setPrevious] = useState<string | null>(null);
+  const pair = data ? `${data.run.suite.name}\n${data.run.target.name}` : '';
+  useEffect(() => {
+    if (!data) return;
+    let live = true;
+    previousRun(runId, data.run.suite.name, data.run.target.name).then(
+      (id) => live && setPrevious(id),
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [runId, pair]);
+
   const fetchPage = (cursor: string | null) =>
     api.results(runId, { limit: PAGE, cursor, status: view.status, q: view.q, sort: view.sort });
 
@@ -128,6 +143,14 @@ export function RunDetail({ params, query }: PageProps) {
         </div>
         <RunActions data={data} onStopped={() => setTick((n) => n + 1)} />
       </div>
+      {previous && (
+        <p class="run-compare">
+          <a href={`/compare?base=${encodeURIComponent(previous)}&head=${encodeURIComponent(runId)}`} data-testid="compare-previous">
+            Compare with the previous run of {run.suite.name} · {run.target.name}
+          </a>
+          <span class="muted mono small">({previous})</span>
+        </p>
+      )}
       <ErrorBox message={error} />
       {data.is_resumable && data.resume_reason && (
         <p class="notice">
@@ -269,6 +292,22 @@ export function RunDetail({ params, query }: PageProps) {
       )}
     </section>
   );
+}
+
+/** The newest run of this suite and target older than `runId` (runs come newest first); a few pages at most. */
+async function previousRun(runId: string, suite: string, target: string): Promise<string | null> {
+  let cursor: string | null = null;
+  let seen = false;
+  for (let i = 0; i < 5; i++) {
+    const page = await api.runs({ suite, target, limit: 200, cursor });
+    for (const r of page.runs) {
+      if (seen) return r.run_id;
+      if (r.run_id === runId) seen = true;
+    }
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return null;
 }
 
 function Meta({ k, children }: { k: string; children: ComponentChildren }) {
