@@ -3,7 +3,7 @@
 // response with the same schemas. Failures surface as ApiError with the server's code.
 import type { LinksResponse } from '../src/schemas/studio.js';
 import type { RunsListResponse, RunDetailResponse } from '../src/schemas/api.js';
-import type { ComparePage } from '../src/schemas/compare.js';
+import type { BaselineResponse, ComparePage } from '../src/schemas/compare.js';
 import type { ResultsPage, TestDetail, TrendsResponse } from '../src/schemas/run-results.js';
 import type {
   ConfigResponse,
@@ -83,6 +83,7 @@ export const api = {
   test: (runId: string, testId: string) => request<TestDetail>('GET', `/api/runs/${enc(runId)}/results/${enc(testId)}`),
   compare: (base: string, head: string, f: { limit?: number; cursor?: string | null; change?: string }) =>
     request<ComparePage>('GET', `/api/compare${qs({ base, head, limit: f.limit ?? 100, cursor: f.cursor, change: f.change })}`),
+  baseline: (suite: string, target: string, rev: string) => request<BaselineResponse>('GET', `/api/baseline${qs({ suite, target, rev })}`),
   trends: (suite: string, target: string) => request<TrendsResponse>('GET', `/api/trends${qs({ suite, target, limit: 50 })}`),
   jobs: () => request<JobsResponse>('GET', '/api/jobs'),
   runs: (f: RunsFilter & { limit?: number; cursor?: string | null }) =>

@@ -53,11 +53,27 @@ afterAll(async () => {
 
 const POLL = { timeout: 120_000 };
 
+describe('GET /api/baseline', () => {
+  it('names the run `eval --baseline REV` would pick, and refuses a revision that does not resolve', async () => {
+    const head = (await studio.app.inject(`/api/runs/${headRun}?results=false`)).json().run.source_commit as string;
+    const r = await studio.app.inject(`/api/baseline?suite=quiz&target=quiz-agent&rev=${head}~1`);
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ run: { run_id: baseRun }, distance: 0 });
+    const none = await studio.app.inject(`/api/baseline?suite=other&target=quiz-agent&rev=${head}`);
+    expect(none.json()).toMatchObject({ run: null, distance: null });
+    expect((await studio.app.inject('/api/baseline?suite=quiz&target=quiz-agent&rev=no-such-branch')).statusCode).toBe(400);
+    expect((await studio.app.inject('/api/baseline?suite=quiz&target=quiz-agent&rev=--output=x')).statusCode).toBe(400);
+  });
+});
+
 describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Compare page and diagnosis in Chromium', () => {
   it('from the head run, compares with the previous run: the one regression first, its input and the diff of its outputs', async () => {
     await page.goto(`${base}/runs/${headRun}`);
     const link = page.getByTestId('compare-previous');
     await link.waitFor(POLL);
+    // The head run's commit's parent is the base run's commit: "the run of the base commit" is the same comparison.
+    await page.getByTestId('compare-base-commit').waitFor(POLL);
+    expect(await page.getByTestId('compare-base-commit').getAttribute('href')).toBe(await link.getAttribute('href'));
     await link.click();
     await page.waitForURL((u) => u.pathname === '/compare' && u.searchParams.get('base') === baseRun && u.searchParams.get('head') === headRun, POLL);
 

@@ -5,6 +5,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { RunDetailResponse } from '../../src/schemas/api.js';
 import type { ResultPreview } from '../../src/schemas/run-results.js';
+import type { BaselineResponse } from '../../src/schemas/compare.js';
 import { api, errorMessage } from '../api.js';
 import { navigate } from '../state.js';
 import type { PageProps } from '../routes.js';
@@ -70,15 +71,24 @@ export function RunDetail({ params, query }: PageProps) {
   }, [runId]);
 
   // The run just older than this one of the same suite and target: "compare with the previous run".
+  // And the run `eval --baseline <this run's commit>~1` would pick: "the run of the base commit".
   const [previous, setPrevious] = useState<string | null>(null);
-  const pair = data ? `${data.run.suite.name}\n${data.run.target.name}` : '';
+  const [baseline, setBaseline] = useState<BaselineResponse | null>(null);
+  const pair = data ? `${data.run.suite.name}\n${data.run.target.name}\n${data.run.source_commit}` : '';
   useEffect(() => {
     if (!data) return;
     let live = true;
-    previousRun(runId, data.run.suite.name, data.run.target.name).then(
+    const { suite, target, source_commit: sha } = data.run;
+    previousRun(runId, suite.name, target.name).then(
       (id) => live && setPrevious(id),
       () => undefined,
     );
+    // No parent commit or no such run: no link.
+    if (sha)
+      api.baseline(suite.name, target.name, `${sha}~1`).then(
+        (b) => live && setBaseline(b),
+        () => undefined,
+      );
     return () => {
       live = false;
     };
@@ -143,12 +153,26 @@ export function RunDetail({ params, query }: PageProps) {
         </div>
         <RunActions data={data} onStopped={() => setTick((n) => n + 1)} />
       </div>
-      {previous && (
+      {(previous || baseline?.run) && (
         <p class="run-compare">
-          <a href={`/compare?base=${encodeURIComponent(previous)}&head=${encodeURIComponent(runId)}`} data-testid="compare-previous">
-            Compare with the previous run of {run.suite.name} · {run.target.name}
-          </a>
-          <span class="muted mono small">({previous})</span>
+          {previous && (
+            <span>
+              <a href={compareHref(previous, runId)} data-testid="compare-previous">
+                Compare with the previous run of {run.suite.name} · {run.target.name}
+              </a>{' '}
+              <span class="muted mono small">({previous})</span>
+            </span>
+          )}
+          {baseline?.run && (
+            <span>
+              <a href={compareHref(baseline.run.run_id, runId)} data-testid="compare-base-commit" title="the newest completed run at the nearest first-parent ancestor of this run's commit that has one">
+                Compare with the run of the base commit
+              </a>{' '}
+              <span class="muted mono small">
+                ({baseline.run.source_commit?.slice(0, 8)}, {baseline.run.run_id})
+              </span>
+            </span>
+          )}
         </p>
       )}
       <ErrorBox message={error} />
@@ -293,6 +317,8 @@ export function RunDetail({ params, query }: PageProps) {
     </section>
   );
 }
+
+const compareHref = (base: string, head: string) => `/compare?base=${encodeURIComponent(base)}&head=${encodeURIComponent(head)}`;
 
 /** The newest run of this suite and target older than `runId` (runs come newest first); a few pages at most. */
 async function previousRun(runId: string, suite: string, target: string): Promise<string | null> {
