@@ -5,7 +5,7 @@
 // picking two runs in the list; the run page's expanded test shows its input,
 // expected against actual, and JSON output pretty-printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
@@ -52,6 +52,12 @@ afterAll(async () => {
 });
 
 const POLL = { timeout: 120_000 };
+const SHOTS = path.join(ROOT, 'test-results/screenshots');
+
+async function shot(name: string) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
 
 describe('GET /api/baseline', () => {
   it('names the run `eval --baseline REV` would pick, and refuses a revision that does not resolve', async () => {
@@ -97,6 +103,7 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Compare page and diagnos
     expect(await detail.getByTestId('head-output').locator('ins').allTextContents()).toEqual(['BRAVO?']);
     expect(await detail.getByTestId('head-output').textContent()).toBe('BRAVO?');
     expect(await detail.textContent()).toContain('expected "bravo", got "BRAVO?"');
+    await shot('compare');
 
     // The open test and the change filter are in the URL: a reload shows the same view.
     await page.reload();
@@ -129,6 +136,7 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Compare page and diagnos
     await expect.poll(() => detail.getByTestId('input-prompt').count(), POLL).toBe(1);
     expect(await detail.getByTestId('input-prompt').textContent()).toBe('c');
     expect(await detail.locator('pre.pre').last().textContent()).toBe('{\n  "answer": "wrong",\n  "sure": true\n}');
+    await shot('run-detail-diagnosis');
     expect(await detail.getByTestId('expected-actual').innerText()).toMatch(/expected\s+charlie\s+actual\s+\{\n\s+"answer": "wrong",/);
   });
 });
