@@ -1,7 +1,7 @@
 // Builds the CLI (Node, ESM, code-split so `runs list` does not load Fastify)
 // and the Studio viewer (browser, minified). Type checking is `tsc --noEmit`.
 import { build } from 'esbuild';
-import { mkdirSync, copyFileSync, chmodSync, readFileSync } from 'node:fs';
+import { mkdirSync, copyFileSync, chmodSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const define = { __AGENTV_VERSION__: JSON.stringify(pkg.version) };
@@ -22,10 +22,16 @@ await build({
 });
 chmodSync('dist/cli.js', 0o755);
 
+// Chunk names carry content hashes: start clean so no stale chunk is served.
+rmSync('dist/web', { recursive: true, force: true });
 await build({
   entryPoints: { app: 'web/main.tsx' },
   outdir: 'dist/web',
   bundle: true,
+  // Code loaded on demand (the Compare page's diff library) is its own chunk,
+  // served next to app.js, so the first bundle stays within its budget.
+  splitting: true,
+  chunkNames: 'chunk-[hash]',
   format: 'esm',
   platform: 'browser',
   target: 'es2020',

@@ -3,6 +3,7 @@
 // response with the same schemas. Failures surface as ApiError with the server's code.
 import type { LinksResponse } from '../src/schemas/studio.js';
 import type { RunsListResponse, RunDetailResponse } from '../src/schemas/api.js';
+import type { BaselineResponse, ComparePage } from '../src/schemas/compare.js';
 import type { ResultsPage, TestDetail, TrendsResponse } from '../src/schemas/run-results.js';
 import type {
   ConfigResponse,
@@ -80,6 +81,9 @@ export const api = {
   results: (runId: string, f: { limit?: number; cursor?: string | null; status?: string; q?: string; sort?: string }) =>
     request<ResultsPage>('GET', `/api/runs/${enc(runId)}/results${qs({ limit: f.limit ?? 100, cursor: f.cursor, status: f.status, q: f.q, sort: f.sort })}`),
   test: (runId: string, testId: string) => request<TestDetail>('GET', `/api/runs/${enc(runId)}/results/${enc(testId)}`),
+  compare: (base: string, head: string, f: { limit?: number; cursor?: string | null; change?: string }) =>
+    request<ComparePage>('GET', `/api/compare${qs({ base, head, limit: f.limit ?? 100, cursor: f.cursor, change: f.change })}`),
+  baseline: (suite: string, target: string, rev: string) => request<BaselineResponse>('GET', `/api/baseline${qs({ suite, target, rev })}`),
   trends: (suite: string, target: string) => request<TrendsResponse>('GET', `/api/trends${qs({ suite, target, limit: 50 })}`),
   jobs: () => request<JobsResponse>('GET', '/api/jobs'),
   runs: (f: RunsFilter & { limit?: number; cursor?: string | null }) =>

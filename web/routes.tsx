@@ -6,6 +6,7 @@ import { RunDetail } from './pages/RunDetail.js';
 import { Job } from './pages/Job.js';
 import { Jobs } from './pages/Jobs.js';
 import { NewRun } from './pages/NewRun.js';
+import { lazyPage } from './lazy.js';
 
 export interface PageProps {
   params: Record<string, string>;
@@ -23,6 +24,7 @@ export const routes: Route[] = [
   { pattern: '/jobs', page: Jobs },
   { pattern: '/jobs/:id', page: Job },
   { pattern: '/new', page: NewRun },
+  { pattern: '/compare', page: lazyPage(() => import('./pages/Compare.js').then((m) => m.Compare)) },
 ];
 
 export function matchRoute(path: string): { route: Route; params: Record<string, string> } | null {

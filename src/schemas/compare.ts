@@ -97,3 +97,19 @@ export type EvalBaseline = z.infer<typeof EvalBaseline>;
 /** One run's `agentv eval --json` summary; with --baseline it carries `baseline` (null when none was found). */
 export const EvalRunJson = EvalSummary.extend({ baseline: EvalBaseline.nullable().optional() });
 export type EvalRunJson = z.infer<typeof EvalRunJson>;
+
+/** GET /api/baseline: the run `eval --baseline REV` would compare against (Studio's "run of the base commit"). */
+export const BaselineQuery = z.object({
+  suite: z.string().min(1).max(256),
+  target: z.string().min(1).max(256),
+  /** A revision of the source repository: a commit, a branch, `<sha>~1`. */
+  rev: z.string().min(1).max(256).regex(/^[^-\s]/, 'a revision cannot start with a dash or space'),
+});
+export const BaselineResponse = z.object({
+  run: RunSummary.nullable(),
+  /** First-parent steps from REV to the run's source commit (0 = REV itself); null with no run. */
+  distance: z.number().int().nonnegative().nullable(),
+  /** REV resolved. */
+  commit: z.string(),
+});
+export type BaselineResponse = z.infer<typeof BaselineResponse>;

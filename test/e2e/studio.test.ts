@@ -214,8 +214,9 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio in Chromium', () 
     await page.getByTestId('test-row').nth(4).click();
     await expect.poll(() => page.url()).toContain('test=t5');
     await page.getByTestId('test-detail').waitFor();
+    // Responses are recorded once their bodies are read: wait for the test's own.
+    await expect.poll(() => sizes.some((s) => s.url.includes('/results/t5'))).toBe(true);
     page.off('response', onResponse);
-    expect(sizes.some((s) => s.url.includes('/results/t5'))).toBe(true);
     expect(Math.max(...sizes.map((s) => s.rows))).toBeLessThanOrEqual(100);
     expect(Math.max(...sizes.map((s) => s.bytes))).toBeLessThan(200_000);
   });

@@ -8,6 +8,8 @@ import type { ResultPreview, TestDetail } from '../../src/schemas/run-results.js
 import { api, errorMessage } from '../api.js';
 import { duration, score } from '../format.js';
 import { StatusBadge } from './StatusBadge.js';
+import { InputView, expectedActual, pretty } from './Diagnosis.js';
+import type { StoredInput } from '../../src/schemas/input.js';
 
 const OUTPUT_LIMIT = 20 * 1024;
 
@@ -89,9 +91,15 @@ function TestPanel({ runId, testId, preview }: { runId: string; testId: string; 
   );
 }
 
-export function RowDetail({ row: r, loading = false }: { row: Row; loading?: boolean }) {
+export function RowDetail({ row: r, loading = false }: { row: Row & { input?: StoredInput | null }; loading?: boolean }) {
   return (
     <div class="row-detail" data-testid="test-detail">
+      {r.input !== undefined && (
+        <>
+          <h4>Input</h4>
+          <InputView input={r.input} />
+        </>
+      )}
       {r.error && (
         <>
           <h4>Error</h4>
@@ -118,7 +126,10 @@ export function RowDetail({ row: r, loading = false }: { row: Row; loading?: boo
                     <StatusBadge status={a.passed ? 'passed' : 'failed'} />
                   </td>
                   <td class="num">{score(a.score)}</td>
-                  <td class="reason">{a.reason ?? ''}</td>
+                  <td class="reason">
+                    {a.reason ?? ''}
+                    <ExpectedActual reason={a.reason} />
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -136,17 +147,23 @@ export function RowDetail({ row: r, loading = false }: { row: Row; loading?: boo
   );
 }
 
+function ExpectedActual({ reason }: { reason: string | null }) {
+  const ea = expectedActual(reason);
+  if (!ea) return null;
+  return (
+    <dl class="ea" data-testid="expected-actual">
+      <dt>expected</dt>
+      <dd class="mono">{pretty(ea.expected)}</dd>
+      <dt>actual</dt>
+      <dd class="mono">{pretty(ea.actual)}</dd>
+    </dl>
+  );
+}
+
 /** JSON is shown pretty-printed; a huge output is cut until asked for. */
 function Output({ text }: { text: string }) {
   const [all, setAll] = useState(false);
-  let shown = text;
-  if (/^\s*[[{]/.test(text)) {
-    try {
-      shown = JSON.stringify(JSON.parse(text), null, 2);
-    } catch {
-      // not JSON after all
-    }
-  }
+  const shown = pretty(text);
   const cut = !all && shown.length > OUTPUT_LIMIT;
   return (
     <>

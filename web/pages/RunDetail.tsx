@@ -5,6 +5,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { RunDetailResponse } from '../../src/schemas/api.js';
 import type { ResultPreview } from '../../src/schemas/run-results.js';
+import type { BaselineResponse } from '../../src/schemas/compare.js';
 import { api, errorMessage } from '../api.js';
 import { navigate } from '../state.js';
 import type { PageProps } from '../routes.js';
@@ -69,6 +70,30 @@ export function RunDetail({ params, query }: PageProps) {
     };
   }, [runId]);
 
+  // The run just older than this one of the same suite and target: "compare with the previous run".
+  // And the run `eval --baseline <this run's commit>~1` would pick: "the run of the base commit".
+  const [previous, setPrevious] = useState<string | null>(null);
+  const [baseline, setBaseline] = useState<BaselineResponse | null>(null);
+  const pair = data ? `${data.run.suite.name}\n${data.run.target.name}\n${data.run.source_commit}` : '';
+  useEffect(() => {
+    if (!data) return;
+    let live = true;
+    const { suite, target, source_commit: sha } = data.run;
+    previousRun(runId, suite.name, target.name).then(
+      (id) => live && setPrevious(id),
+      () => undefined,
+    );
+    // No parent commit or no such run: no link.
+    if (sha)
+      api.baseline(suite.name, target.name, `${sha}~1`).then(
+        (b) => live && setBaseline(b),
+        () => undefined,
+      );
+    return () => {
+      live = false;
+    };
+  }, [runId, pair]);
+
   const fetchPage = (cursor: string | null) =>
     api.results(runId, { limit: PAGE, cursor, status: view.status, q: view.q, sort: view.sort });
 
@@ -128,6 +153,28 @@ export function RunDetail({ params, query }: PageProps) {
         </div>
         <RunActions data={data} onStopped={() => setTick((n) => n + 1)} />
       </div>
+      {(previous || baseline?.run) && (
+        <p class="run-compare">
+          {previous && (
+            <span>
+              <a href={compareHref(previous, runId)} data-testid="compare-previous">
+                Compare with the previous run of {run.suite.name} · {run.target.name}
+              </a>{' '}
+              <span class="muted mono small">({previous})</span>
+            </span>
+          )}
+          {baseline?.run && (
+            <span>
+              <a href={compareHref(baseline.run.run_id, runId)} data-testid="compare-base-commit" title="the newest completed run at the nearest first-parent ancestor of this run's commit that has one">
+                Compare with the run of the base commit
+              </a>{' '}
+              <span class="muted mono small">
+                ({baseline.run.source_commit?.slice(0, 8)}, {baseline.run.run_id})
+              </span>
+            </span>
+          )}
+        </p>
+      )}
       <ErrorBox message={error} />
       {data.is_resumable && data.resume_reason && (
         <p class="notice">
@@ -269,6 +316,24 @@ export function RunDetail({ params, query }: PageProps) {
       )}
     </section>
   );
+}
+
+const compareHref = (base: string, head: string) => `/compare?base=${encodeURIComponent(base)}&head=${encodeURIComponent(head)}`;
+
+/** The newest run of this suite and target older than `runId` (runs come newest first); a few pages at most. */
+async function previousRun(runId: string, suite: string, target: string): Promise<string | null> {
+  let cursor: string | null = null;
+  let seen = false;
+  for (let i = 0; i < 5; i++) {
+    const page = await api.runs({ suite, target, limit: 200, cursor });
+    for (const r of page.runs) {
+      if (seen) return r.run_id;
+      if (r.run_id === runId) seen = true;
+    }
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return null;
 }
 
 function Meta({ k, children }: { k: string; children: ComponentChildren }) {

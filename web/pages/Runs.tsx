@@ -46,6 +46,10 @@ export function Runs({ query }: PageProps) {
   const listRef = useRef<HTMLDivElement>(null);
   const [rowSize, setRowSize] = useState(phone() ? 132 : 44);
   const [options, setOptions] = useState<SuitesResponse | null>(null);
+  // Two runs picked with their checkboxes open the Compare page (older as base).
+  const [picked, setPicked] = useState<RunSummary[]>([]);
+  const togglePick = (r: RunSummary) =>
+    setPicked((p) => (p.some((x) => x.run_id === r.run_id) ? p.filter((x) => x.run_id !== r.run_id) : [...p, r].slice(-2)));
   const [sync, setSync] = useState<{ busy: boolean; message: string | null; error: string | null }>({ busy: false, message: null, error: null });
 
   const load = useCallback(
@@ -190,6 +194,28 @@ export function Runs({ query }: PageProps) {
         {s.total !== null ? `${s.total.toLocaleString()} runs` : filtered ? `${s.runs.length}${s.done ? '' : '+'} matching runs` : ''}
         {s.total !== null && s.runs.length < s.total ? ` · ${s.runs.length.toLocaleString()} loaded` : ''}
       </p>
+      {picked.length > 0 && (
+        <p class="notice" data-testid="compare-bar">
+          {picked.length === 1 ? 'Pick one more run to compare with ' : 'Compare '}
+          <span class="mono">{picked.map((r) => r.run_id).join(' and ')}</span>{' '}
+          {picked.length === 2 && (
+            <button
+              type="button"
+              class="btn btn-primary btn-sm"
+              data-testid="compare-selected"
+              onClick={() => {
+                const [a, b] = [...picked].sort((x, y) => x.started_at.localeCompare(y.started_at));
+                navigate(`/compare?base=${encodeURIComponent(a!.run_id)}&head=${encodeURIComponent(b!.run_id)}`);
+              }}
+            >
+              Compare
+            </button>
+          )}{' '}
+          <button type="button" class="btn btn-sm" onClick={() => setPicked([])}>
+            Clear
+          </button>
+        </p>
+      )}
       <div class="vlist" data-testid="runs-table" role="table" aria-rowcount={s.total ?? s.runs.length} data-loaded={s.runs.length} data-done={s.done ? "1" : "0"}>
         <div class="vhead" role="row">
           <span>Run</span>
@@ -203,7 +229,14 @@ export function Runs({ query }: PageProps) {
         </div>
         <div ref={listRef} style={{ position: 'relative', height: `${v.getTotalSize()}px` }}>
           {items.map((it) => (
-            <RunRow key={s.runs[it.index]!.run_id} run={s.runs[it.index]!} top={it.start - (v.options.scrollMargin ?? 0)} index={it.index} />
+            <RunRow
+              key={s.runs[it.index]!.run_id}
+              run={s.runs[it.index]!}
+              top={it.start - (v.options.scrollMargin ?? 0)}
+              index={it.index}
+              picked={picked.some((p) => p.run_id === s.runs[it.index]!.run_id)}
+              onPick={togglePick}
+            />
           ))}
         </div>
         {s.loading && <p class="center muted">Loading…</p>}
@@ -233,16 +266,19 @@ function pairsOf(runs: RunSummary[]): { suite: string; target: string }[] {
   return [...seen.values()];
 }
 
-function RunRow({ run: r, top, index }: { run: RunSummary; top: number; index: number }) {
+function RunRow({ run: r, top, index, picked, onPick }: { run: RunSummary; top: number; index: number; picked: boolean; onPick: (r: RunSummary) => void }) {
   const total = r.planned_test_count;
   const completed = r.passed + r.failed + r.errored;
   const started = parseTime(r.started_at);
   const dur = r.finished_at ? span(r.started_at, r.finished_at) : r.status === 'running' && started !== null ? duration(Date.now() - started) : '—';
   return (
     <div class="vrow" role="row" aria-rowindex={index + 1} style={{ transform: `translateY(${top}px)` }} data-testid="run-row" data-run-id={r.run_id}>
-      <a class="mono" href={`/runs/${encodeURIComponent(r.run_id)}`}>
-        {r.run_id}
-      </a>
+      <span>
+        <input type="checkbox" class="pick" checked={picked} onChange={() => onPick(r)} aria-label={`Pick ${r.run_id} to compare`} data-testid="pick-run" />
+        <a class="mono" href={`/runs/${encodeURIComponent(r.run_id)}`}>
+          {r.run_id}
+        </a>
+      </span>
       <span>
         <RunBadge status={r.status} outcome={r.outcome} testid="run-badge" />
       </span>
