@@ -12,7 +12,7 @@ import { initRepo } from '../src/git/index.js';
 import { buildApp } from '../src/server/app.js';
 import { createRun, finishRun, openStore, updateRun, type Store } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
-import { mark, median } from './stats.js';
+import { mark, timeEach } from './stats.js';
 
 const execFileP = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,15 +20,6 @@ const log = (s: string) => void process.stderr.write(`bench: ${s}\n`);
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 type Page = import('playwright-core').Page;
 
-async function timed(times: number, fn: () => Promise<unknown>): Promise<number> {
-  const all: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const t0 = performance.now();
-    await fn();
-    all.push(performance.now() - t0);
-  }
-  return median(all);
-}
 
 /** A run of `tests` rows in `store`, to open in the browser. */
 async function wideRun(store: Store, runId: string, tests: number): Promise<void> {
@@ -49,7 +40,7 @@ async function appendAt(page: Page, depth: number): Promise<{ appendMs: number; 
     await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=runs-table]')?.getAttribute('data-loaded')) > n, await loaded(page) - 1);
   }
-  const appendMs = await timed(3, async () => {
+  const appendMs = await timeEach(3, async () => {
     const before = await loaded(page);
     await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     await page.waitForFunction((n) => Number(document.querySelector('[data-testid=runs-table]')?.getAttribute('data-loaded')) > n, before, { timeout: 60_000 });
@@ -58,7 +49,7 @@ async function appendAt(page: Page, depth: number): Promise<{ appendMs: number; 
 }
 
 async function cliMs(cli: string, cwd: string, args: string[]): Promise<number> {
-  return timed(5, () => execFileP(process.execPath, [cli, ...args], { cwd }));
+  return timeEach(5, () => execFileP(process.execPath, [cli, ...args], { cwd }));
 }
 
 export async function measureBrowser({ tmp, cli }: { tmp: string; cli: string }): Promise<string[][]> {
@@ -68,7 +59,7 @@ export async function measureBrowser({ tmp, cli }: { tmp: string; cli: string })
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   const out: Record<string, Record<number, string>> = {};
   const put = (k: string, size: number, v: string) => ((out[k] ??= {})[size] = v);
-  const nodeE0 = await timed(5, () => execFileP(process.execPath, ['-e', '0']));
+  const nodeE0 = await timeEach(5, () => execFileP(process.execPath, ['-e', '0']));
   const raw: Record<string, number> = {};
   try {
     for (const size of [1_000, 100_000]) {
@@ -91,7 +82,7 @@ export async function measureBrowser({ tmp, cli }: { tmp: string; cli: string })
       const studio = await buildApp({ store, cliPath: cli, webRoot });
       const base = await studio.app.listen({ port: 0, host: '127.0.0.1' });
       const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const paint = await timed(3, async () => {
+      const paint = await timeEach(3, async () => {
         await page.goto(base);
         await page.getByTestId('run-row').first().waitFor();
       });
@@ -111,13 +102,13 @@ export async function measureBrowser({ tmp, cli }: { tmp: string; cli: string })
         for (const tests of [100, 10_000]) {
           const runId = `wide-${tests}`;
           await wideRun(store, runId, tests);
-          const first = await timed(3, async () => {
+          const first = await timeEach(3, async () => {
             await page.goto(`${base}/runs/${runId}`);
             await page.getByTestId('test-row').first().waitFor();
           });
           put('run page: first test rows painted (ms, median of 3)', tests, ms(first));
           raw[`runpage${tests}`] = first;
-          const api = await timed(9, () => studio.app.inject(`/api/runs/${runId}/results?limit=100&sort=-score`));
+          const api = await timeEach(9, () => studio.app.inject(`/api/runs/${runId}/results?limit=100&sort=-score`));
           put('`GET /api/runs/:id/results?limit=100&sort=-score` (ms, median of 9)', tests, ms(api));
           raw[`results${tests}`] = api;
         }

@@ -16,20 +16,11 @@ import { buildApp } from '../src/server/app.js';
 import { RowWriter, createRun, openStore } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { measureCompare } from './compare.js';
-import { mark, median, n, percentile } from './stats.js';
+import { mark, n, percentile, timeEach } from './stats.js';
 
 const execFileP = promisify(execFile);
 const log = (s: string) => void process.stderr.write(`bench: ${s}\n`);
 
-async function timeEach(times: number, fn: () => Promise<unknown> | unknown): Promise<number> {
-  const all: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const t0 = performance.now();
-    await fn();
-    all.push(performance.now() - t0);
-  }
-  return median(all);
-}
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 const row = (label: string, result: string, target: string) => [label, '', '', '', result, target];
 

@@ -12,3 +12,14 @@ export function percentile(xs: number[], p: number): number {
 
 export const mark = (ok: boolean) => (ok ? '✅' : '❌');
 export const n = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** The median wall time of `times` sequential calls of `fn`, in ms. */
+export async function timeEach(times: number, fn: () => Promise<unknown> | unknown): Promise<number> {
+  const all: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    await fn();
+    all.push(performance.now() - t0);
+  }
+  return median(all);
+}
