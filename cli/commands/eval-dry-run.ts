@@ -11,7 +11,7 @@ export function dryRunReport(sessions: EvalSession[]): DryRunReport {
     runs: sessions.map(({ plan }) => ({
       target: plan.target.name,
       suite: { name: plan.suite.name, path: plan.suite.path },
-      tests: plan.items.map(({ test, inputHash }) => ({
+      tests: plan.items.map(({ test, planned }) => ({
         test_id: test.id,
         input: {
           prompt: promptToText({ prompt: test.prompt }),
@@ -25,7 +25,9 @@ export function dryRunReport(sessions: EvalSession[]): DryRunReport {
           weight: a.weight,
           ...(a.metric === undefined ? {} : { metric: a.metric }),
         })),
-        input_hash: inputHash,
+        input_hash: planned.input_hash,
+        call_key: planned.call_key,
+        grading_key: planned.grading_key,
       })),
     })),
   });

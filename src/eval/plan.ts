@@ -1,7 +1,8 @@
-// Planning: which tests a run executes and the input_hash of each. The hash
-// covers everything that can change a result — rendered prompt, vars,
-// assertions, threshold, and the target's and grader's configuration — so a
-// resume can tell a finished test from one whose inputs changed since.
+// Planning: which tests a run executes and the keys of each. The call key
+// covers what the target sees, the grading key how its output is judged, and
+// input_hash (their combination, kept as older versions computed it) covers
+// everything that can change a result — so a resume can tell a finished test
+// from one whose call changed (re-run) or whose grading changed (re-grade).
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import { AgentvError } from '../errors.js';
@@ -9,8 +10,15 @@ import type { PlannedTest } from '../schemas/manifest.js';
 import { usesGrader } from './assertions/normalise.js';
 import type { SuiteTest, Target } from './types.js';
 
+const digest = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 32);
+
+/**
+ * The hash a resume compares for rows written before call and grading keys
+ * (SPEC 3.9): every input of a result in one digest. Its material must never
+ * change, or runs written by earlier versions would no longer resume.
+ */
 export function inputHash({ test, target, grader }: { test: SuiteTest; target: Target; grader: Target | null }): string {
-  const material = canonicalJson({
+  return digest({
     prompt: test.prompt,
     vars: test.vars,
     assertions: test.assertions,
@@ -18,7 +26,34 @@ export function inputHash({ test, target, grader }: { test: SuiteTest; target: T
     target: target.configHash,
     grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
   });
-  return createHash('sha256').update(material).digest('hex').slice(0, 32);
+}
+
+/**
+ * What the target sees: the rendered prompt or messages, the vars (exec and
+ * HTTP targets may read any of them), the target's configuration and, for a
+ * suite that repeats tests, the repeat index (so repeats never share a call).
+ */
+export function callKey({ test, target }: { test: SuiteTest; target: Target }): string {
+  return digest({ prompt: test.prompt, vars: test.vars, target: target.configHash, repeat: test.repeat });
+}
+
+/** How an output is judged: assertions (transforms included), threshold, and the grader when one is used. */
+export function gradingKey({ test, grader }: { test: SuiteTest; grader: Target | null }): string {
+  return digest({
+    assertions: test.assertions,
+    threshold: test.threshold ?? null,
+    grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
+  });
+}
+
+/** A planned test with its three keys; input_hash stays the combination older runs recorded. */
+export function plannedTest({ test, target, grader }: { test: SuiteTest; target: Target; grader: Target | null }): PlannedTest {
+  return {
+    test_id: test.id,
+    input_hash: inputHash({ test, target, grader }),
+    call_key: callKey({ test, target }),
+    grading_key: gradingKey({ test, grader }),
+  };
 }
 
 /** Tests chosen by --test-id and --tag (a test matches when it has any of the tags). */
@@ -35,7 +70,7 @@ export function selectTests({ tests, testIds = [], tags = [] }: { tests: SuiteTe
 }
 
 export function planTests({ tests, target, grader }: { tests: SuiteTest[]; target: Target; grader: Target | null }): PlannedTest[] {
-  return tests.map((test) => ({ test_id: test.id, input_hash: inputHash({ test, target, grader }) }));
+  return tests.map((test) => plannedTest({ test, target, grader }));
 }
 
 /** A run id that sorts by time and reads well: 20261122-101500-k3f9qa. */

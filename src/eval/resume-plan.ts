@@ -39,7 +39,7 @@ export type Base = { suite: Suite; target: Target; grader: Target | null; planne
 
 export function newPlan(req: EvalRequest, base: Base, tests: Suite['tests']): Plan {
   const runId = req.runId ?? newRunId();
-  const items = tests.map((test, i) => ({ test, inputHash: base.planned[i]!.input_hash, attempt: 1 }));
+  const items = tests.map((test, i) => ({ test, planned: base.planned[i]!, attempt: 1 }));
   return {
     ...base,
     runId,
@@ -122,10 +122,11 @@ export function diffPlan({
   let errored = 0;
   let failed = 0;
   tests.forEach((test, i) => {
-    const hash = planned[i]!.input_hash;
+    const keys = planned[i]!;
+    const hash = keys.input_hash;
     const row = current.get(test.id);
     const nextAttempt = mode === 'retry_errors' ? 1 : (attempts.get(test.id) ?? 0) + 1;
-    const run = () => items.push({ test, inputHash: hash, attempt: nextAttempt });
+    const run = () => items.push({ test, planned: keys, attempt: nextAttempt });
     if (!row) {
       missing++;
       return run();

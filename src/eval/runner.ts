@@ -4,6 +4,7 @@
 // tests finish within the grace period, then ends their process groups;
 // stopNow() ends them at once. A test cut short writes no row: it stays
 // missing, and a resume runs it again.
+import type { PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import { inputRefOf, type RowWriter } from '../store/index.js';
 import { evaluateAssertions } from './assertions.js';
@@ -13,7 +14,8 @@ import { TargetError, type SuiteTest, type Target } from './types.js';
 
 export interface WorkItem {
   test: SuiteTest;
-  inputHash: string;
+  /** The test's keys as planned: every row it writes records them. */
+  planned: PlannedTest;
   attempt: number;
 }
 
@@ -125,7 +127,9 @@ export class Executor {
     const t0 = performance.now();
     const base = {
       test_id: test.id,
-      input_hash: item.inputHash,
+      input_hash: item.planned.input_hash,
+      ...(item.planned.call_key !== undefined && { call_key: item.planned.call_key }),
+      ...(item.planned.grading_key !== undefined && { grading_key: item.planned.grading_key }),
       attempt: item.attempt,
       input_ref: inputRef,
       started_at: started.toISOString(),

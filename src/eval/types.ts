@@ -48,6 +48,8 @@ export interface SuiteTest {
   tags: string[];
   /** promptfoo's `assertScoringFunction` (file:// or inline), recorded for the graders to apply. */
   assertScoringFunction?: string;
+  /** The repeat index (2, 3, ...) of `evaluateOptions.repeat`; absent for the first. */
+  repeat?: number;
 }
 
 export interface Suite {

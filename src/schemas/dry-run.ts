@@ -25,6 +25,9 @@ export const DryRunTest = z.object({
   }),
   assertions: z.array(DryRunAssertion),
   input_hash: z.string(),
+  /** What the target sees and how its output is judged (SPEC 3.9). */
+  call_key: z.string().optional(),
+  grading_key: z.string().optional(),
 });
 
 export const DryRunReport = z.object({

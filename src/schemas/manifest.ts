@@ -3,7 +3,13 @@
 import { z } from 'zod';
 import { RunId, RunStatus, Timestamp } from './common.js';
 
-export const PlannedTest = z.object({ test_id: z.string().min(1), input_hash: z.string() });
+export const PlannedTest = z.object({
+  test_id: z.string().min(1),
+  input_hash: z.string(),
+  /** Absent in runs written before the split (SPEC 3.9): input_hash alone is compared then. */
+  call_key: z.string().optional(),
+  grading_key: z.string().optional(),
+});
 export type PlannedTest = z.infer<typeof PlannedTest>;
 
 export const TargetRef = z.object({

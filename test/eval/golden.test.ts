@@ -33,7 +33,11 @@ describe('golden runs written before the suite-model change', () => {
       expect(res.code, res.stderr).toBe(1);
       expect(res.stderr).toContain(`${r.planned - r.failed} done, ${r.failed} to run (${r.failed} failed)`);
       const after = JSON.parse((await runCli(['runs', 'show', r.runId, '--json'], { cwd: dir })).stdout);
-      expect(after.run.planned_tests).toEqual(before.run.planned_tests);
+      // The same hashes, now with the call and grading keys recorded beside them.
+      const hashes = (planned: { test_id: string; input_hash: string }[]) => planned.map(({ test_id, input_hash }) => ({ test_id, input_hash }));
+      expect(hashes(after.run.planned_tests)).toEqual(hashes(before.run.planned_tests));
+      expect(before.run.planned_tests[0].call_key).toBeUndefined();
+      for (const p of after.run.planned_tests) expect(p.call_key).toMatch(/^[0-9a-f]{32}$/);
       expect(after.run.planned_tests).toHaveLength(r.planned);
     });
   }

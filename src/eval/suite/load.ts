@@ -364,6 +364,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
             metadata: { ...defTest.metadata, ...t.metadata },
             tags: [...new Set([...(defTest.tags ?? []), ...(t.tags ?? [])])],
             ...(scoring === undefined ? {} : { assertScoringFunction: repoRelativeRef(scoring, suiteDir) }),
+            ...(rep === 1 ? {} : { repeat: rep }),
           });
         }
       });
