@@ -10,13 +10,43 @@ import { inputRefOf, type RowWriter } from '../store/index.js';
 import { evaluateAssertions } from './assertions.js';
 import { storedInputOf } from './input.js';
 import type { ProcessRegistry } from './targets/process-registry.js';
-import { TargetError, type SuiteTest, type Target } from './types.js';
+import { TargetError, type SuiteTest, type Target, type TargetResponse, type TargetTrace } from './types.js';
 
 export interface WorkItem {
   test: SuiteTest;
   /** The test's keys as planned: every row it writes records them. */
   planned: PlannedTest;
   attempt: number;
+  /**
+   * Grade this stored output instead of calling the target (SPEC 3.9): a
+   * re-grade appends `grade_seq`; a reused output names the run it came from.
+   */
+  stored?: { row: Row; gradeSeq: number; carriedFrom?: string };
+}
+
+/** The target's response as a row recorded it, for grading it again without a call. */
+export function responseOfRow(row: Row): TargetResponse {
+  return {
+    output: row.output ?? '',
+    ...(row.token_usage && { tokenUsage: row.token_usage }),
+    ...(row.cost_usd !== null && { costUsd: row.cost_usd }),
+    ...(row.trace && {
+      trace: {
+        toolCalls: row.trace.tool_calls.map((c) => ({ tool: c.tool, ...(c.args !== undefined && { args: c.args }), ...(c.duration_ms !== undefined && { durationMs: c.duration_ms }) })),
+        ...(row.trace.llm_calls !== undefined && { llmCalls: row.trace.llm_calls }),
+        ...(row.trace.duration_ms !== undefined && { durationMs: row.trace.duration_ms }),
+      },
+    }),
+  };
+}
+
+function traceOf(trace: TargetTrace | undefined): Row['trace'] | undefined {
+  if (!trace) return undefined;
+  return {
+    tool_calls: trace.toolCalls.map((c) => ({ tool: c.tool, ...(c.args !== undefined && { args: c.args }), ...(c.durationMs !== undefined && { duration_ms: c.durationMs }) })),
+    ...(trace.llmCalls !== undefined && { llm_calls: trace.llmCalls }),
+    ...(trace.durationMs !== undefined && { duration_ms: trace.durationMs }),
+  };
 }
 
 export interface ProgressEvent {
@@ -142,15 +172,22 @@ export class Executor {
       duration_ms: Math.round(performance.now() - t0),
       finished_at: now().toISOString(),
     });
-    let response;
-    try {
-      response = await this.opts.target.call({ prompt: test.prompt, promptText: promptText(test), testId: test.id, vars: test.vars, signal });
-    } catch (e) {
-      if (signal.aborted) return null;
-      const message = e instanceof TargetError ? e.message : `target failed: ${(e as Error).message}`;
-      return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: message, error_phase: 'target' });
+    let response: TargetResponse;
+    let latencyMs: number;
+    if (item.stored) {
+      // No call: the output a row already holds is judged under the current assertions.
+      response = responseOfRow(item.stored.row);
+      latencyMs = item.stored.row.target_ms ?? item.stored.row.duration_ms;
+    } else {
+      try {
+        response = await this.opts.target.call({ prompt: test.prompt, promptText: promptText(test), testId: test.id, vars: test.vars, signal });
+      } catch (e) {
+        if (signal.aborted) return null;
+        const message = e instanceof TargetError ? e.message : `target failed: ${(e as Error).message}`;
+        return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: message, error_phase: 'target' });
+      }
+      latencyMs = performance.now() - t0;
     }
-    const latencyMs = performance.now() - t0;
     const { output, ...reported } = response;
     const outcome = await evaluateAssertions({
       assertions: test.assertions,
@@ -167,8 +204,15 @@ export class Executor {
       ...((test.assertScoringFunction ?? this.opts.scoringFunction) !== undefined && { scoringFunction: test.assertScoringFunction ?? this.opts.scoringFunction }),
     });
     if (signal.aborted) return null;
-    const usage = response.tokenUsage ? { token_usage: response.tokenUsage } : {};
-    const cost = response.costUsd !== undefined ? { cost_usd: response.costUsd } : {};
+    const trace = traceOf(response.trace);
+    const usage = {
+      ...(response.tokenUsage && { token_usage: response.tokenUsage }),
+      ...(response.costUsd !== undefined && { cost_usd: response.costUsd }),
+      target_ms: Math.round(latencyMs),
+      ...(trace && { trace }),
+      ...(item.stored && { grade_seq: item.stored.gradeSeq }),
+      ...(item.stored?.carriedFrom !== undefined && { carried_from: item.stored.carriedFrom }),
+    };
     // An assertion that could not judge: the output is kept, so the test can be re-graded.
     if (outcome.error !== undefined) {
       return finish({
@@ -180,7 +224,6 @@ export class Executor {
         error: outcome.error,
         error_phase: 'grading',
         ...usage,
-        ...cost,
       });
     }
     return finish({
@@ -191,7 +234,6 @@ export class Executor {
       output: response.output,
       error: null,
       ...usage,
-      ...cost,
     });
   }
 }

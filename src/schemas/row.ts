@@ -25,6 +25,14 @@ export const TokenUsage = z.object({
 });
 export type TokenUsage = z.infer<typeof TokenUsage>;
 
+/** What the target reported doing, kept so a stored output can be re-graded as it was first judged. */
+export const RowTrace = z.object({
+  tool_calls: z.array(z.object({ tool: z.string(), args: z.unknown().optional(), duration_ms: z.number().optional() })).default([]),
+  llm_calls: z.number().int().nonnegative().optional(),
+  duration_ms: z.number().nonnegative().optional(),
+});
+export type RowTrace = z.infer<typeof RowTrace>;
+
 export const Row = z.object({
   test_id: z.string().min(1),
   input_hash: z.string(),
@@ -50,5 +58,9 @@ export const Row = z.object({
   /** What the target saw (call key) and how it was graded (grading key); input_hash combines them. */
   call_key: z.string().optional(),
   grading_key: z.string().optional(),
+  /** How long the target call took (duration_ms also counts grading); `latency` is judged on it. */
+  target_ms: z.number().nonnegative().optional(),
+  /** The target's reported tool calls and LLM calls, when it reported any. */
+  trace: RowTrace.optional(),
 });
 export type Row = z.infer<typeof Row>;

