@@ -17,6 +17,8 @@ export function inputHash({ test, target, grader }: { test: SuiteTest; target: T
     threshold: test.threshold ?? null,
     target: target.configHash,
     grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
+    // A test that reads run-time values (runtime-vars.ts): its template and the tests it reads.
+    ...(test.runtime ? { runtime: test.runtime.key } : {}),
   });
   return createHash('sha256').update(material).digest('hex').slice(0, 32);
 }

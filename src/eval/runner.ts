@@ -6,8 +6,11 @@
 // missing, and a resume runs it again.
 import type { Row } from '../schemas/row.js';
 import { inputRefOf, type RowWriter } from '../store/index.js';
-import { evaluateAssertions } from './assertions.js';
+import { DEFAULT_ASSERTION_TIMEOUT_MS, evaluateAssertions } from './assertions.js';
+import { applyTransform } from './assertions/code.js';
 import { storedInputOf } from './input.js';
+import { RuntimeValueError, RuntimeVars, dependenciesOf } from './runtime-vars.js';
+import { TemplateError } from './template.js';
 import type { ProcessRegistry } from './targets/process-registry.js';
 import { TargetError, type SuiteTest, type Target } from './types.js';
 
@@ -39,6 +42,12 @@ export interface ExecuteOptions {
   scoringFunction?: string;
   now?: () => Date;
   onRow?: (e: ProgressEvent) => void;
+  /**
+   * For suites with storeOutputAs or _conversation: every test of the suite and the current
+   * rows of the run being continued, whose outputs later tests read. A test then starts only
+   * once the tests it reads are settled; the others still run side by side.
+   */
+  runtime?: { tests: SuiteTest[]; rows: Row[] };
 }
 
 export interface ExecuteResult {
@@ -87,18 +96,37 @@ export class Executor {
   async run(): Promise<ExecuteResult> {
     const { items, workers } = this.opts;
     const rows: Row[] = [];
-    let next = 0;
     let cutShort = 0;
+    const runtime = this.runtimeVars();
+    const take = this.scheduler(runtime);
     // A worker takes its next test only once its row is durable: at any moment
     // at most `workers` tests are unsettled, which is what a crash or a stop can
     // cost. Rows finishing together still share one fsync (Journal batches them).
     const worker = async () => {
-      while (!this.stopping && next < items.length) {
-        const item = items[next++]!;
+      while (!this.stopping) {
+        const next = take.next();
+        if (next === null) break;
+        if (next === 'wait') {
+          await take.settledOne();
+          continue;
+        }
+        const item = next;
         this.inFlight++;
         try {
-          const input = storedInputOf(item.test);
-          const row = await this.execute(item, inputRefOf(input));
+          // A test that reads run-time values is rendered now; what it was sent is what is stored.
+          let test = item.test;
+          let failure: string | undefined;
+          if (runtime) {
+            try {
+              test = await runtime.resolve(item.test);
+            } catch (e) {
+              if (!(e instanceof RuntimeValueError || e instanceof TemplateError)) throw e;
+              failure = e instanceof TemplateError ? `prompt ${e.message}` : e.message;
+            }
+          }
+          const input = storedInputOf(test);
+          const row = await this.execute({ ...item, test }, inputRefOf(input), failure);
+          runtime?.finished(test.id, test.prompt, row?.output ?? null);
           if (row === null) {
             cutShort++;
             continue;
@@ -108,6 +136,7 @@ export class Executor {
           this.opts.onRow?.({ row, done: rows.length, total: items.length });
         } finally {
           this.inFlight--;
+          take.settle(item.test.id);
         }
       }
     };
@@ -116,8 +145,54 @@ export class Executor {
     return { rows, stopped: this.stopping, cutShort };
   }
 
-  /** One test: call the target, judge the output. null when a stop cut it short. */
-  private async execute(item: WorkItem, inputRef: string): Promise<Row | null> {
+  private runtimeVars(): RuntimeVars | null {
+    const seed = this.opts.runtime;
+    if (!seed || !RuntimeVars.used(seed.tests)) return null;
+    return new RuntimeVars(seed.tests, seed.rows, (test, output, store) =>
+      applyTransform({
+        transform: store.transform!,
+        output,
+        spec: { type: 'equals', negate: false, weight: 1, required: false, ...(store.suiteDir ? { options: { dir: store.suiteDir } } : {}) },
+        ctx: { test, grader: null, signal: this.abort.signal, cwd: this.opts.cwd, registry: this.opts.registry, timeoutMs: this.opts.assertionTimeoutMs ?? DEFAULT_ASSERTION_TIMEOUT_MS },
+      }),
+    );
+  }
+
+  /**
+   * Hands out items in order; with run-time values, the first item whose producers in this
+   * run are all settled (finished, failed or cut short). 'wait': every startable item waits.
+   */
+  private scheduler(runtime: RuntimeVars | null) {
+    const { items } = this.opts;
+    const inRun = new Set(items.map((i) => i.test.id));
+    const settled = new Set<string>();
+    const started = new Uint8Array(items.length);
+    let first = 0;
+    let waiters: (() => void)[] = [];
+    const ready = (item: WorkItem) => runtime === null || dependenciesOf(item.test).every((d) => !inRun.has(d) || settled.has(d));
+    return {
+      next: (): WorkItem | 'wait' | null => {
+        while (first < items.length && started[first]) first++;
+        for (let i = first; i < items.length; i++) {
+          if (!started[i] && ready(items[i]!)) {
+            started[i] = 1;
+            return items[i]!;
+          }
+        }
+        return first < items.length ? 'wait' : null;
+      },
+      settledOne: () => new Promise<void>((resolve) => waiters.push(resolve)),
+      settle: (id: string) => {
+        settled.add(id);
+        const wake = waiters;
+        waiters = [];
+        for (const w of wake) w();
+      },
+    };
+  }
+
+  /** One test: call the target, judge the output. null when a stop cut it short. `failure`: it cannot run (a value it reads is missing). */
+  private async execute(item: WorkItem, inputRef: string, failure?: string): Promise<Row | null> {
     const { test } = item;
     const now = this.opts.now ?? (() => new Date());
     const signal = this.abort.signal;
@@ -138,6 +213,10 @@ export class Executor {
       duration_ms: Math.round(performance.now() - t0),
       finished_at: now().toISOString(),
     });
+    if (failure !== undefined) {
+      if (signal.aborted) return null;
+      return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: failure, error_phase: 'target' });
+    }
     let response;
     try {
       response = await this.opts.target.call({ prompt: test.prompt, promptText: promptText(test), testId: test.id, vars: test.vars, signal });

@@ -122,6 +122,48 @@ export function renderTemplate({ template, vars }: { template: string; vars: Rec
 }
 
 /**
+ * A suite prompt rendered with a test's vars: a chat template message by message; a text
+ * template around `vars.input` when that is a message list (alone, the messages are the
+ * prompt); else text, between the test's `prefix` and `suffix`.
+ * @example renderPromptTemplate({ template: 'Hi {{ name }}', vars: { name: 'Ada' } }) // 'Hi Ada'
+ */
+export function renderPromptTemplate({ template, vars, affix = {} }: { template: Prompt; vars: Record<string, unknown>; affix?: { prefix?: string; suffix?: string } }): Prompt {
+  const wrap = (s: string) => `${affix.prefix ?? ''}${s}${affix.suffix ?? ''}`;
+  if (Array.isArray(template)) return template.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
+  const input = vars.input;
+  if (isChatMessages(input)) {
+    const messages = input.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
+    if (INPUT_ONLY.test(template)) return messages;
+    return wrap(renderTemplate({ template, vars: { ...vars, input: messages } }));
+  }
+  return wrap(renderTemplate({ template, vars }));
+}
+
+/**
+ * The names a template reads: its variables, and `x` of `vars.x`. A template that does not
+ * parse reads nothing (checkTemplate reports it).
+ * @example templateNames({ template: '{% for c in _conversation %}{{ vars.fruit }}{% endfor %}' }) // Set {'_conversation', 'c', 'vars', 'fruit'}
+ */
+export function templateNames({ template }: { template: string }): Set<string> {
+  const names = new Set<string>();
+  if (!template.includes('{')) return names;
+  type Found = { value?: unknown; target?: { value?: unknown }; val?: { value?: unknown } };
+  type Ast = { findAll: (type: unknown) => Found[] };
+  const internals = nunjucks as unknown as { parser: { parse: (src: string) => Ast }; nodes: Record<string, unknown> };
+  let root: Ast;
+  try {
+    root = internals.parser.parse(dottedIndexes(template));
+  } catch {
+    return names;
+  }
+  for (const s of root.findAll(internals.nodes.Symbol)) if (typeof s.value === 'string') names.add(s.value);
+  for (const l of root.findAll(internals.nodes.LookupVal)) {
+    if (l.target?.value === 'vars' && typeof l.val?.value === 'string') names.add(l.val.value);
+  }
+  return names;
+}
+
+/**
  * Problems that stop a template from rendering (syntax errors, unknown filters); [] when fine.
  * @example checkTemplate({ template: '{% if x %}a' }) // ['template: ... expected elif, else, or endif ...']
  */
