@@ -9,7 +9,8 @@ import { inputRefOf, type RowWriter } from '../store/index.js';
 import { DEFAULT_ASSERTION_TIMEOUT_MS, evaluateAssertions } from './assertions.js';
 import { applyTransform } from './assertions/code.js';
 import { storedInputOf } from './input.js';
-import { RuntimeValueError, RuntimeVars, dependenciesOf } from './runtime-vars.js';
+import { RuntimeValueError, RuntimeVars } from './runtime-vars.js';
+import { schedule } from './schedule.js';
 import { TemplateError } from './template.js';
 import type { ProcessRegistry } from './targets/process-registry.js';
 import { TargetError, type SuiteTest, type Target } from './types.js';
@@ -98,7 +99,7 @@ export class Executor {
     const rows: Row[] = [];
     let cutShort = 0;
     const runtime = this.runtimeVars();
-    const take = this.scheduler(runtime);
+    const take = schedule(items, runtime !== null);
     // A worker takes its next test only once its row is durable: at any moment
     // at most `workers` tests are unsettled, which is what a crash or a stop can
     // cost. Rows finishing together still share one fsync (Journal batches them).
@@ -121,7 +122,7 @@ export class Executor {
               test = await runtime.resolve(item.test);
             } catch (e) {
               if (!(e instanceof RuntimeValueError || e instanceof TemplateError)) throw e;
-              failure = e instanceof TemplateError ? `prompt ${e.message}` : e.message;
+              failure = e.message;
             }
           }
           const input = storedInputOf(test);
@@ -156,39 +157,6 @@ export class Executor {
         ctx: { test, grader: null, signal: this.abort.signal, cwd: this.opts.cwd, registry: this.opts.registry, timeoutMs: this.opts.assertionTimeoutMs ?? DEFAULT_ASSERTION_TIMEOUT_MS },
       }),
     );
-  }
-
-  /**
-   * Hands out items in order; with run-time values, the first item whose producers in this
-   * run are all settled (finished, failed or cut short). 'wait': every startable item waits.
-   */
-  private scheduler(runtime: RuntimeVars | null) {
-    const { items } = this.opts;
-    const inRun = new Set(items.map((i) => i.test.id));
-    const settled = new Set<string>();
-    const started = new Uint8Array(items.length);
-    let first = 0;
-    let waiters: (() => void)[] = [];
-    const ready = (item: WorkItem) => runtime === null || dependenciesOf(item.test).every((d) => !inRun.has(d) || settled.has(d));
-    return {
-      next: (): WorkItem | 'wait' | null => {
-        while (first < items.length && started[first]) first++;
-        for (let i = first; i < items.length; i++) {
-          if (!started[i] && ready(items[i]!)) {
-            started[i] = 1;
-            return items[i]!;
-          }
-        }
-        return first < items.length ? 'wait' : null;
-      },
-      settledOne: () => new Promise<void>((resolve) => waiters.push(resolve)),
-      settle: (id: string) => {
-        settled.add(id);
-        const wake = waiters;
-        waiters = [];
-        for (const w of wake) w();
-      },
-    };
   }
 
   /** One test: call the target, judge the output. null when a stop cut it short. `failure`: it cannot run (a value it reads is missing). */

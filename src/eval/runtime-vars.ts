@@ -38,11 +38,19 @@ export function renderRuntime(test: SuiteTest, values: { stored: Record<string, 
   const names = new Set([...Object.keys(values.stored), ...(r.conversation ? [CONVERSATION_VAR] : [])]);
   const context: Record<string, unknown> = { ...test.vars, ...values.stored, ...(r.conversation ? { [CONVERSATION_VAR]: values.conversation ?? [] } : {}) };
   const vars: Record<string, unknown> = { ...test.vars, ...values.stored };
+  const render = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (err) {
+      if (err instanceof TemplateError) throw new TemplateError(`${what} ${err.message}`);
+      throw err;
+    }
+  };
   for (const [k, v] of Object.entries(test.vars)) {
-    if (typeof v === 'string' && [...templateNames({ template: v })].some((n) => names.has(n))) vars[k] = renderTemplate({ template: v, vars: context });
+    if (typeof v === 'string' && [...templateNames({ template: v })].some((n) => names.has(n))) vars[k] = render(`vars.${k}`, () => renderTemplate({ template: v, vars: context }));
   }
   const full = { ...context, ...vars };
-  const prompt = renderPromptTemplate({ template: r.template, vars: full, affix: r.affix });
+  const prompt = render('prompt', () => renderPromptTemplate({ template: r.template, vars: full, affix: r.affix }));
   const problems: string[] = [];
   let assertions = r.assertions.map((s) =>
     normaliseAssertion({ assertion: s.a, vars: full, at: s.at, suiteDir: r.suiteDir, report: (at, m) => problems.push(`${at.join('.')}: ${m}`) }),
@@ -149,7 +157,8 @@ export class RuntimeVars {
     const output = this.outputOf(id, what);
     let value = this.storedValues.get(id);
     if (!value) {
-      const test = this.byId.get(id)!;
+      const sent = this.sent.get(id);
+      const test = { ...this.byId.get(id)!, ...(sent === undefined ? {} : { prompt: sent }) };
       const store = test.storeOutputAs!;
       value = store.transform === undefined ? Promise.resolve(output) : this.transform(test, output, store);
       this.storedValues.set(id, value);

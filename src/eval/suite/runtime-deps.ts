@@ -33,8 +33,8 @@ export interface TestRecipe {
   line?: number;
 }
 
-/** Every name a test's templates read: prompt, string vars, chat input, assertion values. */
-function namesRead(r: TestRecipe): Set<string> {
+/** Every template text of a test: prompt, string vars, chat input, assertion values. */
+function textsOf(r: TestRecipe): string[] {
   const texts: string[] = [];
   const add = (v: unknown) => {
     if (typeof v === 'string') texts.push(v);
@@ -48,8 +48,17 @@ function namesRead(r: TestRecipe): Set<string> {
     for (const k of ['assert', 'assertions', 'graders']) if (Array.isArray(a[k])) (a[k] as Record<string, unknown>[]).forEach(walk);
   };
   for (const s of r.written) walk(s.a as Record<string, unknown>);
+  return texts;
+}
+
+/** The names a test's templates read (each distinct template parsed once). */
+function namesRead(texts: string[], cache: Map<string, Set<string>>): Set<string> {
   const names = new Set<string>();
-  for (const t of texts) for (const n of templateNames({ template: t })) names.add(n);
+  for (const t of texts) {
+    let found = cache.get(t);
+    if (!found) cache.set(t, (found = templateNames({ template: t })));
+    for (const n of found) names.add(n);
+  }
   return names;
 }
 
@@ -66,8 +75,11 @@ function conversationIdOf(metadata: Record<string, unknown>): string {
 export function linkRuntimeVars(recipes: TestRecipe[], problems: Problems): void {
   const storing = recipes.filter((r) => r.storeAs !== undefined);
   const storeNames = new Set(storing.map((r) => r.storeAs!));
-  const reads = recipes.map(namesRead);
-  if (storeNames.size === 0 && !reads.some((n) => n.has(CONVERSATION_VAR))) return;
+  // Most suites use neither feature: a plain text scan decides before any template is parsed.
+  const texts = recipes.map(textsOf);
+  if (storeNames.size === 0 && !texts.some((list) => list.some((t) => t.includes(CONVERSATION_VAR)))) return;
+  const cache = new Map<string, Set<string>>();
+  const reads = texts.map((list) => namesRead(list, cache));
   const latest = new Map<string, Map<string, string>>();
   const turns = new Map<string, string[]>();
   const warned = new Set<string>();
