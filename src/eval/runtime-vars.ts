@@ -50,7 +50,7 @@ export function renderRuntime(test: SuiteTest, values: { stored: Record<string, 
     if (typeof v === 'string' && [...templateNames({ template: v })].some((n) => names.has(n))) vars[k] = render(`vars.${k}`, () => renderTemplate({ template: v, vars: context }));
   }
   const full = { ...context, ...vars };
-  const prompt = render('prompt', () => renderPromptTemplate({ template: r.template, vars: full, affix: r.affix }));
+  const prompt = render('prompt', () => renderPromptTemplate({ template: r.template, vars: full, affix: r.affix, ...(r.chatJson ? { chatJson: true } : {}) }));
   const problems: string[] = [];
   let assertions = r.assertions.map((s) =>
     normaliseAssertion({ assertion: s.a, vars: full, at: s.at, suiteDir: r.suiteDir, report: (at, m) => problems.push(`${at.join('.')}: ${m}`) }),

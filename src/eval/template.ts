@@ -127,8 +127,9 @@ export function renderTemplate({ template, vars }: { template: string; vars: Rec
  * prompt); else text, between the test's `prefix` and `suffix`.
  * @example renderPromptTemplate({ template: 'Hi {{ name }}', vars: { name: 'Ada' } }) // 'Hi Ada'
  */
-export function renderPromptTemplate({ template, vars, affix = {} }: { template: Prompt; vars: Record<string, unknown>; affix?: { prefix?: string; suffix?: string } }): Prompt {
+export function renderPromptTemplate({ template, vars, affix = {}, chatJson = false }: { template: Prompt; vars: Record<string, unknown>; affix?: { prefix?: string; suffix?: string }; chatJson?: boolean }): Prompt {
   const wrap = (s: string) => `${affix.prefix ?? ''}${s}${affix.suffix ?? ''}`;
+  if (chatJson && typeof template === 'string') return chatOfJson(wrap(renderTemplate({ template, vars })));
   if (Array.isArray(template)) return template.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
   const input = vars.input;
   if (isChatMessages(input)) {
@@ -137,6 +138,18 @@ export function renderPromptTemplate({ template, vars, affix = {} }: { template:
     return wrap(renderTemplate({ template, vars: { ...vars, input: messages } }));
   }
   return wrap(renderTemplate({ template, vars }));
+}
+
+/** A rendered .json prompt read as chat messages (promptfoo's reading of JSON prompt files). */
+function chatOfJson(text: string): ChatMessage[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new TemplateError(`a .json prompt must render to JSON (${(err as Error).message}); write {{ value | dump }} for values that may hold quotes or newlines`);
+  }
+  if (!isChatMessages(data)) throw new TemplateError('a .json prompt must render to a list of messages {role, content}');
+  return data.map((m) => ({ role: m.role, content: m.content }));
 }
 
 /**

@@ -62,6 +62,8 @@ export interface SuiteTest {
 export interface RuntimeRecipe {
   template: Prompt;
   affix: { prefix?: string; suffix?: string };
+  /** The template is a .json prompt file read as chat messages once rendered. */
+  chatJson?: boolean;
   /** Var name -> id of the earlier test whose stored output it is. */
   stored: Record<string, string>;
   /** Ids of the earlier turns of its conversation, oldest first, when the test reads `_conversation`. */

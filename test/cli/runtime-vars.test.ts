@@ -84,6 +84,24 @@ describe('_conversation', () => {
     expect(run.results[3]!.output).toBe('system: 2 earlier: [one] [two] last answer: user: two\nuser: three');
     expect(run.results[1]!.output).toBe('system: 0 earlier:\nuser: elsewhere');
   });
+
+  it('a .json prompt that is JSON only once rendered (promptfoo multi-turn shape) is sent as the chat it renders to', async () => {
+    const dir = corpus();
+    const suite = 'promptfoo/conversation-json/promptfooconfig.yaml';
+    const r = await runCli(['eval', suite, '--run-id', 'cj'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const run = await show(dir, 'cj');
+    const first = 'system: Keep it short.\nuser: Who wrote "Emma"?';
+    const second = `system: Keep it short.\nuser: Who wrote "Emma"?\nassistant: ${first}\nuser: When?`;
+    expect((run.results[2]!.input as unknown as { messages: unknown }).messages).toEqual([
+      { role: 'system', content: 'Keep it short.' },
+      { role: 'user', content: 'Who wrote "Emma"?' },
+      { role: 'assistant', content: first },
+      { role: 'user', content: 'When?' },
+      { role: 'assistant', content: second },
+      { role: 'user', content: 'Where?' },
+    ]);
+  });
 });
 
 /**

@@ -341,7 +341,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
         const id = prompts.length > 1 ? `${baseId}:p${pi + 1}` : baseId;
         let prompt: Prompt;
         try {
-          prompt = renderPromptTemplate({ template: p.template, vars, affix });
+          prompt = renderPromptTemplate({ template: p.template, vars, affix, ...(p.chatJson ? { chatJson: true } : {}) });
         } catch (err) {
           if (!(err instanceof TemplateError)) throw err;
           problems.add({ code: 'invalid', file: p.file, line: p.line, test_id: id, message: `prompt ${err.message}` });
@@ -363,7 +363,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
           tests.push(test);
           const storeAs = v.options.storeAs ?? defOptions.storeAs;
           recipes.push({
-            test, template: p.template, affix, written: [...shared, ...v.own], ...(transform === undefined ? {} : { transform }),
+            test, template: p.template, affix, ...(p.chatJson ? { chatJson: true } : {}), written: [...shared, ...v.own], ...(transform === undefined ? {} : { transform }),
             promptIndex: pi, repeat: rep, ...(storeAs === undefined ? {} : { storeAs }),
             disableConversationVar: v.options.disableConversationVar ?? defOptions.disableConversationVar ?? false,
             ...(v.raw.scope === undefined ? {} : { scope: v.raw.scope }), suiteDir, file: v.raw.file, line: v.raw.lineOf([]),

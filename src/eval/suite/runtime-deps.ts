@@ -20,6 +20,7 @@ export interface TestRecipe {
   test: SuiteTest;
   template: Prompt;
   affix: { prefix?: string; suffix?: string };
+  chatJson?: boolean;
   written: SourcedAssertion[];
   transform?: string;
   promptIndex: number;
@@ -104,6 +105,7 @@ export function linkRuntimeVars(recipes: TestRecipe[], problems: Problems): void
       const recipe = {
         template: r.template,
         affix: r.affix,
+        ...(r.chatJson ? { chatJson: true } : {}),
         stored,
         ...(readsConversation ? { conversation: [...earlier] } : {}),
         assertions: r.written.map((s) => ({ a: s.a, at: s.at })),
