@@ -30,6 +30,13 @@ describe('runtime-deps', () => {
     expect(byId['p:p1']!.runtime).toBeUndefined();
   });
 
+  it('counts a javascript assertion or transform reading context.vars.<name> as reading it', async () => {
+    const suite = await load(
+      ['prompts: ["{{ q }}"]', 'tests:', '  - { id: p, vars: { q: a }, options: { storeOutputAs: fruit } }', '  - id: j', '    vars: { q: b }', '    assert: [{ type: javascript, value: "context.vars.fruit === output" }]', '  - id: n', '    vars: { q: c }', '    assert: [{ type: javascript, value: "context.vars.fruitless" }]', ''].join('\n'),
+    );
+    expect(suite.tests.map((t) => t.runtime?.stored)).toEqual([undefined, { fruit: 'p' }, undefined]);
+  });
+
   it('keeps conversations apart by conversationId and scenario; disableConversationVar reads none but still counts', async () => {
     const suite = await load(
       [

@@ -34,22 +34,28 @@ export interface TestRecipe {
   line?: number;
 }
 
-/** Every template text of a test: prompt, string vars, chat input, assertion values. */
-function textsOf(r: TestRecipe): string[] {
-  const texts: string[] = [];
-  const add = (v: unknown) => {
-    if (typeof v === 'string') texts.push(v);
-    else if (Array.isArray(v)) v.forEach(add);
-    else if (v !== null && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') texts.push((v as { content: string }).content);
+/** Assertion kinds whose value is code: it reads vars as `context.vars.x`, not as a template. */
+const CODE_KINDS = /^(not-)?(javascript|python|js|py)$/;
+
+/** Every text of a test that may read a var: templates (prompt, string vars, chat input, assertion values) and code (javascript/python values, transforms). */
+function textsOf(r: TestRecipe): { templates: string[]; code: string[] } {
+  const templates: string[] = [];
+  const code: string[] = [];
+  const add = (v: unknown, to = templates) => {
+    if (typeof v === 'string') to.push(v);
+    else if (Array.isArray(v)) v.forEach((x) => add(x, to));
+    else if (v !== null && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') to.push((v as { content: string }).content);
   };
   add(r.template);
   for (const v of Object.values(r.test.vars)) add(v);
   const walk = (a: Record<string, unknown>) => {
-    add(a.value);
+    add(a.value, typeof a.type === 'string' && CODE_KINDS.test(a.type) ? code : templates);
+    add(a.transform, code);
     for (const k of ['assert', 'assertions', 'graders']) if (Array.isArray(a[k])) (a[k] as Record<string, unknown>[]).forEach(walk);
   };
   for (const s of r.written) walk(s.a as Record<string, unknown>);
-  return texts;
+  add(r.transform, code);
+  return { templates, code };
 }
 
 /** The names a test's templates read (each distinct template parsed once). */
@@ -78,9 +84,15 @@ export function linkRuntimeVars(recipes: TestRecipe[], problems: Problems): void
   const storeNames = new Set(storing.map((r) => r.storeAs!));
   // Most suites use neither feature: a plain text scan decides before any template is parsed.
   const texts = recipes.map(textsOf);
-  if (storeNames.size === 0 && !texts.some((list) => list.some((t) => t.includes(CONVERSATION_VAR)))) return;
+  if (storeNames.size === 0 && !texts.some((t) => t.templates.some((x) => x.includes(CONVERSATION_VAR)))) return;
   const cache = new Map<string, Set<string>>();
-  const reads = texts.map((list) => namesRead(list, cache));
+  // Code reads a stored name as `context.vars.<name>`: a whole-word mention counts.
+  const mentions = [...storeNames].map((n) => [n, new RegExp(`(^|[^\\w$])${n.replace(/\$/g, '\\$')}([^\\w$]|$)`)] as const);
+  const reads = texts.map((t) => {
+    const names = namesRead(t.templates, cache);
+    for (const [n, re] of mentions) if (t.code.some((c) => re.test(c))) names.add(n);
+    return names;
+  });
   const latest = new Map<string, Map<string, string>>();
   const turns = new Map<string, string[]>();
   const warned = new Set<string>();
