@@ -74,13 +74,13 @@ export function placeholderValues(test: SuiteTest): { stored: Record<string, unk
 /** promptfoo's turn record: a chat prompt (or a text prompt that is JSON) keeps its shape, `input` is its last message. */
 export function completionOf(prompt: Prompt, output: string): Completion {
   let shaped: unknown = prompt;
-  if (typeof prompt === 'string') {
+  if (typeof prompt === 'string' && /^\s*[[{]/.test(prompt)) {
     try {
       shaped = JSON.parse(prompt);
     } catch {
       shaped = prompt;
     }
-  } else shaped = prompt.map((m) => ({ role: m.role, content: m.content }));
+  } else if (typeof prompt !== 'string') shaped = prompt.map((m) => ({ role: m.role, content: m.content }));
   if (Array.isArray(shaped) && shaped.length > 0) {
     const last = shaped[shaped.length - 1] as { content?: unknown } | unknown;
     const content = last !== null && typeof last === 'object' && 'content' in last ? (last as { content: unknown }).content : last;
@@ -111,6 +111,7 @@ export class RuntimeVars {
   private readonly outputs = new Map<string, string | null>();
   private readonly sent = new Map<string, Prompt>();
   private readonly storedValues = new Map<string, Promise<string>>();
+  private readonly completions = new Map<string, Completion>();
 
   constructor(
     tests: SuiteTest[],
@@ -133,7 +134,11 @@ export class RuntimeVars {
     const stored: Record<string, unknown> = {};
     for (const [name, id] of Object.entries(r.stored)) stored[name] = await this.storedValue(id, `${name} (options.storeOutputAs)`);
     const conversation: Completion[] = [];
-    for (const id of r.conversation ?? []) conversation.push(completionOf(await this.promptOf(id), this.outputOf(id, 'an earlier turn of its conversation')));
+    for (const id of r.conversation ?? []) {
+      let turn = this.completions.get(id);
+      if (!turn) this.completions.set(id, (turn = completionOf(await this.promptOf(id), this.outputOf(id, 'an earlier turn of its conversation'))));
+      conversation.push(turn);
+    }
     const { prompt, vars, assertions } = renderRuntime(test, { stored, ...(r.conversation ? { conversation } : {}) });
     return { ...test, prompt, vars, assertions };
   }
@@ -143,6 +148,7 @@ export class RuntimeVars {
     this.outputs.set(testId, output);
     this.sent.set(testId, prompt);
     this.storedValues.delete(testId);
+    this.completions.delete(testId);
   }
 
   private outputOf(id: string, what: string): string {

@@ -86,9 +86,10 @@ function compile(template: string): nunjucks.Template {
 /** A copy of a value whose text form is what agentv has always printed for it. */
 function presentable(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
-  const text = isChatMessages(v) ? promptToText({ prompt: v }) : JSON.stringify(v);
   const copy: Record<string, unknown> | unknown[] = Array.isArray(v) ? v.map(presentable) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, presentable(x)]));
-  Object.defineProperty(copy, 'toString', { value: () => text, enumerable: false });
+  // The text is made when printed: a long list (a conversation) is not stringified at every level.
+  let text: string | undefined;
+  Object.defineProperty(copy, 'toString', { value: () => (text ??= isChatMessages(v) ? promptToText({ prompt: v }) : JSON.stringify(v)), enumerable: false });
   return copy;
 }
 
@@ -112,8 +113,9 @@ export function renderTemplate({ template, vars }: { template: string; vars: Rec
   if (!template.includes('{')) return template;
   const ctx = Object.create(null) as Record<string, unknown>;
   ctx._conversation = [];
-  ctx.vars = presentable(vars);
-  for (const [k, v] of Object.entries(vars)) ctx[k] = presentable(v);
+  const shown = presentable(vars) as Record<string, unknown>;
+  ctx.vars = shown;
+  for (const k of Object.keys(vars)) ctx[k] = shown[k];
   try {
     return compile(template).render(ctx);
   } catch (err) {
