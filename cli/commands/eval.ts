@@ -147,7 +147,10 @@ async function evalSuites(
       })),
     );
   }
-  if (opts.dryRun) return printDryRun(ctx, dryRunReport(groups.flat()), opts.json === true);
+  if (opts.dryRun) {
+    for (const w of new Set(groups.flatMap((g) => g[0]?.plan.suite.warnings ?? []))) ctx.io.stderr(`warning: ${w}\n`);
+    return printDryRun(ctx, dryRunReport(groups.flat()), opts.json === true);
+  }
   // Baselines are found before anything runs: a bad REV or a required one missing is exit 2.
   const sessions = groups.flat();
   const baselines = await resolveBaselines(ctx, store, sessions.map((s) => ({ suite: s.plan.suite.name, target: s.plan.target.name })), opts);

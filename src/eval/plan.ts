@@ -25,6 +25,8 @@ export function inputHash({ test, target, grader }: { test: SuiteTest; target: T
     threshold: test.threshold ?? null,
     target: target.configHash,
     grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
+    // A test that reads run-time values (runtime-vars.ts): its template and the tests it reads.
+    ...(test.runtime ? { runtime: test.runtime.key } : {}),
   });
 }
 
@@ -34,7 +36,9 @@ export function inputHash({ test, target, grader }: { test: SuiteTest; target: T
  * suite that repeats tests, the repeat index (so repeats never share a call).
  */
 export function callKey({ test, target }: { test: SuiteTest; target: Target }): string {
-  return digest({ prompt: test.prompt, vars: test.vars, target: target.configHash, repeat: test.repeat });
+  // A test that reads run-time values is planned with placeholders: its recipe (template and the
+  // tests it reads) stands in for the values, which are known only when it runs.
+  return digest({ prompt: test.prompt, vars: test.vars, target: target.configHash, repeat: test.repeat, runtime: test.runtime?.key });
 }
 
 /** How an output is judged: assertions (transforms included), threshold, and the grader when one is used. */

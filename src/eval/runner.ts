@@ -7,8 +7,12 @@
 import type { PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import { inputRefOf, type RowWriter } from '../store/index.js';
-import { evaluateAssertions } from './assertions.js';
+import { DEFAULT_ASSERTION_TIMEOUT_MS, evaluateAssertions } from './assertions.js';
+import { applyTransform } from './assertions/code.js';
 import { storedInputOf } from './input.js';
+import { RuntimeValueError, RuntimeVars } from './runtime-vars.js';
+import { schedule } from './schedule.js';
+import { TemplateError } from './template.js';
 import type { ProcessRegistry } from './targets/process-registry.js';
 import { TargetError, type SuiteTest, type Target, type TargetResponse, type TargetTrace } from './types.js';
 
@@ -71,6 +75,12 @@ export interface ExecuteOptions {
   scoringFunction?: string;
   now?: () => Date;
   onRow?: (e: ProgressEvent) => void;
+  /**
+   * For suites with storeOutputAs or _conversation: every test of the suite and the current
+   * rows of the run being continued, whose outputs later tests read. A test then starts only
+   * once the tests it reads are settled; the others still run side by side.
+   */
+  runtime?: { tests: SuiteTest[]; rows: Row[] };
 }
 
 export interface ExecuteResult {
@@ -119,18 +129,37 @@ export class Executor {
   async run(): Promise<ExecuteResult> {
     const { items, workers } = this.opts;
     const rows: Row[] = [];
-    let next = 0;
     let cutShort = 0;
+    const runtime = this.runtimeVars();
+    const take = schedule(items, runtime !== null);
     // A worker takes its next test only once its row is durable: at any moment
     // at most `workers` tests are unsettled, which is what a crash or a stop can
     // cost. Rows finishing together still share one fsync (Journal batches them).
     const worker = async () => {
-      while (!this.stopping && next < items.length) {
-        const item = items[next++]!;
+      while (!this.stopping) {
+        const next = take.next();
+        if (next === null) break;
+        if (next === 'wait') {
+          await take.settledOne();
+          continue;
+        }
+        const item = next;
         this.inFlight++;
         try {
-          const input = storedInputOf(item.test);
-          const row = await this.execute(item, inputRefOf(input));
+          // A test that reads run-time values is rendered now; what it was sent is what is stored.
+          let test = item.test;
+          let failure: string | undefined;
+          if (runtime) {
+            try {
+              test = await runtime.resolve(item.test);
+            } catch (e) {
+              if (!(e instanceof RuntimeValueError || e instanceof TemplateError)) throw e;
+              failure = e.message;
+            }
+          }
+          const input = storedInputOf(test);
+          const row = await this.execute({ ...item, test }, inputRefOf(input), failure);
+          runtime?.finished(test.id, test.prompt, row?.output ?? null);
           if (row === null) {
             cutShort++;
             continue;
@@ -140,6 +169,7 @@ export class Executor {
           this.opts.onRow?.({ row, done: rows.length, total: items.length });
         } finally {
           this.inFlight--;
+          take.settle(item.test.id);
         }
       }
     };
@@ -148,8 +178,21 @@ export class Executor {
     return { rows, stopped: this.stopping, cutShort };
   }
 
-  /** One test: call the target, judge the output. null when a stop cut it short. */
-  private async execute(item: WorkItem, inputRef: string): Promise<Row | null> {
+  private runtimeVars(): RuntimeVars | null {
+    const seed = this.opts.runtime;
+    if (!seed || !RuntimeVars.used(seed.tests)) return null;
+    return new RuntimeVars(seed.tests, seed.rows, (test, output, store) =>
+      applyTransform({
+        transform: store.transform!,
+        output,
+        spec: { type: 'equals', negate: false, weight: 1, required: false, ...(store.suiteDir ? { options: { dir: store.suiteDir } } : {}) },
+        ctx: { test, grader: null, signal: this.abort.signal, cwd: this.opts.cwd, registry: this.opts.registry, timeoutMs: this.opts.assertionTimeoutMs ?? DEFAULT_ASSERTION_TIMEOUT_MS },
+      }),
+    );
+  }
+
+  /** One test: call the target, judge the output. null when a stop cut it short. `failure`: it cannot run (a value it reads is missing). */
+  private async execute(item: WorkItem, inputRef: string, failure?: string): Promise<Row | null> {
     const { test } = item;
     const now = this.opts.now ?? (() => new Date());
     const signal = this.abort.signal;
@@ -172,6 +215,10 @@ export class Executor {
       duration_ms: Math.round(performance.now() - t0),
       finished_at: now().toISOString(),
     });
+    if (failure !== undefined) {
+      if (signal.aborted) return null;
+      return finish({ execution_status: 'execution_error', passed: false, score: 0, assertions: [], output: null, error: failure, error_phase: 'target' });
+    }
     let response: TargetResponse;
     let latencyMs: number;
     if (item.stored) {

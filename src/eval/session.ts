@@ -8,11 +8,13 @@ import { AgentvError } from '../errors.js';
 import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
 import type { Manifest } from '../schemas/manifest.js';
+import type { Row } from '../schemas/row.js';
 import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, type RunLock, type Store } from '../store/index.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
 import { Executor, type ExecuteOptions } from './runner.js';
+import { requireProducers, rerunDependents } from './runtime-vars.js';
 import { namedGraders, usesGrader } from './assertions/normalise.js';
 import { DEFAULT_LIMITS } from '../schemas/config.js';
 import { readConfig } from '../store/config.js';
@@ -89,6 +91,8 @@ export class EvalSession {
   private sourceCommit: string | null = null;
   /** How assertions are run: their time limit, and graders named on an assertion. */
   private grading: Pick<ExecuteOptions, 'assertionTimeoutMs' | 'resolveGrader'> = {};
+  /** The current rows of the run being continued: later tests may read their outputs (storeOutputAs, _conversation). */
+  private priorRows: Row[] = [];
 
   private constructor(
     readonly req: EvalRequest,
@@ -179,12 +183,13 @@ export class EvalSession {
     const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
     const tests = selectTests({ tests: suite.tests, testIds, tags });
     if (tests.length === 0) throw new AgentvError('USAGE', `no tests selected in ${suite.path}${tags.length ? ` with tags ${tags.join(', ')}` : ''}`);
+    requireProducers(tests);
     const planned = planTests({ tests, target, grader });
     const base = { suite, target, grader, planned };
     const plan =
       mode === 'new' || !previous
         ? newPlan(req, base, tests)
-        : diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base });
+        : rerunDependents(diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base }), tests, found!.rows);
     if (plan.mode === 'new' || plan.mode === 'retry_errors') {
       const tip = await req.store.tip();
       if (tip && (await readManifestAt(req.store, tip.tree, plan.runId))) {
@@ -196,6 +201,7 @@ export class EvalSession {
     const workers = req.workers ?? suite.maxConcurrency;
     const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined, ...(workers === undefined ? {} : { workers }) }, plan, registry);
     session.grading = { assertionTimeoutMs: limits.assertion_timeout_ms, resolveGrader };
+    if (found) session.priorRows = [...currentRows(found.rows).values()];
     report = (pids) => session.watchdog?.update(pids);
     return session;
   }
@@ -267,6 +273,7 @@ export class EvalSession {
         ...(plan.suite.scoringFunction !== undefined && { scoringFunction: plan.suite.scoringFunction }),
         now: store.now,
         onRow: (e) => recorder.testFinished(e.row),
+        runtime: { tests: plan.suite.tests, rows: this.priorRows },
       });
       if (this.stopRequested) this.stopRequested.now ? this.executor.stopNow() : this.executor.stop(this.stopRequested.graceMs);
       const result = await this.executor.run();

@@ -86,9 +86,10 @@ function compile(template: string): nunjucks.Template {
 /** A copy of a value whose text form is what agentv has always printed for it. */
 function presentable(v: unknown): unknown {
   if (v === null || typeof v !== 'object') return v;
-  const text = isChatMessages(v) ? promptToText({ prompt: v }) : JSON.stringify(v);
   const copy: Record<string, unknown> | unknown[] = Array.isArray(v) ? v.map(presentable) : Object.fromEntries(Object.entries(v).map(([k, x]) => [k, presentable(x)]));
-  Object.defineProperty(copy, 'toString', { value: () => text, enumerable: false });
+  // The text is made when printed: a long list (a conversation) is not stringified at every level.
+  let text: string | undefined;
+  Object.defineProperty(copy, 'toString', { value: () => (text ??= isChatMessages(v) ? promptToText({ prompt: v }) : JSON.stringify(v)), enumerable: false });
   return copy;
 }
 
@@ -112,13 +113,69 @@ export function renderTemplate({ template, vars }: { template: string; vars: Rec
   if (!template.includes('{')) return template;
   const ctx = Object.create(null) as Record<string, unknown>;
   ctx._conversation = [];
-  ctx.vars = presentable(vars);
-  for (const [k, v] of Object.entries(vars)) ctx[k] = presentable(v);
+  const shown = presentable(vars) as Record<string, unknown>;
+  ctx.vars = shown;
+  for (const k of Object.keys(vars)) ctx[k] = shown[k];
   try {
     return compile(template).render(ctx);
   } catch (err) {
     throw new TemplateError(cleanError(err));
   }
+}
+
+/**
+ * A suite prompt rendered with a test's vars: a chat template message by message; a text
+ * template around `vars.input` when that is a message list (alone, the messages are the
+ * prompt); else text, between the test's `prefix` and `suffix`.
+ * @example renderPromptTemplate({ template: 'Hi {{ name }}', vars: { name: 'Ada' } }) // 'Hi Ada'
+ */
+export function renderPromptTemplate({ template, vars, affix = {}, chatJson = false }: { template: Prompt; vars: Record<string, unknown>; affix?: { prefix?: string; suffix?: string }; chatJson?: boolean }): Prompt {
+  const wrap = (s: string) => `${affix.prefix ?? ''}${s}${affix.suffix ?? ''}`;
+  if (chatJson && typeof template === 'string') return chatOfJson(wrap(renderTemplate({ template, vars })));
+  if (Array.isArray(template)) return template.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
+  const input = vars.input;
+  if (isChatMessages(input)) {
+    const messages = input.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
+    if (INPUT_ONLY.test(template)) return messages;
+    return wrap(renderTemplate({ template, vars: { ...vars, input: messages } }));
+  }
+  return wrap(renderTemplate({ template, vars }));
+}
+
+/** A rendered .json prompt read as chat messages (promptfoo's reading of JSON prompt files). */
+function chatOfJson(text: string): ChatMessage[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new TemplateError(`a .json prompt must render to JSON (${(err as Error).message}); write {{ value | dump }} for values that may hold quotes or newlines`);
+  }
+  if (!isChatMessages(data)) throw new TemplateError('a .json prompt must render to a list of messages {role, content}');
+  return data.map((m) => ({ role: m.role, content: m.content }));
+}
+
+/**
+ * The names a template reads: its variables, and `x` of `vars.x`. A template that does not
+ * parse reads nothing (checkTemplate reports it).
+ * @example templateNames({ template: '{% for c in _conversation %}{{ vars.fruit }}{% endfor %}' }) // Set {'_conversation', 'c', 'vars', 'fruit'}
+ */
+export function templateNames({ template }: { template: string }): Set<string> {
+  const names = new Set<string>();
+  if (!template.includes('{')) return names;
+  type Found = { value?: unknown; target?: { value?: unknown }; val?: { value?: unknown } };
+  type Ast = { findAll: (type: unknown) => Found[] };
+  const internals = nunjucks as unknown as { parser: { parse: (src: string) => Ast }; nodes: Record<string, unknown> };
+  let root: Ast;
+  try {
+    root = internals.parser.parse(dottedIndexes(template));
+  } catch {
+    return names;
+  }
+  for (const s of root.findAll(internals.nodes.Symbol)) if (typeof s.value === 'string') names.add(s.value);
+  for (const l of root.findAll(internals.nodes.LookupVal)) {
+    if (l.target?.value === 'vars' && typeof l.val?.value === 'string') names.add(l.val.value);
+  }
+  return names;
 }
 
 /**

@@ -50,6 +50,33 @@ export interface SuiteTest {
   assertScoringFunction?: string;
   /** The repeat index (2, 3, ...) of `evaluateOptions.repeat`; absent for the first. */
   repeat?: number;
+  /** promptfoo `options.storeOutputAs`: once this test ran, its output (through `transform`) is the var `name` of later tests. */
+  storeOutputAs?: { name: string; transform?: string; suiteDir: string };
+  /**
+   * Set when the test reads values produced at run time (a stored output, `_conversation`):
+   * `prompt` and `assertions` above are then rendered with placeholders naming those values,
+   * and the runner renders the real ones just before the test runs (src/eval/runtime-vars.ts).
+   */
+  runtime?: RuntimeRecipe;
+}
+
+/** How to render a test that reads values produced at run time. */
+export interface RuntimeRecipe {
+  template: Prompt;
+  affix: { prefix?: string; suffix?: string };
+  /** The template is a .json prompt file read as chat messages once rendered. */
+  chatJson?: boolean;
+  /** Var name -> id of the earlier test whose stored output it is. */
+  stored: Record<string, string>;
+  /** Ids of the earlier turns of its conversation, oldest first, when the test reads `_conversation`. */
+  conversation?: string[];
+  /** The test's written assertions, normalised again with the run-time vars. */
+  assertions: { a: import('../schemas/suite.js').SuiteAssertion; at: (string | number)[] }[];
+  /** The test's `options.transform`, applied to every assertion as the loader does. */
+  transform?: string;
+  suiteDir: string;
+  /** sha256 of all of the above: part of the test's input_hash (the values themselves are not known when planning). */
+  key: string;
 }
 
 export interface Suite {

@@ -124,17 +124,18 @@ describe('promptfoo configs', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ passed: 0, failed: 1 });
   });
 
-  it('refuses what it cannot honour instead of ignoring it: storeOutputAs, unknown keys (a transform is honoured)', async () => {
+  it('refuses what it cannot honour instead of ignoring it: per-test prompts, unknown keys (a transform and storeOutputAs are honoured)', async () => {
     const dir = corpus();
     writeFileSync(
       path.join(dir, 'refused.yaml'),
-      ['providers: [echo]', 'defaultTest:', '  options:', '    transform: output.trim()', 'evaluateOptions: { cache: false }', 'tests:', '  - vars: { a: 1 }', '    options: { storeOutputAs: x }', 'promts: ["{{ a }}"]', ''].join('\n'),
+      ['providers: [echo]', 'defaultTest:', '  options:', '    transform: output.trim()', 'evaluateOptions: { cache: false }', 'tests:', '  - vars: { a: 1 }', '    options: { storeOutputAs: x }', '    prompts: [other]', 'promts: ["{{ a }}"]', ''].join('\n'),
     );
     const r = await runCli(['eval', 'refused.yaml'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(/refused\.yaml:4:/);
-    expect(r.stderr).toMatch(/refused\.yaml:8: .*storeOutputAs/);
-    expect(r.stderr).toMatch(/refused\.yaml:9: unknown top-level key "promts" \(did you mean "prompts"\?\)/);
+    expect(r.stderr).not.toMatch(/refused\.yaml:8:/);
+    expect(r.stderr).toMatch(/refused\.yaml:9: .*choosing prompts per test is not supported/);
+    expect(r.stderr).toMatch(/refused\.yaml:10: unknown top-level key "promts" \(did you mean "prompts"\?\)/);
     expect(ref(dir)).toBeNull();
   });
 

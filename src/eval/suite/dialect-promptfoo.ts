@@ -119,6 +119,7 @@ function scenarioTests(value: unknown, file: string, lineOf: LineOf, problems: P
         out.push({
           raw: merged,
           file,
+          scope: `scenario ${i + 1}, config ${ci + 1}`,
           lineOf: (p) => {
             if (p[0] === 'vars' && typeof p[1] === 'string' && !(p[1] in tv) && p[1] in cv) return lineOf([...cAt, ...p]);
             if (p[0] === 'assert' && typeof p[1] === 'number') return p[1] < nc ? lineOf([...cAt, 'assert', p[1], ...p.slice(2)]) : lineOf([...tAt, 'assert', p[1] - nc, ...p.slice(2)]);

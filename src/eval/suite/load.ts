@@ -9,7 +9,7 @@ import * as nodePath from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AgentvError } from '../../errors.js';
 import { DefaultTestInput, SuiteTestInput, type SuiteProblemCode } from '../../schemas/suite.js';
-import { INPUT_ONLY, TemplateError, checkTemplate, isChatMessages, renderTemplate } from '../template.js';
+import { TemplateError, checkTemplate, isChatMessages, renderPromptTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from '../types.js';
 import { usesGrader } from '../assertions/normalise.js';
 import { normaliseAssertion, parseAssertionList, type SourcedAssertion } from './assertion-specs.js';
@@ -17,27 +17,15 @@ import { agentvEvalDraft, looksLikeAgentvEval, messagesOf } from './dialect-agen
 import { PROMPTFOO_ONLY_KEYS, promptfooDraft } from './dialect-promptfoo.js';
 import { expandRef, placeInRepo, escapesViaLink, realpathOrNull, toPosix, type Repo } from './files.js';
 import { IdAllocator, deriveTestId } from './ids.js';
+import { linkRuntimeVars, type TestRecipe } from './runtime-deps.js';
 import type { Draft, Located } from './model.js';
 import { Problems, formatPath, type LineOf, type PathSeg } from './problems.js';
-import type { PromptTemplate } from './prompts.js';
 import type { RawTest } from './tests-files.js';
 import { parseYaml, readLimitedFile, readLimits, textOf } from './yaml-source.js';
 
 const DEFAULT_PROMPT = '{{ input }}';
 /** promptfoo test keys read here besides agentv's own test fields. */
 const OPTION_KEYS = ['prefix', 'suffix', 'provider', 'transform', 'storeOutputAs', 'runSerially', 'disableVarExpansion', 'disableConversationVar'];
-
-function renderPrompt(template: PromptTemplate, vars: Record<string, unknown>, affix: { prefix?: string; suffix?: string }): Prompt {
-  const wrap = (s: string) => `${affix.prefix ?? ''}${s}${affix.suffix ?? ''}`;
-  if (Array.isArray(template)) return template.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
-  const input = vars.input;
-  if (isChatMessages(input)) {
-    const messages = input.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
-    if (INPUT_ONLY.test(template)) return messages;
-    return wrap(renderTemplate({ template, vars: { ...vars, input: messages } }));
-  }
-  return wrap(renderTemplate({ template, vars }));
-}
 
 function testIdOf(raw: unknown): string | undefined {
   const id = raw !== null && typeof raw === 'object' ? (raw as { id?: unknown }).id : undefined;
@@ -95,7 +83,7 @@ function splitOptions(raw: Record<string, unknown>, where: { file: string; lineO
   for (const [k, v] of [['provider', provider], ['providers', providers], ['prompts', prompts]] as const) {
     if (v !== undefined) add('unsupported', [k], `choosing ${k} per test is not supported (a run has one target; use --test-id or split the suite)`);
   }
-  const out: { prefix?: string; suffix?: string; grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string }; scoring?: string; transform?: string } = {};
+  const out: { prefix?: string; suffix?: string; grader?: { id: string; label?: string; config?: Record<string, unknown>; where: string }; scoring?: string; transform?: string; storeAs?: string; disableConversationVar?: boolean } = {};
   if (typeof assertScoringFunction === 'string') out.scoring = assertScoringFunction;
   else if (assertScoringFunction !== undefined) add('invalid', ['assertScoringFunction'], 'assertScoringFunction is a file:// reference or an inline function body');
   if (options !== undefined) {
@@ -113,7 +101,13 @@ function splitOptions(raw: Record<string, unknown>, where: { file: string; lineO
           if (typeof v === 'string' && v.trim() !== '') out.transform = v;
           else add('invalid', ['options', k], 'options.transform is javascript run on the output: an expression, a function body, or file://x.js[:fn]');
         }
-        else if (k === 'storeOutputAs') add('unsupported', ['options', k], 'options.storeOutputAs (a later test reading an earlier output) is not supported: tests run independently and in parallel');
+        else if (k === 'storeOutputAs') {
+          if (typeof v === 'string' && /^[A-Za-z_$][\w$]*$/.test(v) && v !== '_conversation' && v !== 'vars') out.storeAs = v;
+          else add('invalid', ['options', k], 'options.storeOutputAs names the var that holds this test\'s output for later tests: a name like favoriteFruit (not vars or _conversation)');
+        } else if (k === 'disableConversationVar') {
+          if (typeof v === 'boolean') out.disableConversationVar = v;
+          else add('invalid', ['options', k], 'options.disableConversationVar is true or false');
+        }
         else if (k === 'runSerially') problems.warn(where.file, where.lineOf([...where.at, 'options', k]), 'options.runSerially: use --workers 1');
         else if (v) add('unsupported', ['options', k], `options.${k} is not supported`);
       }
@@ -310,6 +304,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
   const suiteDir = nodePath.posix.dirname(rel) === '.' ? '' : nodePath.posix.dirname(rel);
   const ids = new IdAllocator(valid.flatMap((v) => (v.explicitId === undefined ? [] : [v.explicitId])));
   const tests: SuiteTest[] = [];
+  const recipes: TestRecipe[] = [];
   const grader = defOptions.grader;
   for (const v of valid) {
     const { t } = v;
@@ -346,14 +341,14 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
         const id = prompts.length > 1 ? `${baseId}:p${pi + 1}` : baseId;
         let prompt: Prompt;
         try {
-          prompt = renderPrompt(p.template, vars, affix);
+          prompt = renderPromptTemplate({ template: p.template, vars, affix, ...(p.chatJson ? { chatJson: true } : {}) });
         } catch (err) {
           if (!(err instanceof TemplateError)) throw err;
           problems.add({ code: 'invalid', file: p.file, line: p.line, test_id: id, message: `prompt ${err.message}` });
           return;
         }
         for (let rep = 1; rep <= draft.repeat; rep++) {
-          tests.push({
+          const test: SuiteTest = {
             // Unique ids stay unique: `:p<digits>` splits off the last `:p` unambiguously.
             id: rep === 1 ? id : `${id}#${rep}`,
             ...(description === undefined ? {} : { description }),
@@ -365,11 +360,20 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
             tags: [...new Set([...(defTest.tags ?? []), ...(t.tags ?? [])])],
             ...(scoring === undefined ? {} : { assertScoringFunction: repoRelativeRef(scoring, suiteDir) }),
             ...(rep === 1 ? {} : { repeat: rep }),
+          };
+          tests.push(test);
+          const storeAs = v.options.storeAs ?? defOptions.storeAs;
+          recipes.push({
+            test, template: p.template, affix, ...(p.chatJson ? { chatJson: true } : {}), written: [...shared, ...v.own], ...(transform === undefined ? {} : { transform }),
+            promptIndex: pi, repeat: rep, ...(storeAs === undefined ? {} : { storeAs }),
+            disableConversationVar: v.options.disableConversationVar ?? defOptions.disableConversationVar ?? false,
+            ...(v.raw.scope === undefined ? {} : { scope: v.raw.scope }), suiteDir, file: v.raw.file, line: v.raw.lineOf([]),
           });
         }
       });
     });
   }
+  linkRuntimeVars(recipes, problems);
   problems.throwIfAny(rel);
 
   return {

@@ -21,6 +21,8 @@ export interface SuitePrompt {
   /** Where it came from: the suite line, or the prompt file. */
   file: string;
   line?: number;
+  /** A .json file that is JSON only once rendered (nunjucks tags around its messages): its rendered text is read as chat messages. */
+  chatJson?: boolean;
 }
 
 const PROMPT_EXTS = new Set(['.txt', '.md', '.json', '.jsonl', '.yaml', '.yml', '.j2', '.njk', '.prompt']);
@@ -112,6 +114,15 @@ export async function readPrompts(o: {
   return out;
 }
 
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function promptsOfFile(o: { text: string; file: RepoPath; label?: string; problems: Problems; limits: LimitsConfig }): SuitePrompt[] {
   const { text, file, problems } = o;
   const ext = nodePath.extname(file.abs).toLowerCase();
@@ -125,6 +136,11 @@ function promptsOfFile(o: { text: string; file: RepoPath; label?: string; proble
     for (const [i, m] of data.entries()) for (const msg of checkTemplate({ template: m.content })) bad(`message ${i + 1}: ${msg}`, line);
     return { template: data.map((m) => ({ role: m.role, content: m.content })), file: file.rel, line };
   };
+  // promptfoo renders a .json prompt as text and reads the result: `{% for %}` around messages.
+  if (ext === '.json' && /\{[{%]/.test(text) && !parsesAsJson(text)) {
+    for (const m of checkTemplate({ template: text })) problems.add({ code: 'unsupported', file: file.rel, line: 1, message: m });
+    return [{ template: text, chatJson: true, ...lab(0, 1), file: file.rel, line: 1 }];
+  }
   if (ext === '.json' || ext === '.yaml' || ext === '.yml') {
     const src = parseYaml({ text, file: file.rel, problems, limits: o.limits, code: ext === '.json' ? 'json_syntax' : 'yaml_syntax' });
     if (!src) return [];

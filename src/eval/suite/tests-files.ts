@@ -13,6 +13,8 @@ export interface RawTest {
   file: string;
   /** Line of a path inside this test (`[]`: the test itself). */
   lineOf: LineOf;
+  /** A promptfoo scenario entry: its conversations (`_conversation`) are its own. */
+  scope?: string;
 }
 
 export interface TestsSource {
