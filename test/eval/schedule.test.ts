@@ -10,7 +10,7 @@ function item(id: string, reads: string[] = [], conversation?: string[]): WorkIt
   if (reads.length || conversation) {
     test.runtime = { template: id, affix: {}, stored: Object.fromEntries(reads.map((r, i) => [`v${i}`, r])), ...(conversation ? { conversation } : {}), assertions: [], suiteDir: '', key: id };
   }
-  return { test, inputHash: id, attempt: 1 };
+  return { test, planned: { test_id: id, input_hash: id }, attempt: 1 };
 }
 
 const ids = (xs: (WorkItem | 'wait' | null)[]) => xs.map((x) => (x === null || x === 'wait' ? x : x.test.id));
