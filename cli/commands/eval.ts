@@ -209,9 +209,9 @@ async function evalSuites(
       // A slice reports the whole run (every slice present here); its exit code is its own tests'.
       const c = m.counts ?? { completed_count: 0, passed: 0, failed: 0, errored: 0, pass_rate: null, avg_score: null };
       const own = part ? { counts: part.counts ?? c, planned: part.planned_test_count } : { counts: c, planned: m.planned_test_count };
-      // A slice's resume command continues that slice; the whole run's, its first unfinished slice.
-      const resumable = own.counts.completed_count < own.planned || own.counts.errored > 0 || c.completed_count < m.planned_test_count || c.errored > 0;
-      const resume = resumable ? resumeCommand(m, own.counts.completed_count < own.planned || own.counts.errored > 0 ? part?.slice : undefined) : null;
+      // A slice's resume command continues that slice only: the others belong to other machines.
+      const resumable = own.counts.completed_count < own.planned || own.counts.errored > 0;
+      const resume = resumable ? resumeCommand(m, part?.slice) : null;
       summaries.push({
         run_id: m.run_id,
         status: m.status,
