@@ -82,8 +82,9 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     });
 
   evalOptions(program.command('resume <run_id>').description("continue a run with the suite, target and options recorded in its manifest"))
+    .option('--shard <I/N>', 'continue (or start) slice I of N of a sharded run')
     .option('--accept-changed', 're-execute tests whose inputs changed, inside the run')
-    .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa']))
+    .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa', 'agentv resume ci-8812 --shard 2/4   # one slice of a sharded run']))
     .action((runId: string, opts) => run(async (ctx) => (await import('./commands/eval.js')).resumeRun(ctx, runId, opts, argv)));
 
   const runs = program

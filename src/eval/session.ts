@@ -169,7 +169,10 @@ export class EvalSession {
         run_id: previous.run_id,
       });
     }
-    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? req.provider?.name ?? defaultTargetName(config);
+    // A slice continued with --resume ID --shard I/N repeats the run's recorded target, grader and selection.
+    const tip = req.shard && mode !== 'new' && req.fromRunId ? await req.store.tip() : null;
+    const recorded = previous ?? (tip && req.fromRunId ? await readManifestAt(req.store, tip.tree, req.fromRunId) : null);
+    const targetName = req.target ?? recorded?.options.target ?? recorded?.target.name ?? req.provider?.name ?? defaultTargetName(config);
     if (!targetName) {
       throw new AgentvError(
         'CONFIG',
@@ -178,10 +181,10 @@ export class EvalSession {
     }
     const target = withDelay(resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env }), suite.delayMs);
     // The suite's grader (defaultTest.options.provider) joins the targets like a provider does.
-    const suiteGrader = req.grader === undefined && !previous?.options.grader && suite.grader ? providerTarget({ ref: suite.grader, config, env }) : undefined;
+    const suiteGrader = req.grader === undefined && !recorded?.options.grader && suite.grader ? providerTarget({ ref: suite.grader, config, env }) : undefined;
     if (suiteGrader && config) config.targets = [...config.targets.filter((t) => t.name !== suiteGrader.name), suiteGrader];
     const graderConfig = suiteGrader && !config ? { targets: [suiteGrader] } : config;
-    const graderName = req.grader ?? previous?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
+    const graderName = req.grader ?? recorded?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
     const grader = graderName ? resolveTarget({ name: graderName, config: graderConfig, repoDir: req.repoDir, registry, env }) : null;
     if (suite.needsGrader && !grader) {
       const first = suite.tests.find((t) => t.assertions.some(usesGrader));
@@ -201,8 +204,8 @@ export class EvalSession {
       return graders.get(name)!;
     };
     for (const name of new Set(suite.tests.flatMap((t) => t.assertions.flatMap(namedGraders)))) resolveGrader(name);
-    const testIds = req.testIds?.length ? req.testIds : (previous?.options.test_ids ?? []);
-    const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
+    const testIds = req.testIds?.length ? req.testIds : (recorded?.options.test_ids ?? []);
+    const tags = req.tags?.length ? req.tags : (recorded?.options.tags ?? []);
     const tests = selectTests({ tests: suite.tests, testIds, tags });
     if (tests.length === 0) throw new AgentvError('USAGE', `no tests selected in ${suite.path}${tags.length ? ` with tags ${tags.join(', ')}` : ''}`);
     const planned = planTests({ tests, target, grader });

@@ -2,7 +2,7 @@
 // one run and push at the same moment; after a pull the run is whole,
 // complete, every test executed once; a killed slice resumed alone completes it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli, startCli, waitForStderr } from '../helpers/cli.js';
 import { cliOk } from '../helpers/expect.js';
@@ -16,11 +16,14 @@ const REF = 'refs/agentv/runs/v1';
 
 /**
  * A bare remote whose main holds a suite of `tests` tests and an `sh` target
- * that appends each executed test id to one log shared by every clone.
+ * that appends each executed test id to one log shared by every clone. While
+ * the `hold` file exists, every call after the first blocks (a kill then
+ * lands inside the run, however slow the machine).
  */
-function project(tests: number): { bare: string; log: string; ids: string[] } {
+function project(tests: number): { bare: string; log: string; ids: string[]; hold: string } {
   const scratch = tempDir();
   const log = path.join(scratch, 'executions.log');
+  const hold = path.join(scratch, 'hold');
   const src = makeRepo();
   const ids = Array.from({ length: tests }, (_, i) => `case-${String(i + 1).padStart(2, '0')}`);
   writeFileSync(
@@ -30,7 +33,7 @@ function project(tests: number): { bare: string; log: string; ids: string[] } {
   mkdirSync(path.join(src, '.agentv'));
   writeFileSync(
     path.join(src, '.agentv/targets.yaml'),
-    ['targets:', '  - name: sh', '    provider: cli', `    command: "echo {TEST_ID} >> ${log}; sleep {PROMPT}; echo done"`, '  - name: other', '    provider: cli', '    command: "echo done"', 'defaults:', '  target: sh', ''].join('\n'),
+    ['targets:', '  - name: sh', '    provider: cli', `    command: "echo {TEST_ID} >> ${log}; if [ -f ${hold} ] && [ $(wc -l < ${log}) -gt 1 ]; then sleep 600; fi; sleep {PROMPT}; echo done"`, '  - name: other', '    provider: cli', '    command: "echo done"', 'defaults:', '  target: sh', ''].join('\n'),
   );
   git(src, 'add', '.');
   git(src, 'commit', '-q', '-m', 'suite');
@@ -38,7 +41,7 @@ function project(tests: number): { bare: string; log: string; ids: string[] } {
   git(path.dirname(bare), 'init', '-q', '--bare', '-b', 'main', bare);
   git(bare, 'config', 'core.logAllRefUpdates', 'always');
   git(src, 'push', '-q', bare, 'main');
-  return { bare, log, ids };
+  return { bare, log, ids, hold };
 }
 
 function cloneOf(bare: string): string {
@@ -123,17 +126,20 @@ describe('sharded runs', () => {
   }, 900_000);
 
   it('a slice killed mid-run (SIGKILL) and resumed alone with --resume ID --shard I/N completes the run', async () => {
-    const { bare, log, ids } = project(12);
+    const { bare, log, ids, hold } = project(12);
     const [a, b] = [cloneOf(bare), cloneOf(bare)];
     const sliceOne = selectSlice(ids.map((id) => ({ id })), { index: 1, count: 2 }).map((t) => t.id);
     expect(sliceOne.length).toBeGreaterThan(1);
 
+    writeFileSync(hold, '');
     const child = startCli(['eval', 'suite.yaml', '--shard', '1/2', '--run-id', 'ci-9', '--workers', '1'], { cwd: a });
+    // The first test passes; the second blocks until the kill.
     await waitForStderr(child, /PASS/);
     // While its owner lives, the run reads running.
     expect(JSON.parse((await cliOk(a, 'runs', 'list', '--json')).stdout).runs[0]).toMatchObject({ run_id: 'ci-9', status: 'running' });
     child.kill('SIGKILL');
     await waitExit(child);
+    rmSync(hold);
 
     await cliOk(b, 'eval', 'suite.yaml', '--shard', '2/2', '--run-id', 'ci-9');
     await cliOk(b, 'results', 'push');
@@ -147,8 +153,7 @@ describe('sharded runs', () => {
     expect(before.resume_reason).toBe('incomplete');
     expect(before.planned_test_count).toBe(12);
     const doneBefore = before.results.length;
-    expect(doneBefore).toBeGreaterThanOrEqual(ids.length - sliceOne.length + 1);
-    expect(doneBefore).toBeLessThan(ids.length);
+    expect(doneBefore).toBe(ids.length - sliceOne.length + 1);
 
     const resumed = await cliOk(a, 'eval', 'suite.yaml', '--resume', 'ci-9', '--shard', '1/2', '--json');
     expect(resumed.stderr).toMatch(/run ci-9 slice 1\/2: \d+ done, \d+ to run/);
