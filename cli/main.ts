@@ -48,6 +48,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       .option('--rerun-failed [run_id]', 'continue a run in place: every test whose result is not ok (default: the newest such run of this suite and target)')
       .option('--retry-errors <run_id>', "new run carrying over the run's non-error rows; executes its errored and missing tests")
       .option('--accept-changed', 'with a resume mode: re-execute tests whose inputs changed, inside the run')
+      .option('--shard <I/N>', 'execute slice I of N of one run (with --run-id ID, the same on every machine; or --resume ID to continue a slice): test T is in slice I when sha256(T) mod N = I-1')
       // Baselines from git (SPEC 3.8).
       .option('--baseline <rev>', "compare with the newest completed run of this suite and target at REV or its nearest first-parent ancestor that has one")
       .option('--fail-on-regression', 'with --baseline: exit 1 only when a test regressed or newly errors against the baseline')
@@ -64,6 +65,8 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
         'agentv eval suite.yaml --rerun-failed 20261122-101500-k3f9qa',
         'agentv eval suite.yaml --retry-errors 20261122-101500-k3f9qa',
         'agentv eval suite.yaml --baseline origin/main --fail-on-regression',
+        'agentv eval suite.yaml --shard 2/4 --run-id ci-8812  # one of 4 machines filling run ci-8812',
+        'agentv eval suite.yaml --resume ci-8812 --shard 2/4  # continue (or start) slice 2 of it',
         'agentv eval promptfooconfig.yaml --dry-run --json   # how agentv reads an imported suite',
       ]),
     )
@@ -79,8 +82,9 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     });
 
   evalOptions(program.command('resume <run_id>').description("continue a run with the suite, target and options recorded in its manifest"))
+    .option('--shard <I/N>', 'continue (or start) slice I of N of a sharded run')
     .option('--accept-changed', 're-execute tests whose inputs changed, inside the run')
-    .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa']))
+    .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa', 'agentv resume ci-8812 --shard 2/4   # one slice of a sharded run']))
     .action((runId: string, opts) => run(async (ctx) => (await import('./commands/eval.js')).resumeRun(ctx, runId, opts, argv)));
 
   const runs = program

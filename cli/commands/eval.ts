@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { RunEvent } from '../../src/schemas/events.js';
 import { AgentvError, classifyFault } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
+import type { SliceRef } from '../../src/schemas/manifest.js';
+import { parseShard } from '../../src/eval/shard.js';
 import type { EvalRunJson } from '../../src/schemas/compare.js';
 import { EvalSession, resumeCommand, type EvalMode } from '../../src/eval/session.js';
 import { dryRunReport, printDryRun } from './eval-dry-run.js';
@@ -32,6 +34,8 @@ export interface EvalOptions extends BaselineOptions {
   /** FILE or `-` (stdout): the run's events as NDJSON. */
   events?: string;
   dryRun?: boolean;
+  /** `I/N`: one slice of a sharded run. */
+  shard?: string;
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number): number {
@@ -59,6 +63,7 @@ function modeOf(opts: EvalOptions): { mode: EvalMode; fromRunId?: string } {
 
 export async function evalCommand(ctx: CommandContext, suites: string[], opts: EvalOptions, argv: string[]): Promise<CommandResult> {
   const { mode, fromRunId } = modeOf(opts);
+  const shard = opts.shard === undefined ? undefined : parseShard(opts.shard);
   checkBaselineFlags(opts);
   // Unset: the suite's evaluateOptions.maxConcurrency, else 4.
   const workers = opts.workers === undefined ? undefined : positiveInt('--workers', opts.workers, 4);
@@ -90,7 +95,7 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await evalSuites(ctx, suites, { ...opts, mode, fromRunId, workerCount: workers, graceMs, argv, sink: events }, () => signal, (c) => (current = c));
+    return await evalSuites(ctx, suites, { ...opts, mode, fromRunId, shardRef: shard, workerCount: workers, graceMs, argv, sink: events }, () => signal, (c) => (current = c));
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -114,7 +119,7 @@ function eventSink(ctx: CommandContext, target: string | undefined): { write: (e
 async function evalSuites(
   ctx: CommandContext,
   suites: string[],
-  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; workerCount: number | undefined; graceMs: number; argv: string[]; sink: { write: (e: RunEvent) => void } | null },
+  opts: EvalOptions & { mode: EvalMode; fromRunId?: string; shardRef?: SliceRef; workerCount: number | undefined; graceMs: number; argv: string[]; sink: { write: (e: RunEvent) => void } | null },
   signalled: () => NodeJS.Signals | null,
   setCurrent: (c: { session: EvalSession; progress: Progress }[]) => void,
 ): Promise<CommandResult> {
@@ -142,6 +147,7 @@ async function evalSuites(
         mode,
         fromRunId,
         acceptChanged: opts.acceptChanged,
+        ...(opts.shardRef ? { shard: opts.shardRef } : {}),
         argv,
         env: ctx.env,
       })),
@@ -202,10 +208,13 @@ async function evalSuites(
     for (const [i, o] of outcomes.entries()) {
       const session = running[i]!.session;
       const plan = session.plan;
-      const m = (o as PromiseFulfilledResult<Awaited<ReturnType<EvalSession['run']>>>).value.manifest;
-      const c = m.counts!;
-      const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
-      const resume = resumable ? resumeCommand(m) : null;
+      const { manifest: m, part } = (o as PromiseFulfilledResult<Awaited<ReturnType<EvalSession['run']>>>).value;
+      // A slice reports the whole run (every slice present here); its exit code is its own tests'.
+      const c = m.counts ?? { completed_count: 0, passed: 0, failed: 0, errored: 0, pass_rate: null, avg_score: null };
+      const own = part ? { counts: part.counts ?? c, planned: part.planned_test_count } : { counts: c, planned: m.planned_test_count };
+      // A slice's resume command continues that slice only: the others belong to other machines.
+      const resumable = own.counts.completed_count < own.planned || own.counts.errored > 0;
+      const resume = resumable ? resumeCommand(m, part?.slice) : null;
       summaries.push({
         run_id: m.run_id,
         status: m.status,
@@ -229,11 +238,23 @@ async function evalSuites(
           ctx.io.stderr(d.value === null ? `derived metric ${d.name}: cannot be computed: ${d.error}\n` : `derived metric ${d.name}: ${Number(d.value.toFixed(4))}\n`);
         }
       }
-      ctx.io.stderr(
-        `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
-          `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
-      );
-      if (c.failed > 0 || c.errored > 0 || c.completed_count < m.planned_test_count) exitCode = Math.max(exitCode, 1);
+      if (part?.slice && m.slices) {
+        // A slice: its own result, then the run as far as this repository has it.
+        const here = new Set(m.slices.arrived.filter((a) => a.status === 'completed').map((a) => a.index));
+        const waiting = Array.from({ length: m.slices.count }, (_, i) => i + 1).filter((i) => !here.has(i));
+        ctx.io.stderr(
+          `Slice ${part.slice.index}/${part.slice.count} of run ${m.run_id} ${part.status}: ${own.counts.passed} passed, ${own.counts.failed} failed, ${own.counts.errored} errored of ${own.planned}.\n` +
+            `  run ${m.run_id}: ${c.completed_count}/${m.planned_test_count} done (${c.passed} passed) in ${m.slices.count - waiting.length} of ${m.slices.count} completed slices` +
+            `${waiting.length ? `; not completed here: ${waiting.map((i) => `${i}/${m.slices!.count}`).join(', ')} (results pull brings in slices pushed from elsewhere)` : ''}\n` +
+            `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
+        );
+      } else {
+        ctx.io.stderr(
+          `Run ${m.run_id} ${m.status}: ${c.passed} passed, ${c.failed} failed, ${c.errored} errored of ${m.planned_test_count} (pass rate ${percent(c.pass_rate)}).\n` +
+            `  details: agentv runs show ${m.run_id}${resume ? `\n  resume:  ${resume}` : ''}\n`,
+        );
+      }
+      if (own.counts.failed > 0 || own.counts.errored > 0 || own.counts.completed_count < own.planned) exitCode = Math.max(exitCode, 1);
       if (opts.baseline !== undefined) {
         const cmp = await compareWithBaseline(ctx, store, baselines[sessions.indexOf(session)] ?? null, m.run_id);
         summaries[summaries.length - 1]!.baseline = cmp.json;

@@ -7,9 +7,10 @@ import os from 'node:os';
 import { AgentvError } from '../errors.js';
 import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
-import type { Manifest } from '../schemas/manifest.js';
+import type { Manifest, PlannedTest, SliceRef } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
-import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, type RunLock, type Store } from '../store/index.js';
+import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, localName, readManifestAt, type RunLock, type Store } from '../store/index.js';
+import { prepareSlice, type SlicePlan } from './shard-session.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
@@ -53,6 +54,8 @@ export interface EvalRequest {
   suite?: Suite;
   /** The target this run uses when --target is not given: one of the suite's providers. */
   provider?: TargetConfig;
+  /** `--shard I/N`: execute one slice of a sharded run (SPEC 3.9). */
+  shard?: SliceRef;
 }
 
 /** A target whose calls are spaced by `evaluateOptions.delay` (ms after each call, per worker). */
@@ -68,15 +71,30 @@ function withDelay(target: Target, ms: number | undefined): Target {
 }
 
 export interface EvalOutcome {
+  /** The run as committed; for a slice, the whole run (every slice present here). */
   manifest: Manifest;
+  /** A slice's own manifest part (sharded runs), else null. */
+  part: Manifest | null;
   executed: number;
   stopped: boolean;
 }
 
-/** The command that continues a run, printed on stop and returned in --json. */
-export function resumeCommand(m: Pick<Manifest, 'run_id' | 'options' | 'suite' | 'target'>): string {
+/**
+ * The command that continues a run, printed on stop and returned in --json.
+ * For a sharded run: the first slice that has not completed here (`--resume ID
+ * --shard I/N` continues an arrived slice, or starts one that never arrived).
+ */
+export function resumeCommand(m: Pick<Manifest, 'run_id' | 'options' | 'suite' | 'target' | 'slices'>, slice?: SliceRef): string {
   const suites = m.options.suite_paths.length ? m.options.suite_paths : [m.suite.path];
-  return commandLine(['agentv', 'eval', ...suites, '--target', m.options.target ?? m.target.name, '--resume', m.run_id]);
+  const base = ['agentv', 'eval', ...suites, '--target', m.options.target ?? m.target.name, '--resume', m.run_id];
+  if (slice) return commandLine([...base, '--shard', `${slice.index}/${slice.count}`]);
+  if (m.slices) {
+    const done = new Set(m.slices.arrived.filter((a) => a.status === 'completed' && a.completed_count >= a.planned_test_count).map((a) => a.index));
+    let i = 1;
+    while (i < m.slices.count && done.has(i)) i++;
+    return commandLine([...base, '--shard', `${i}/${m.slices.count}`]);
+  }
+  return commandLine(base);
 }
 
 export class EvalSession {
@@ -93,6 +111,8 @@ export class EvalSession {
   private grading: Pick<ExecuteOptions, 'assertionTimeoutMs' | 'resolveGrader'> = {};
   /** The current rows of the run being continued: later tests may read their outputs (storeOutputAs, _conversation). */
   private priorRows: Row[] = [];
+  /** With --shard: the slice, and the whole run's planned set (the plan's is the slice's). */
+  private slice: SlicePlan | null = null;
 
   private constructor(
     readonly req: EvalRequest,
@@ -145,9 +165,18 @@ export class EvalSession {
     // The watchdog attaches at run(); until then there is nothing to report.
     let report: (pids: number[]) => void = () => {};
     const registry = new ProcessRegistry((pids) => report(pids), { scratchRoot: scratchRootOf(req.store.localDir) });
-    const found = mode !== 'new' ? await findRun(req, suite, config) : null;
+    const found = mode !== 'new' && !req.shard ? await findRun(req, suite, config) : null;
     const previous = found?.manifest ?? null;
-    const targetName = req.target ?? previous?.options.target ?? previous?.target.name ?? req.provider?.name ?? defaultTargetName(config);
+    if (previous?.slices && mode !== 'retry_errors') {
+      // Each slice is continued by itself, so two machines never execute one test.
+      throw new AgentvError('USAGE', `run ${previous.run_id} is split into ${previous.slices.count} slices: continue one with --resume ${previous.run_id} --shard I/${previous.slices.count}, for example: ${resumeCommand(previous)}`, {
+        run_id: previous.run_id,
+      });
+    }
+    // A slice continued with --resume ID --shard I/N repeats the run's recorded target, grader and selection.
+    const tip = req.shard && mode !== 'new' && req.fromRunId ? await req.store.tip() : null;
+    const recorded = previous ?? (tip && req.fromRunId ? await readManifestAt(req.store, tip.tree, req.fromRunId) : null);
+    const targetName = req.target ?? recorded?.options.target ?? recorded?.target.name ?? req.provider?.name ?? defaultTargetName(config);
     if (!targetName) {
       throw new AgentvError(
         'CONFIG',
@@ -156,10 +185,10 @@ export class EvalSession {
     }
     const target = withDelay(resolveTarget({ name: targetName, config, repoDir: req.repoDir, registry, env }), suite.delayMs);
     // The suite's grader (defaultTest.options.provider) joins the targets like a provider does.
-    const suiteGrader = req.grader === undefined && !previous?.options.grader && suite.grader ? providerTarget({ ref: suite.grader, config, env }) : undefined;
+    const suiteGrader = req.grader === undefined && !recorded?.options.grader && suite.grader ? providerTarget({ ref: suite.grader, config, env }) : undefined;
     if (suiteGrader && config) config.targets = [...config.targets.filter((t) => t.name !== suiteGrader.name), suiteGrader];
     const graderConfig = suiteGrader && !config ? { targets: [suiteGrader] } : config;
-    const graderName = req.grader ?? previous?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
+    const graderName = req.grader ?? recorded?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
     const grader = graderName ? resolveTarget({ name: graderName, config: graderConfig, repoDir: req.repoDir, registry, env }) : null;
     if (suite.needsGrader && !grader) {
       const first = suite.tests.find((t) => t.assertions.some(usesGrader));
@@ -179,18 +208,20 @@ export class EvalSession {
       return graders.get(name)!;
     };
     for (const name of new Set(suite.tests.flatMap((t) => t.assertions.flatMap(namedGraders)))) resolveGrader(name);
-    const testIds = req.testIds?.length ? req.testIds : (previous?.options.test_ids ?? []);
-    const tags = req.tags?.length ? req.tags : (previous?.options.tags ?? []);
+    const testIds = req.testIds?.length ? req.testIds : (recorded?.options.test_ids ?? []);
+    const tags = req.tags?.length ? req.tags : (recorded?.options.tags ?? []);
     const tests = selectTests({ tests: suite.tests, testIds, tags });
     if (tests.length === 0) throw new AgentvError('USAGE', `no tests selected in ${suite.path}${tags.length ? ` with tags ${tags.join(', ')}` : ''}`);
     requireProducers(tests);
     const planned = planTests({ tests, target, grader });
     const base = { suite, target, grader, planned };
-    const plan =
-      mode === 'new' || !previous
+    let slice: SlicePlan | null = null;
+    const plan = req.shard
+      ? ((slice = await prepareSlice({ req, shard: req.shard, mode, tests, base })), slice.plan)
+      : mode === 'new' || !previous
         ? newPlan(req, base, tests)
         : rerunDependents(diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base }), tests, found!.rows);
-    if (plan.mode === 'new' || plan.mode === 'retry_errors') {
+    if ((plan.mode === 'new' || plan.mode === 'retry_errors') && !slice) {
       const tip = await req.store.tip();
       if (tip && (await readManifestAt(req.store, tip.tree, plan.runId))) {
         throw new AgentvError('USAGE', `run id ${plan.runId} already exists; choose another --run-id, or continue it with --resume ${plan.runId}`, {
@@ -202,6 +233,7 @@ export class EvalSession {
     const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined, ...(workers === undefined ? {} : { workers }) }, plan, registry);
     session.grading = { assertionTimeoutMs: limits.assertion_timeout_ms, resolveGrader };
     if (found) session.priorRows = [...currentRows(found.rows).values()];
+    session.slice = slice;
     report = (pids) => session.watchdog?.update(pids);
     return session;
   }
@@ -228,16 +260,28 @@ export class EvalSession {
   async run({ onEvent }: { onEvent?: (e: RunEvent) => void } = {}): Promise<EvalOutcome> {
     const { store } = this.req;
     const plan = this.plan;
-    this.lock = acquireRunLock({ localDir: store.localDir, runId: plan.runId });
+    const shard = this.slice?.shard ?? null;
+    // A slice has its own lock and journal: slices of one run may run side by side.
+    this.lock = acquireRunLock({ localDir: store.localDir, runId: localName(plan.runId, shard) });
     // If this process is killed outright, the watchdog ends the targets' process groups.
-    this.watchdog = new Watchdog({ localDir: store.localDir, runId: plan.runId });
+    this.watchdog = new Watchdog({ localDir: store.localDir, runId: localName(plan.runId, shard) });
     sweepScratch({ root: scratchRootOf(store.localDir) });
-    const recorder = new RunRecorder({ store, runId: plan.runId, mode: plan.mode, emit: onEvent });
+    const recorder = new RunRecorder({ store, runId: plan.runId, mode: plan.mode, emit: onEvent, slice: shard });
     let writer: RowWriter | null = null;
     let owned = false;
     try {
       if (plan.mode === 'new' || plan.mode === 'retry_errors') {
-        const manifest = await recorder.start({ manifest: await this.newManifest(store.now().toISOString()), carried: plan.carried });
+        const startedAt = store.now().toISOString();
+        const own = await this.newManifest(startedAt);
+        // A slice writes its part (its own planned tests); the run's manifest.json
+        // is derived from the parts, starting from this whole-run view when the run is new.
+        const manifest = shard
+          ? await recorder.start({
+              manifest: { ...own, slice: shard },
+              whole: this.wholeView(own, this.slice!.wholePlanned, shard.count),
+              carried: plan.carried,
+            })
+          : await recorder.start({ manifest: own, carried: plan.carried });
         this.sourceCommit = manifest.source_commit;
       } else {
         const manifest = await recorder.resume({
@@ -260,7 +304,7 @@ export class EvalSession {
       this.recorder = recorder;
       recorder.planned(plan.planned.length, plan.items.length);
       if (this.stopRequested) recorder.stopping(this.stopRequested.now, this.stopRequested.graceMs);
-      writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit });
+      writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit, slice: shard });
       this.executor = new Executor({
         items: plan.items,
         target: plan.target,
@@ -282,7 +326,7 @@ export class EvalSession {
       const stopped = result.stopped || this.stopRequested !== null;
       const manifest = await recorder.finish(stopped ? 'stopped' : 'completed');
       writer.finish();
-      return { manifest, executed: result.rows.length, stopped };
+      return { manifest, part: recorder.part, executed: result.rows.length, stopped };
     } catch (e) {
       // Rows stay in the journal; a run this session started or took over is
       // marked failed with what is committed. A run it never touched is left alone.
@@ -295,6 +339,11 @@ export class EvalSession {
       this.watchdog.stop();
       this.lock.release();
     }
+  }
+
+  /** The whole run as a new slice first sees it: every planned test, no slice arrived yet. */
+  private wholeView(own: Manifest, planned: PlannedTest[], count: number): Manifest {
+    return { ...own, planned_tests: planned, planned_test_count: planned.length, slices: { count, arrived: [] } };
   }
 
   private async newManifest(startedAt: string): Promise<Manifest> {

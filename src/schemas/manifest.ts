@@ -59,6 +59,26 @@ export const RunOptions = z.object({
 });
 export type RunOptions = z.infer<typeof RunOptions>;
 
+/** One slice of a sharded run (`--shard I/N`): 1 ≤ index ≤ count. */
+export const SliceRef = z.object({ index: z.number().int().positive(), count: z.number().int().positive() });
+export type SliceRef = z.infer<typeof SliceRef>;
+
+/** What the whole-run manifest of a sharded run says about each slice that has arrived. */
+export const SliceSummary = z.object({
+  index: z.number().int().positive(),
+  status: RunStatus,
+  host: z.string(),
+  started_at: Timestamp,
+  finished_at: Timestamp.nullable(),
+  planned_test_count: z.number().int().nonnegative(),
+  completed_count: z.number().int().nonnegative(),
+});
+export type SliceSummary = z.infer<typeof SliceSummary>;
+
+/** The slices of a sharded run: how many there are, and the ones present on this ref. */
+export const SlicesInfo = z.object({ count: z.number().int().positive(), arrived: z.array(SliceSummary) });
+export type SlicesInfo = z.infer<typeof SlicesInfo>;
+
 export const Manifest = z.object({
   schema_version: z.literal(1),
   run_id: RunId,
@@ -82,5 +102,9 @@ export const Manifest = z.object({
   owner: Owner.nullable().default(null),
   events: z.array(RunEvent).default([]),
   retry_of: RunId.nullable().default(null),
+  /** On a slice's own manifest part (runs/.../<run>/shards/<I>-of-<N>/manifest.json). */
+  slice: SliceRef.optional(),
+  /** On the whole-run manifest of a sharded run, derived from its parts. */
+  slices: SlicesInfo.optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;

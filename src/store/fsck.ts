@@ -10,11 +10,11 @@ import { MODE_DIR, listRefs, reachable } from '../git/index.js';
 import type { FsckProblem, FsckReport } from '../schemas/fsck.js';
 import { journalPath, readJournal } from './journal.js';
 import { describeDamage } from './jsonl.js';
-import { runShard } from './layout.js';
+import { parseLocalName, runShard } from './layout.js';
 import { effectiveStatus, recoverRun } from './recover.js';
 import { reindex } from './reindex.js';
 import { INCOMING_PREFIX } from './remote.js';
-import { readManifestAt, readRowsAt } from './runs.js';
+import { readManifestAt, readRowsAt, readSlicePartsAt } from './runs.js';
 import type { Store } from './store.js';
 
 
@@ -120,6 +120,13 @@ async function checkRun(store: Store, tree: string, shard: string, runId: string
     problems.push({ kind: 'bad_manifest', message: e.message, file: `${dir}/manifest.json`, run_id: runId, object: e.data.object as string | undefined, repairable: false });
   }
   try {
+    // A sharded run's slice parts (the run's manifest.json is derived from them).
+    await readSlicePartsAt(store, tree, runId);
+  } catch (e) {
+    if (!isAgentvError(e, 'CORRUPT')) throw e;
+    problems.push({ kind: 'bad_manifest', message: e.message, file: (e.data.file as string | undefined) ?? dir, run_id: runId, object: e.data.object as string | undefined, repairable: false });
+  }
+  try {
     const rows = await readRowsAt(store, tree, runId);
     checked.row_chunks += rows.lastChunk;
     for (const d of rows.damage) {
@@ -183,12 +190,14 @@ async function checkJournals(store: Store, tree: string | null, problems: FsckPr
   const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')) : [];
   for (const name of files) {
     checked.journals++;
-    const runId = name.slice(0, -'.jsonl'.length);
-    const j = readJournal(journalPath(store.localDir, runId));
+    // `<run_id>.jsonl`, or `<run_id>@<I>-of-<N>.jsonl` for a slice of a sharded run.
+    const local = name.slice(0, -'.jsonl'.length);
+    const { runId, slice } = parseLocalName(local);
+    const j = readJournal(journalPath(store.localDir, local));
     if (j.bad.length) {
       problems.push({ kind: 'damaged_journal', message: `journal of run ${runId} (${rel(name)} in the git directory): ${describeDamage(j.bad)}`, file: rel(name), run_id: runId, lines: j.bad.map((b) => b.line), repairable: false });
     }
-    const m = tree ? await readManifestAt(store, tree, runId).catch(() => null) : null;
+    const m = tree ? await readManifestAt(store, tree, runId, slice).catch(() => null) : null;
     if (!m) {
       if (tree) problems.push({ kind: 'orphan_journal', message: `journal ${rel(name)} belongs to run ${runId}, which is not on ${store.ref}`, file: rel(name), run_id: runId, repairable: false });
       continue;

@@ -5,6 +5,7 @@ export * from './journal.js';
 export * from './owner.js';
 export * from './run-index.js';
 export * from './runs.js';
+export * from './slices.js';
 export * from './tally.js';
 export * from './lifecycle.js';
 export * from './writer.js';

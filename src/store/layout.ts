@@ -2,6 +2,7 @@
 // hash of the run id (runs/ab/cd/<run_id>/) so that no tree level passes ~1,000
 // entries at a million runs: 256 x 256 shards, ~15 runs per leaf.
 import { createHash } from 'node:crypto';
+import type { SliceRef } from '../schemas/manifest.js';
 
 export const RESULTS_REF = 'refs/agentv/runs/v1';
 export const MANIFEST_FILE = 'manifest.json';
@@ -18,6 +19,40 @@ export function runShard(runId: string): string {
 
 export function runDir(runId: string): string {
   return `runs/${runShard(runId)}/${runId}`;
+}
+
+/** A sharded run keeps each slice's manifest part and rows under <run>/shards/<I>-of-<N>/. */
+export const SLICES_DIR = 'shards';
+
+export function sliceKey(s: SliceRef): string {
+  return `${s.index}-of-${s.count}`;
+}
+
+export function parseSliceKey(name: string): SliceRef | null {
+  const m = /^(\d+)-of-(\d+)$/.exec(name);
+  if (!m) return null;
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  return index >= 1 && index <= count ? { index, count } : null;
+}
+
+/** The directory of a run, or of one slice of a sharded run (which has the same shape: manifest.json, rows/). */
+export function partDir(runId: string, slice?: SliceRef | null): string {
+  return slice ? `${runDir(runId)}/${SLICES_DIR}/${sliceKey(slice)}` : runDir(runId);
+}
+
+/**
+ * The name of a run's local lock and journal: the run id, or `<run_id>@<I>-of-<N>`
+ * for a slice (`@` never appears in a run id, so names cannot collide).
+ */
+export function localName(runId: string, slice?: SliceRef | null): string {
+  return slice ? `${runId}@${sliceKey(slice)}` : runId;
+}
+
+export function parseLocalName(name: string): { runId: string; slice: SliceRef | null } {
+  const i = name.indexOf('@');
+  if (i < 0) return { runId: name, slice: null };
+  return { runId: name.slice(0, i), slice: parseSliceKey(name.slice(i + 1)) };
 }
 
 export function rowChunkName(seq: number): string {

@@ -3,7 +3,7 @@
 // regraded) is written here, in the manifest and the index row of one commit,
 // and the same transitions plus each finished test are emitted as typed
 // RunEvents for `agentv eval --events` and Studio.
-import type { Manifest, RunEvent as ManifestEvent } from '../schemas/manifest.js';
+import type { Manifest, RunEvent as ManifestEvent, SliceRef } from '../schemas/manifest.js';
 import type { EvalMode, EventCounts, RunEvent } from '../schemas/events.js';
 import type { Row } from '../schemas/row.js';
 import { currentOwner } from './owner.js';
@@ -53,6 +53,7 @@ export async function finishRun({
   rows = [],
   detail,
   executed,
+  slice,
 }: {
   store: Store;
   runId: string;
@@ -60,15 +61,18 @@ export async function finishRun({
   rows?: Row[];
   detail?: string;
   executed?: number;
-}): Promise<Manifest> {
+  /** A slice of a sharded run ends: its part gets the status; the run's manifest follows from all parts. */
+  slice?: SliceRef | null;
+}): Promise<{ manifest: Manifest; part: Manifest | null }> {
   const at = store.now().toISOString();
-  const { manifest } = await updateRun({
+  const { manifest, part } = await updateRun({
     store,
     runId,
     update: {
       rows,
       dedupe: rows.length > 0,
-      subject: `run ${runId}: ${status}`,
+      slice,
+      subject: `run ${runId}: ${slice ? `slice ${slice.index}/${slice.count} ` : ''}${status}`,
       manifest: (cur, committed) => {
         const events: ManifestEvent[] = [...cur.events];
         if (executed !== undefined) {
@@ -80,7 +84,7 @@ export async function finishRun({
       },
     },
   });
-  return manifest!; // a manifest update always reads the manifest
+  return { manifest: manifest!, part }; // a manifest update always reads the manifest
 }
 
 /** Record that a run's stored outputs were re-graded (`agentv regrade`). */
@@ -109,18 +113,22 @@ export class RunRecorder {
   private executed = 0;
 
   constructor(
-    private readonly opts: { store: Store; runId: string; mode: EvalMode; emit?: Emit },
+    private readonly opts: { store: Store; runId: string; mode: EvalMode; emit?: Emit; slice?: SliceRef | null },
   ) {}
+
+  /** The slice's own manifest as last written (sharded runs), for its own exit code. */
+  part: Manifest | null = null;
 
   private emit(e: Body<RunEvent>, at = this.opts.store.now().toISOString()): void {
     this.opts.emit?.({ ...e, run_id: this.opts.runId, at } as RunEvent);
   }
 
   /** A new run: manifest (and carried rows) committed before anything executes. */
-  async start({ manifest, carried = [] }: { manifest: Manifest; carried?: Row[] }): Promise<Manifest> {
-    await createRun({ store: this.opts.store, manifest, rows: carried });
+  async start({ manifest, carried = [], whole }: { manifest: Manifest; carried?: Row[]; whole?: Manifest }): Promise<Manifest> {
+    const run = await createRun({ store: this.opts.store, manifest, rows: carried, whole });
+    if (manifest.slice) this.part = manifest;
     this.emit({ type: 'started', mode: this.opts.mode, suite: manifest.suite.name, target: manifest.target.name }, manifest.started_at);
-    return manifest;
+    return run;
   }
 
   /** A run continued in place: running again, owned by this process, with a `resumed` event. */
@@ -135,11 +143,12 @@ export class RunRecorder {
   }): Promise<Manifest> {
     const { store, runId } = this.opts;
     const at = store.now().toISOString();
-    const { manifest } = await updateRun({
+    const { manifest, part } = await updateRun({
       store,
       runId,
       update: {
-        subject: `run ${runId}: ${mode === 'rerun_failed' ? 'rerun failed' : 'resume'} (${planned} tests)`,
+        slice: this.opts.slice,
+        subject: `run ${runId}: ${this.opts.slice ? `slice ${this.opts.slice.index}/${this.opts.slice.count} ` : ''}${mode === 'rerun_failed' ? 'rerun failed' : 'resume'} (${planned} tests)`,
         manifest: (m) => {
           const next = patch(m);
           return {
@@ -152,6 +161,7 @@ export class RunRecorder {
         },
       },
     });
+    this.part = part;
     this.emit({ type: 'resumed', mode, planned, suite: manifest!.suite.name, target: manifest!.target.name }, at);
     return manifest!;
   }
@@ -180,7 +190,15 @@ export class RunRecorder {
   /** The run's end: status, counts and the event, in one commit. */
   async finish(status: 'completed' | 'stopped' | 'failed', detail?: string): Promise<Manifest> {
     const resumed = this.opts.mode === 'resume' || this.opts.mode === 'rerun_failed';
-    const m = await finishRun({ store: this.opts.store, runId: this.opts.runId, status, detail, executed: resumed ? this.executed : undefined });
+    const { manifest: m, part } = await finishRun({
+      store: this.opts.store,
+      runId: this.opts.runId,
+      status,
+      detail,
+      executed: resumed ? this.executed : undefined,
+      slice: this.opts.slice,
+    });
+    this.part = part;
     if (status === 'failed') this.emit({ type: 'failed', error: detail ?? 'the runner failed' }, m.finished_at ?? undefined);
     else this.emit({ type: status, executed: this.executed, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' }, m.finished_at ?? undefined);
     return m;

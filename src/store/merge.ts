@@ -13,6 +13,7 @@
 import { AgentvError } from '../errors.js';
 import {
   MODE_DIR,
+  MODE_FILE,
   commitIdentity,
   encodeCommit,
   encodeTree,
@@ -25,7 +26,9 @@ import {
 } from '../git/index.js';
 import { Manifest } from '../schemas/manifest.js';
 import type { RunSummary } from '../schemas/summary.js';
-import { MANIFEST_FILE, commitMessage } from './layout.js';
+import { MANIFEST_FILE, SLICES_DIR, commitMessage } from './layout.js';
+import { serializeManifest } from './runs.js';
+import { wholeManifest } from './slices.js';
 import { IndexView, SEAL, indexEdits, summaryOf } from './run-index.js';
 import type { Store } from './store.js';
 
@@ -153,6 +156,8 @@ type Side = 'ours' | 'theirs';
 interface Taken {
   runId: string;
   dir: string;
+  /** The run's index key on the kept index's side, when the merge changed it (a sharded run's earliest start). */
+  before?: { run_id: string; started_at: string };
 }
 
 /**
@@ -209,6 +214,7 @@ class TreeMerger {
 
   /** The same run on both sides: newer manifest's side first, union of files. */
   async run(runId: string, ours: string, theirs: string): Promise<string> {
+    if ((await this.isSharded(ours)) || (await this.isSharded(theirs))) return this.shardedRun(runId, ours, theirs);
     this.conflicts.push(runId);
     const winner: Side = rank(await this.manifest(theirs)) > rank(await this.manifest(ours)) ? 'theirs' : 'ours';
     const merged = winner === 'theirs' ? await this.union(theirs, ours) : await this.union(ours, theirs);
@@ -226,6 +232,64 @@ class TreeMerger {
       else if (w.mode === MODE_DIR && e.mode === MODE_DIR && w.oid !== e.oid) out.set(e.name, { ...w, oid: await this.union(w.oid, e.oid) });
     }
     return this.write(out);
+  }
+
+  async isSharded(dir: string): Promise<boolean> {
+    return (await this.store.treeEntries(dir)).some((e) => e.name === SLICES_DIR && e.mode === MODE_DIR);
+  }
+
+  /**
+   * Slices of one sharded run from two machines: not a conflict. Each slice's
+   * part is its own directory, so the union keeps every slice (one slice on
+   * both sides, continued on two machines, merges like a run: the newer part
+   * wins clashes, row chunks are a union); the run's manifest.json is then
+   * derived from the union's parts (slices.ts), the same on either side, and
+   * its index row is upserted from it.
+   */
+  async shardedRun(runId: string, ours: string, theirs: string): Promise<string> {
+    const out = await this.entries(ours);
+    const theirEntries = await this.entries(theirs);
+    for (const e of theirEntries.values()) {
+      const o = out.get(e.name);
+      if (!o) out.set(e.name, e);
+      else if (o.oid === e.oid || e.name === MANIFEST_FILE) continue;
+      else if (e.name === SLICES_DIR && o.mode === MODE_DIR && e.mode === MODE_DIR) {
+        const slices = await this.entries(o.oid);
+        for (const t of await this.store.treeEntries(e.oid)) {
+          const mine = slices.get(t.name);
+          if (!mine) slices.set(t.name, t);
+          else if (mine.oid !== t.oid && mine.mode === MODE_DIR && t.mode === MODE_DIR) {
+            const theirsWins = rank(await this.manifest(t.oid)) > rank(await this.manifest(mine.oid));
+            slices.set(t.name, { ...mine, oid: theirsWins ? await this.union(t.oid, mine.oid) : await this.union(mine.oid, t.oid) });
+          }
+        }
+        out.set(SLICES_DIR, { ...o, oid: await this.write(slices) });
+      } else if (o.mode === MODE_DIR && e.mode === MODE_DIR) out.set(e.name, { ...o, oid: await this.union(o.oid, e.oid) });
+    }
+    const mine = await this.manifest(ours);
+    const yours = await this.manifest(theirs);
+    const parts: Manifest[] = [];
+    const slicesOid = out.get(SLICES_DIR)?.oid;
+    for (const p of slicesOid ? await this.store.treeEntries(slicesOid) : []) {
+      const part = p.mode === MODE_DIR ? await this.manifest(p.oid) : null;
+      if (part?.slice) parts.push(part);
+    }
+    // The earlier-started side's manifest.json is the base (what every slice shares);
+    // the planned set is both sides' and every part's.
+    const base = !mine ? yours : !yours ? mine : yours.started_at < mine.started_at ? yours : mine;
+    const count = base?.slices?.count ?? parts[0]?.slice?.count;
+    if (!base || !count) return this.write(out);
+    const other = base === mine ? yours : mine;
+    const seen = new Set(base.planned_tests.map((p) => p.test_id));
+    const planned = [...base.planned_tests, ...(other?.planned_tests ?? []).filter((p) => !seen.has(p.test_id))];
+    const whole = Manifest.parse(wholeManifest({ ...base, planned_tests: planned }, parts, count));
+    out.set(MANIFEST_FILE, { mode: MODE_FILE, name: MANIFEST_FILE, oid: await this.store.writeObject('blob', Buffer.from(serializeManifest(whole))) });
+    const dir = await this.write(out);
+    // Both indexes have a row for this run, and neither is this one: upsert it whichever index is kept.
+    const kept = this.collect === 'ours' ? yours : mine;
+    const before = kept && kept.started_at !== whole.started_at ? { run_id: runId, started_at: kept.started_at } : undefined;
+    this.taken.push({ runId, dir, ...(before ? { before } : {}) });
+    return dir;
   }
 
   async manifestOid(dir: string): Promise<string | null> {
@@ -292,8 +356,9 @@ async function mergeTrees(
     const manifest = await m.manifest(t.dir);
     if (manifest && manifest.run_id === t.runId) summaries.push(summaryOf(manifest));
   }
+  const moved = m.taken.flatMap((t) => (t.before ? [t.before] : []));
   return {
-    tree: summaries.length ? await store.applyEdits(tree, await indexEdits(store, tree, summaries)) : tree,
+    tree: summaries.length ? await store.applyEdits(tree, await indexEdits(store, tree, summaries, moved)) : tree,
     conflicts: m.conflicts,
     runIds: [...new Set(m.taken.map((t) => t.runId))],
   };

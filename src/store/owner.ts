@@ -2,7 +2,7 @@
 // An owner is (host, boot id, pid, process start time): a pid reused after the
 // owner died, or a reboot, reads as dead. A run lock is an O_EXCL file in
 // <git-common-dir>/agentv/locks; a lock whose owner is dead may be taken over.
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureDirSync } from './fs.js';
@@ -60,6 +60,22 @@ export interface RunLock {
 
 function lockPath(localDir: string, runId: string): string {
   return path.join(localDir, 'locks', `${runId}.lock`);
+}
+
+/** Whether a live local process holds the lock of any slice of a sharded run (locks `<run_id>@<I>-of-<N>`). */
+export function liveSliceOwner(localDir: string, runId: string): Owner | null {
+  let names: string[];
+  try {
+    names = readdirSync(path.join(localDir, 'locks'));
+  } catch {
+    return null;
+  }
+  for (const n of names) {
+    if (!n.startsWith(`${runId}@`) || !n.endsWith('.lock')) continue;
+    const holder = readLockOwner(localDir, n.slice(0, -'.lock'.length));
+    if (holder && ownerLiveness(holder) === 'alive') return holder;
+  }
+  return null;
 }
 
 export function readLockOwner(localDir: string, runId: string): Owner | null {

@@ -76,8 +76,11 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
   }
   const work = missing.length + errored.length > 0;
   if (status === 'running' || !work) return { isResumable: false, reason: null, missing, errored };
+  // A sharded run with tests missing is `incomplete` whatever its slices' ends: a slice is still to come or to resume.
   const reason: ResumeReason =
-    status === 'interrupted' ? 'interrupted' : status === 'stopped' ? 'stopped' : missing.length ? 'incomplete' : 'execution_errors';
+    m.slices && missing.length
+      ? 'incomplete'
+      : status === 'interrupted' ? 'interrupted' : status === 'stopped' ? 'stopped' : missing.length ? 'incomplete' : 'execution_errors';
   return { isResumable: true, reason, missing, errored };
 }
 

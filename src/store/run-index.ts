@@ -199,8 +199,10 @@ function upsert(rows: RunSummary[], s: RunSummary): void {
 /**
  * The edits that put `summaries` into the index of `tree` (insert or replace by
  * run id), sealing the oldest SEAL head rows once the head reaches 2*SEAL.
+ * `moved` names rows whose key changes (a merged sharded run starts at its
+ * earliest slice): they are taken out of the sealed chunk that holds them first.
  */
-export async function indexEdits(store: Store, tree: string | null, summaries: RunSummary[]): Promise<Edits> {
+export async function indexEdits(store: Store, tree: string | null, summaries: RunSummary[], moved: { run_id: string; started_at: string }[] = []): Promise<Edits> {
   const edits: Edits = new Map();
   const view = tree ? new IndexView(store, tree) : null;
   const head = view ? await view.head() : [];
@@ -209,6 +211,21 @@ export async function indexEdits(store: Store, tree: string | null, summaries: R
   // The count moves with each run that is new to the index; unknown (an index
   // written before the count file) stays unknown until a reindex.
   let count = view ? await view.count() : 0;
+  for (const old of moved) {
+    const h = head.findIndex((r) => r.run_id === old.run_id);
+    if (h >= 0 || last < 0) {
+      if (h >= 0) head.splice(h, 1);
+      if (h >= 0 && count !== null) count--;
+      continue;
+    }
+    const seq = await view!.chunkFor(keyOf(old), last);
+    const rows = dirty.get(seq) ?? [...(await view!.chunk(seq))];
+    const i = rows.findIndex((r) => r.run_id === old.run_id);
+    if (i < 0) continue;
+    rows.splice(i, 1);
+    dirty.set(seq, rows);
+    if (count !== null) count--;
+  }
   for (const s of summaries) {
     const inHead = head.some((r) => r.run_id === s.run_id);
     if (last < 0 || inHead || (head.length > 0 && keyOf(s) >= keyOf(head[0]!))) {

@@ -3,36 +3,54 @@
 // never rewrites earlier rows), update the manifest, read a run back.
 // Every write is a change applied by Store.commit, re-applied on a lost race.
 import { AgentvError } from '../errors.js';
-import { Manifest, type RunCounts } from '../schemas/manifest.js';
+import { Manifest, type RunCounts, type SliceRef } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
-import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
+import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
+import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
 import { tallyRows } from './tally.js';
 
-export function manifestPath(runId: string): string {
-  return `${runDir(runId)}/${MANIFEST_FILE}`;
+/** The run's manifest.json, or a slice's manifest part (`slice`). */
+export function manifestPath(runId: string, slice?: SliceRef | null): string {
+  return `${partDir(runId, slice)}/${MANIFEST_FILE}`;
 }
 
 export function serializeManifest(m: Manifest): string {
   return `${JSON.stringify(m, null, 1)}\n`;
 }
 
-export async function readManifestAt(store: Store, tree: string, runId: string): Promise<Manifest | null> {
-  const buf = await store.readBlob(tree, manifestPath(runId));
+export async function readManifestAt(store: Store, tree: string, runId: string, slice?: SliceRef | null): Promise<Manifest | null> {
+  const buf = await store.readBlob(tree, manifestPath(runId, slice));
   if (!buf) return null;
+  return parseManifest(buf, slice ? `run ${runId} slice ${sliceKey(slice)}` : `run ${runId}`, runId);
+}
+
+/** The manifest parts of a sharded run's slices present in `tree`, by slice index. */
+export async function readSlicePartsAt(store: Store, tree: string, runId: string): Promise<Manifest[]> {
+  const out: Manifest[] = [];
+  for (const p of await slicePartOids(store, tree, runId)) {
+    const file = `${runDir(runId)}/${SLICES_DIR}/${p.key}/${MANIFEST_FILE}`;
+    const entry = (await store.treeEntries(p.oid)).find((e) => e.name === MANIFEST_FILE);
+    if (!entry) throw new AgentvError('CORRUPT', `run ${runId}: slice directory ${p.key} has no ${MANIFEST_FILE}`, { run_id: runId, file });
+    out.push(parseManifest(await store.readBlobOid(entry.oid, file), `run ${runId} slice ${p.key}`, runId));
+  }
+  return out;
+}
+
+function parseManifest(buf: Buffer, what: string, runId: string): Manifest {
   let json: unknown;
   try {
     json = JSON.parse(buf.toString('utf8'));
   } catch (e) {
-    throw new AgentvError('CORRUPT', `manifest of run ${runId} is not valid JSON: ${(e as Error).message}`, { run_id: runId });
+    throw new AgentvError('CORRUPT', `manifest of ${what} is not valid JSON: ${(e as Error).message}`, { run_id: runId });
   }
   const parsed = Manifest.safeParse(json);
   if (!parsed.success) {
-    throw new AgentvError('CORRUPT', `manifest of run ${runId} does not match the schema: ${parsed.error.issues[0]?.message}`, {
+    throw new AgentvError('CORRUPT', `manifest of ${what} does not match the schema: ${parsed.error.issues[0]?.message}`, {
       run_id: runId,
     });
   }
@@ -55,9 +73,25 @@ export interface RunRows {
   damage: RowChunkDamage[];
 }
 
-/** Every row of a run, tolerant of damage (which it lists); readers use requireIntact. */
-export async function readRowsAt(store: Store, tree: string, runId: string): Promise<RunRows> {
-  const dir = `${runDir(runId)}/${ROWS_DIR}`;
+/**
+ * Every row of a run, tolerant of damage (which it lists); readers use requireIntact.
+ * A sharded run's rows are its own plus every slice's (slices are disjoint, so
+ * their order does not matter); `slice` reads one slice's rows only.
+ */
+export async function readRowsAt(store: Store, tree: string, runId: string, slice?: SliceRef | null): Promise<RunRows> {
+  if (slice) return readRowsIn(store, tree, `${partDir(runId, slice)}/${ROWS_DIR}`);
+  const own = await readRowsIn(store, tree, `${runDir(runId)}/${ROWS_DIR}`);
+  for (const p of await slicePartOids(store, tree, runId)) {
+    const part = await readRowsIn(store, tree, `${runDir(runId)}/${SLICES_DIR}/${p.key}/${ROWS_DIR}`);
+    own.rows.push(...part.rows);
+    own.damaged += part.damaged;
+    own.damage.push(...part.damage);
+    own.lastChunk += part.lastChunk;
+  }
+  return own;
+}
+
+async function readRowsIn(store: Store, tree: string, dir: string): Promise<RunRows> {
   const entries = (await store.readTree(tree, dir)) ?? [];
   const chunks = entries
     .map((e) => ({ e, seq: parseRowChunkSeq(e.name) }))
@@ -92,9 +126,9 @@ export function requireIntact(runId: string, rows: RunRows): RunRows {
   );
 }
 
-/** Highest row chunk number of a run (0 when it has none), from the tree alone. */
-export async function lastRowChunk(store: Store, tree: string, runId: string): Promise<number> {
-  const entries = (await store.readTree(tree, `${runDir(runId)}/${ROWS_DIR}`)) ?? [];
+/** Highest row chunk number of a run or slice (0 when it has none), from the tree alone. */
+export async function lastRowChunk(store: Store, tree: string, runId: string, slice?: SliceRef | null): Promise<number> {
+  const entries = (await store.readTree(tree, `${partDir(runId, slice)}/${ROWS_DIR}`)) ?? [];
   let last = 0;
   for (const e of entries) last = Math.max(last, parseRowChunkSeq(e.name) ?? 0);
   return last;
@@ -120,23 +154,49 @@ export function countsOf(planned: { test_id: string }[], current: Map<string, Ro
   return tallyRows(rows);
 }
 
-/** Commit a new run: its manifest and its index row. RUN_EXISTS-style USAGE error if the id is taken. */
-export async function createRun({ store, manifest, rows = [] }: { store: Store; manifest: Manifest; rows?: Row[] }): Promise<void> {
+/**
+ * Commit a new run: its manifest and its index row. RUN_EXISTS-style USAGE error if the id is taken.
+ * A slice of a sharded run (`manifest.slice` set) is a part: it joins the run
+ * when the run exists with the same slicing, suite and target (else USAGE,
+ * exit 2), and otherwise creates it with `whole` as the run's manifest.json.
+ */
+export async function createRun({ store, manifest, rows = [], whole }: { store: Store; manifest: Manifest; rows?: Row[]; whole?: Manifest }): Promise<Manifest> {
   const m = Manifest.parse(manifest);
+  const slice = m.slice ?? null;
+  let result = m;
   await store.commit({
-    subject: `run ${m.run_id}: start (${m.planned_test_count} tests)`,
+    subject: `run ${m.run_id}: start${slice ? ` slice ${slice.index}/${slice.count}` : ''} (${m.planned_test_count} tests)`,
     runId: m.run_id,
     sourceCommit: m.source_commit,
     change: async (tip) => {
-      if (tip && (await store.readTree(tip.tree, runDir(m.run_id)))) {
-        throw new AgentvError('USAGE', `run id ${m.run_id} already exists; choose another --run-id`, { run_id: m.run_id });
+      const edits: Edits = new Map();
+      if (!slice) {
+        if (tip && (await store.readTree(tip.tree, runDir(m.run_id)))) {
+          throw new AgentvError('USAGE', `run id ${m.run_id} already exists; choose another --run-id`, { run_id: m.run_id });
+        }
+        result = m;
+      } else {
+        const existing = tip ? await readManifestAt(store, tip.tree, m.run_id) : null;
+        if (existing) {
+          const why = sliceMismatch(existing, m);
+          if (why) throw new AgentvError('USAGE', why, { run_id: m.run_id });
+          if (await store.readTree(tip!.tree, partDir(m.run_id, slice))) {
+            throw new AgentvError('USAGE', `slice ${slice.index}/${slice.count} of run ${m.run_id} already exists; continue it with --resume ${m.run_id} --shard ${slice.index}/${slice.count}`, { run_id: m.run_id });
+          }
+        } else if (tip && (await store.readTree(tip.tree, runDir(m.run_id)))) {
+          throw new AgentvError('CORRUPT', `run ${m.run_id} has a directory but no manifest.json; check with: agentv results fsck`, { run_id: m.run_id });
+        }
+        const parts = existing ? await readSlicePartsAt(store, tip!.tree, m.run_id) : [];
+        result = Manifest.parse(wholeManifest(existing ?? Manifest.parse(whole ?? m), [...parts, m], slice.count));
+        edits.set(manifestPath(m.run_id, slice), serializeManifest(m));
       }
-      const edits = await indexEdits(store, tip?.tree ?? null, [summaryOf(m)]);
-      edits.set(manifestPath(m.run_id), serializeManifest(m));
-      if (rows.length) edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
+      for (const [k, v] of await indexEdits(store, tip?.tree ?? null, [summaryOf(result)])) edits.set(k, v);
+      edits.set(manifestPath(m.run_id), serializeManifest(result));
+      if (rows.length) edits.set(`${partDir(m.run_id, slice)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
       return edits;
     },
   });
+  return result;
 }
 
 export interface RunUpdate {
@@ -145,7 +205,11 @@ export interface RunUpdate {
   dedupe?: boolean;
   /** Inputs the rows name (input_ref → document), stored content-addressed in the same commit. */
   inputs?: Map<string, StoredInput>;
-  /** Rewrites the manifest; the index row follows it in the same commit. */
+  /**
+   * Rewrites the manifest; the index row follows it in the same commit. With
+   * `slice`, it rewrites the slice's part, from which the run's manifest.json
+   * and index row are derived in the same commit.
+   */
   manifest?: (m: Manifest, committed: Row[]) => Manifest;
   subject: string;
   /**
@@ -153,11 +217,14 @@ export interface RunUpdate {
    * does not read the manifest (a big one costs milliseconds per group commit).
    */
   sourceCommit?: string | null;
+  /** The slice of a sharded run this update writes (its part and rows only). */
+  slice?: SliceRef | null;
 }
 
 /**
- * Apply rows and/or a manifest change to a run in one commit. Returns the rows
- * added and the manifest as committed (null for an append that did not read it).
+ * Apply rows and/or a manifest change to a run (or one slice of it) in one
+ * commit. Returns the rows added and the run's manifest as committed (null
+ * for an append that did not read it); for a slice, `part` is its own manifest.
  */
 export async function updateRun({
   store,
@@ -167,15 +234,20 @@ export async function updateRun({
   store: Store;
   runId: string;
   update: RunUpdate;
-}): Promise<{ manifest: Manifest | null; added: number }> {
+}): Promise<{ manifest: Manifest | null; part: Manifest | null; added: number }> {
   let result: Manifest | null = null;
+  let part: Manifest | null = null;
   let added = 0;
   let sourceCommit: string | null = null;
+  const slice = update.slice ?? null;
+  const dir = partDir(runId, slice);
   const change = async (tip: Tip | null): Promise<Edits | null> => {
     const appendOnly = update.sourceCommit !== undefined && !update.manifest && !update.dedupe;
-    const current = !tip ? null : appendOnly ? null : await readManifestAt(store, tip.tree, runId);
-    const exists = tip !== null && (current !== null || (appendOnly && (await store.readTree(tip.tree, runDir(runId))) !== null));
-    if (!tip || !exists) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+    const current = !tip ? null : appendOnly ? null : await readManifestAt(store, tip.tree, runId, slice);
+    const exists = tip !== null && (current !== null || (appendOnly && (await store.readTree(tip.tree, dir)) !== null));
+    if (!tip || !exists) {
+      throw new AgentvError('RUN_NOT_FOUND', slice ? `slice ${slice.index}/${slice.count} of run ${runId} not found` : `run ${runId} not found`, { run_id: runId });
+    }
     sourceCommit = current ? current.source_commit : (update.sourceCommit ?? null);
     const edits: Edits = new Map();
     let rows = update.rows ?? [];
@@ -183,19 +255,29 @@ export async function updateRun({
     // committed row is for dedupe and manifest counts, which are rare (recovery, finish).
     const needRows = update.dedupe || update.manifest !== undefined;
     const existing = needRows
-      ? requireIntact(runId, await readRowsAt(store, tip.tree, runId))
-      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0 };
+      ? requireIntact(runId, await readRowsAt(store, tip.tree, runId, slice))
+      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId, slice) : 0 };
     if (update.dedupe) {
       const key = (r: Row) => `${r.test_id}\u0000${r.attempt}\u0000${r.grade_seq ?? 0}`;
       const have = new Set(existing.rows.map(key));
       rows = rows.filter((r) => !have.has(key(r)));
     }
-    if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
+    if (rows.length) edits.set(`${dir}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
     if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;
     result = current;
+    part = slice ? current : null;
     if (update.manifest && current) {
-      const next = Manifest.parse(update.manifest(current, [...existing.rows, ...rows]));
+      let next = Manifest.parse(update.manifest(current, [...existing.rows, ...rows]));
+      if (slice) {
+        // The slice's part changed: the run's manifest.json follows from all parts.
+        part = next;
+        edits.set(manifestPath(runId, slice), serializeManifest(next));
+        const whole = await readManifestAt(store, tip.tree, runId);
+        if (!whole) throw new AgentvError('CORRUPT', `run ${runId} has slice parts but no manifest.json; check with: agentv results fsck`, { run_id: runId });
+        const others = (await readSlicePartsAt(store, tip.tree, runId)).filter((p) => p.slice?.index !== slice.index);
+        next = Manifest.parse(wholeManifest(whole, [...others, next], slice.count));
+      }
       result = next;
       edits.set(manifestPath(runId), serializeManifest(next));
       for (const [k, v] of await indexEdits(store, tip.tree, [summaryOf(next)])) edits.set(k, v);
@@ -209,7 +291,7 @@ export async function updateRun({
     sourceCommit: () => sourceCommit,
     change,
   });
-  return { manifest: result, added };
+  return { manifest: result, part, added };
 }
 
 export async function readRun({ store, runId, tree }: { store: Store; runId: string; tree?: string }) {

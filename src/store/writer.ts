@@ -3,6 +3,8 @@
 // groups, one commit per group, at most every `maxDelayMs` or `maxBatch` rows.
 // Commits are serialized, so chunk numbers follow the order rows finished.
 import type { StoredInput } from '../schemas/input.js';
+import type { SliceRef } from '../schemas/manifest.js';
+import { localName } from './layout.js';
 import type { Row } from '../schemas/row.js';
 import { Journal, journalPath, removeJournal } from './journal.js';
 import { updateRun } from './runs.js';
@@ -15,6 +17,8 @@ export interface RowWriterOptions {
   maxDelayMs?: number;
   /** The run's source commit, for the commit trailer (so appends need not read the manifest). */
   sourceCommit?: string | null;
+  /** The slice of a sharded run: its own journal, and rows in its own part. */
+  slice?: SliceRef | null;
   /** Called when a background group commit fails; the rows stay journaled. */
   onError?: (e: Error) => void;
 }
@@ -29,7 +33,7 @@ export class RowWriter {
   committedRows = 0;
 
   constructor(private readonly opts: RowWriterOptions) {
-    this.journal = new Journal(journalPath(opts.store.localDir, opts.runId));
+    this.journal = new Journal(journalPath(opts.store.localDir, localName(opts.runId, opts.slice)));
   }
 
   /**
@@ -66,6 +70,7 @@ export class RowWriter {
           update: {
             rows: batch,
             inputs,
+            slice: this.opts.slice ?? null,
             subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}`,
             ...(this.opts.sourceCommit !== undefined ? { sourceCommit: this.opts.sourceCommit } : {}),
           },

@@ -32,6 +32,24 @@ export function RunActions({ data, onStopped }: { data: RunDetailResponse; onSto
   const resumeCmd = `agentv resume ${run.run_id}`;
   const rerunCmd = `agentv eval ${suite} --target ${quote(run.target.name)} --rerun-failed ${run.run_id}`;
 
+  // A sharded run is continued slice by slice, on the machine that owns each (SPEC 3.9).
+  if (run.slices && !running) {
+    const count = run.slices.count;
+    const done = new Set(run.slices.arrived.filter((a) => a.status === 'completed' && a.completed_count >= a.planned_test_count).map((a) => a.index));
+    const open = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !done.has(i));
+    if (!open.length || (!data.is_resumable && !data.has_not_ok)) return null;
+    return (
+      <div class="actions cli-actions" data-testid="slice-commands">
+        <p class="muted small">
+          Slices {open.map((i) => `${i}/${count}`).join(', ')} have not completed here: pull them (agentv results pull), or continue one where it belongs:
+        </p>
+        {open.map((i) => (
+          <code class="cmdline" key={i}>{`agentv eval ${suite} --target ${quote(run.target.name)} --resume ${run.run_id} --shard ${i}/${count}`}</code>
+        ))}
+      </div>
+    );
+  }
+
   if (isReadOnly(cfg)) {
     if (!data.is_resumable && !data.has_not_ok) return null;
     return (

@@ -200,6 +200,18 @@ export function RunDetail({ params, query }: PageProps) {
           <span title="time spent running; time stopped between a stop and a resume is not counted">{duration(active)}</span>
         </Meta>
         <Meta k="Host">{run.host}</Meta>
+        {run.slices && (
+          <Meta k="Slices">
+            <span data-testid="run-slices">
+              {run.slices.arrived.length} of {run.slices.count} arrived
+              {run.slices.arrived.map((a) => (
+                <span class="muted small" key={a.index}>
+                  {' '}· {a.index}/{run.slices!.count} {a.status} ({a.completed_count}/{a.planned_test_count}, {a.host})
+                </span>
+              ))}
+            </span>
+          </Meta>
+        )}
         {run.tags.length > 0 && <Meta k="Tags">{run.tags.join(', ')}</Meta>}
       </dl>
 
