@@ -4,14 +4,16 @@
 // written or executed; run() takes the run's lock, commits the manifest,
 // executes exactly the plan and records the outcome.
 import os from 'node:os';
+import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
 import type { Manifest } from '../schemas/manifest.js';
-import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, type RunLock, type Store } from '../store/index.js';
+import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, readRun, type RunLock, type Store } from '../store/index.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
+import { regradePlan } from './regrade-plan.js';
 import { Executor, type ExecuteOptions } from './runner.js';
 import { namedGraders, usesGrader } from './assertions/normalise.js';
 import { DEFAULT_LIMITS } from '../schemas/config.js';
@@ -130,6 +132,27 @@ export class EvalSession {
     return sessions;
   }
 
+  /**
+   * `agentv regrade <RUN_ID>`: the run's suite (its current assertions), target
+   * and options as its manifest recorded them, planned as a re-grade. The
+   * target is resolved to recompute call keys and is never called.
+   */
+  static async prepareRegrade(req: Omit<EvalRequest, 'suitePath' | 'mode' | 'fromRunId' | 'runId' | 'target'> & { runId: string }): Promise<EvalSession> {
+    const { runId, ...rest } = req;
+    const { manifest } = await readRun({ store: req.store, runId });
+    const suitePath = path.resolve(req.repoDir, manifest.options.suite_paths[0] ?? manifest.suite.path);
+    const [session] = await EvalSession.prepareAll({
+      ...rest,
+      suitePath,
+      mode: 'regrade',
+      fromRunId: runId,
+      target: manifest.options.target ?? manifest.target.name,
+      grader: req.grader ?? manifest.options.grader ?? undefined,
+      workers: req.workers ?? manifest.options.workers ?? undefined,
+    });
+    return session!;
+  }
+
   /** Validate everything and compute the plan; writes nothing. */
   static async prepare(req: EvalRequest): Promise<EvalSession> {
     const mode = req.mode ?? 'new';
@@ -184,7 +207,9 @@ export class EvalSession {
     const plan =
       mode === 'new' || !previous
         ? newPlan(req, base, tests)
-        : diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base });
+        : mode === 'regrade'
+          ? regradePlan({ req, previous, rows: found!.rows, tests, ...base })
+          : diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base });
     if (plan.mode === 'new' || plan.mode === 'retry_errors') {
       const tip = await req.store.tip();
       if (tip && (await readManifestAt(req.store, tip.tree, plan.runId))) {
@@ -233,6 +258,10 @@ export class EvalSession {
       if (plan.mode === 'new' || plan.mode === 'retry_errors') {
         const manifest = await recorder.start({ manifest: await this.newManifest(store.now().toISOString()), carried: plan.carried });
         this.sourceCommit = manifest.source_commit;
+      } else if (plan.mode === 'regrade') {
+        // Nothing is committed before the rows: the run keeps its status; a crash
+        // leaves the rows in the journal, which the next command commits.
+        this.sourceCommit = plan.previous?.source_commit ?? null;
       } else {
         const manifest = await recorder.resume({
           mode: this.req.acceptChanged && plan.changed ? 'accept_changed' : (plan.mode as 'resume' | 'rerun_failed'),
@@ -273,14 +302,18 @@ export class EvalSession {
       await writer.drain();
       // A stop request means `stopped`, even when the last tests finished within the grace period.
       const stopped = result.stopped || this.stopRequested !== null;
-      const manifest = await recorder.finish(stopped ? 'stopped' : 'completed');
+      const manifest =
+        plan.mode === 'regrade'
+          ? await recorder.regradeDone({ planned: plan.items.length, plannedTests: plan.planned })
+          : await recorder.finish(stopped ? 'stopped' : 'completed');
       writer.finish();
       return { manifest, executed: result.rows.length, stopped };
     } catch (e) {
       // Rows stay in the journal; a run this session started or took over is
       // marked failed with what is committed. A run it never touched is left alone.
       writer?.abandon();
-      if (owned) await recorder.finish('failed', (e as Error).message).catch(() => {});
+      // A failed re-grade leaves the run as it was (its rows stay journaled for the next command).
+      if (owned && plan.mode !== 'regrade') await recorder.finish('failed', (e as Error).message).catch(() => {});
       throw e;
     } finally {
       this.recorder = null;
