@@ -99,7 +99,8 @@ export function regradePlan({
       { run_id: id },
     );
   }
-  const removed = previous.planned_tests.filter((p) => !tests.some((t) => t.id === p.test_id)).length;
+  const ids = new Set(tests.map((t) => t.id));
+  const removed = previous.planned_tests.filter((p) => !ids.has(p.test_id)).length;
   const notes = [
     targetErrors && `${targetErrors} target error(s) stay as they are (no output to grade; agentv resume ${id} re-executes them)`,
     changed.length &&

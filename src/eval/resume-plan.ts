@@ -190,7 +190,8 @@ export function diffPlan({
     failed && `${failed} failed`,
     changed.length && `${changed.length} changed`,
   ].filter(Boolean);
-  const removed = previous.planned_tests.filter((p) => !tests.some((t) => t.id === p.test_id)).length;
+  const ids = new Set(tests.map((t) => t.id));
+  const removed = previous.planned_tests.filter((p) => !ids.has(p.test_id)).length;
   return {
     suite,
     target,

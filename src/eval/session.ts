@@ -9,7 +9,7 @@ import { AgentvError } from '../errors.js';
 import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
 import type { Manifest } from '../schemas/manifest.js';
-import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, readRun, type RunLock, type Store } from '../store/index.js';
+import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, readManifestAt, type RunLock, type Store } from '../store/index.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
@@ -139,7 +139,10 @@ export class EvalSession {
    */
   static async prepareRegrade(req: Omit<EvalRequest, 'suitePath' | 'mode' | 'fromRunId' | 'runId' | 'target'> & { runId: string }): Promise<EvalSession> {
     const { runId, ...rest } = req;
-    const { manifest } = await readRun({ store: req.store, runId });
+    // The manifest alone: findRun reads the rows once, when planning.
+    const tip = await req.store.tip();
+    const manifest = tip ? await readManifestAt(req.store, tip.tree, runId) : null;
+    if (!manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
     const suitePath = path.resolve(req.repoDir, manifest.options.suite_paths[0] ?? manifest.suite.path);
     const [session] = await EvalSession.prepareAll({
       ...rest,
