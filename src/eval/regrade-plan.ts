@@ -40,8 +40,11 @@ export function classifyTest({ row, keys, mode }: { row: Row | undefined; keys: 
   return 'done';
 }
 
-/** A work item that grades `row`'s output under the test's current assertions (no target call). */
-export function regradeItem({ test, keys, row, carriedFrom }: { test: SuiteTest; keys: PlannedTest; row: Row; carriedFrom?: string }): WorkItem {
+/**
+ * A work item that grades `row`'s output under the test's current assertions
+ * (no target call). An output carried from another run still says where it came from.
+ */
+export function regradeItem({ test, keys, row, carriedFrom = row.carried_from }: { test: SuiteTest; keys: PlannedTest; row: Row; carriedFrom?: string }): WorkItem {
   return {
     test,
     planned: keys,

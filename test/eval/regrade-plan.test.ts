@@ -59,5 +59,6 @@ describe('classifyTest', () => {
     const test = { id: 't' } as SuiteTest;
     expect(regradeItem({ test, keys, row }).stored).toEqual({ row, gradeSeq: 1 });
     expect(regradeItem({ test, keys, row: graded({ grade_seq: 2 }) })).toMatchObject({ attempt: 2, stored: { gradeSeq: 3 } });
+    expect(regradeItem({ test, keys, row: graded({ carried_from: 'src' }) }).stored).toMatchObject({ carriedFrom: 'src' });
   });
 });
