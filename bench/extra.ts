@@ -16,6 +16,7 @@ import { buildApp } from '../src/server/app.js';
 import { RowWriter, createRun, openStore } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { measureCompare } from './compare.js';
+import { measureRegrade } from './regrade.js';
 import { mark, n, percentile, timeEach } from './stats.js';
 
 const execFileP = promisify(execFile);
@@ -220,5 +221,6 @@ export async function measureExtras({ tmp, cli }: { tmp: string; cli: string }):
     ...(await gitAccess(tmp)),
     bundle(path.dirname(cli)),
     ...(await measureCompare({ tmp, cli })),
+    ...(await measureRegrade({ tmp, cli })),
   ];
 }

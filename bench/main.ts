@@ -27,6 +27,7 @@ import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { buildApp, type StudioApp } from '../src/server/app.js';
 import { measureExtras } from './extra.js';
 import { measurePush } from './push.js';
+import { measureRegrade } from './regrade.js';
 import { measureBrowser } from './browser.js';
 import { mark, median, n } from './stats.js';
 
@@ -313,11 +314,11 @@ async function main(): Promise<void> {
     cleanup();
     process.exit(130);
   });
-  // `--only extras`: just the rows of bench/extra.ts (eval, planning, Studio, git access, bundle).
+  // `--only regrade`: just bench/regrade.ts. `--only extras`: just the rows of bench/extra.ts (eval, planning, Studio, git access, bundle).
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  if (only === 'extras' || only === 'browser') {
+  if (only === 'extras' || only === 'browser' || only === 'regrade') {
     try {
-      const rows = only === 'browser' ? await measureBrowser({ tmp, cli }) : await measureExtras({ tmp, cli });
+      const rows = only === 'browser' ? await measureBrowser({ tmp, cli }) : only === 'regrade' ? await measureRegrade({ tmp, cli }) : await measureExtras({ tmp, cli });
       const line = (cs: string[]) => `| ${cs.join(' | ')} |`;
       process.stdout.write([`Machine: ${facts}.`, '', line(['measurement', '', '', '', 'result', 'target']), line(Array(6).fill('---')), ...rows.map(line), ''].join('\n'));
     } finally {

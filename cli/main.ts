@@ -87,6 +87,28 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .addHelpText('after', examples(['agentv resume 20261122-101500-k3f9qa', 'agentv resume ci-8812 --shard 2/4   # one slice of a sharded run']))
     .action((runId: string, opts) => run(async (ctx) => (await import('./commands/eval.js')).resumeRun(ctx, runId, opts, argv)));
 
+  program
+    .command('regrade <run_id>')
+    .description("grade a run's stored outputs again under its suite's current assertions, without calling the target")
+    .option('--grader <name>', 'target that judges llm-rubric assertions (default: the one the run recorded)')
+    .option('--workers <n>', 'tests graded at once (default: the run\'s, else 4)')
+    .option('--json', 'print the run summary (as eval --json) plus regraded_count on stdout')
+    .option('--events <file>', "also write the re-grade's events as NDJSON to FILE, or to stdout with - (not with --json)")
+    .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight grading may finish (default 10)')
+    .addHelpText(
+      'after',
+      `\nEvery test whose current row holds an output gets a new row with the same attempt and a\n` +
+        `higher grade_seq; earlier verdicts stay as history (runs show --history). Target errors\n` +
+        `have no output and stay as they are; tests whose prompt, vars or target changed are left\n` +
+        `alone. The run keeps its status: a stopped run is re-graded where it has rows.\n` +
+        examples([
+          'agentv regrade 20261122-101500-k3f9qa',
+          'agentv regrade 20261122-101500-k3f9qa --json',
+          'agentv regrade 20261122-101500-k3f9qa --grader judge-gpt   # re-judge llm-rubric with another grader',
+        ]),
+    )
+    .action((runId: string, opts) => run(async (ctx) => (await import('./commands/regrade.js')).regrade(ctx, runId, opts)));
+
   const runs = program
     .command('runs')
     .description('list and inspect runs')

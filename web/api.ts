@@ -95,6 +95,7 @@ export const api = {
   job: (id: string) => request<JobStatus>('GET', `/api/eval/status/${enc(id)}`),
   jobEventsUrl: (id: string) => `/api/eval/events/${enc(id)}`,
   stop: (id: string) => request<StopResponse>('POST', `/api/eval/run/${enc(id)}/stop`),
+  regrade: (runId: string) => request<EvalRunResponse>('POST', `/api/runs/${enc(runId)}/regrade`),
   sync: () => request<SyncResponse>('POST', '/api/remote/sync'),
 };
 

@@ -38,7 +38,7 @@ export interface EvalOptions extends BaselineOptions {
   shard?: string;
 }
 
-function positiveInt(flag: string, text: string | undefined, fallback: number): number {
+export function positiveInt(flag: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 1024) throw new AgentvError('USAGE', `${flag} takes a whole number from 1 to 1024, not ${JSON.stringify(text)}`);
@@ -104,7 +104,7 @@ export async function evalCommand(ctx: CommandContext, suites: string[], opts: E
 }
 
 /** `--events FILE|-`: one RunEvent per line, written synchronously so a reader sees each as it happens. */
-function eventSink(ctx: CommandContext, target: string | undefined): { write: (e: RunEvent) => void; close: () => void } | null {
+export function eventSink(ctx: CommandContext, target: string | undefined): { write: (e: RunEvent) => void; close: () => void } | null {
   if (target === undefined) return null;
   if (target === '-') return { write: (e) => ctx.io.stdout(`${JSON.stringify(e)}\n`), close: () => {} };
   let fd: number;

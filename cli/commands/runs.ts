@@ -90,6 +90,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   }
   for (const e of detail.events) {
     if (e.type === 'resumed') out(`  event    ${shortTime(e.at)} resumed (${e.mode}): ${e.executed ?? 0} of ${e.planned ?? 0} executed\n`);
+    else if (e.type === 'regraded') out(`  event    ${shortTime(e.at)} regraded: ${e.executed ?? 0}${e.planned !== undefined ? ` of ${e.planned}` : ''} stored output(s) graded again, no target calls\n`);
     else out(`  event    ${shortTime(e.at)} ${e.type}${e.detail ? `: ${e.detail}` : ''}\n`);
   }
   if (detail.is_resumable) out(`  resume   agentv resume ${m.run_id}   (${detail.resume_reason})\n`);

@@ -6,12 +6,13 @@ import type { Manifest, PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import { currentRows, effectiveStatus, listRuns, needsRecovery, readRun, recoverRun, resumeFacts } from '../store/index.js';
 import { newRunId } from './plan.js';
+import { classifyTest, regradeItem } from './regrade-plan.js';
 import type { WorkItem } from './runner.js';
 import type { EvalRequest } from './session.js';
 import { defaultTargetName, type loadTargetsConfig } from './targets/index.js';
 import type { Suite, Target } from './types.js';
 
-export type EvalMode = 'new' | 'resume' | 'rerun_failed' | 'retry_errors';
+export type EvalMode = 'new' | 'resume' | 'rerun_failed' | 'retry_errors' | 'regrade';
 
 export interface Plan {
   runId: string;
@@ -27,8 +28,12 @@ export interface Plan {
   errored: number;
   failed: number;
   changed: number;
+  /** Items that grade a stored output again instead of calling the target (SPEC 3.9). */
+  regrade: number;
   carried: Row[];
   summary: string;
+  /** The run a resume mode or a regrade continues, as read before planning. */
+  previous?: Manifest;
 }
 
 export function liveMessage(runId: string, pid: number | undefined, host: string): string {
@@ -50,6 +55,7 @@ export function newPlan(req: EvalRequest, base: Base, tests: Suite['tests']): Pl
     errored: 0,
     failed: 0,
     changed: 0,
+    regrade: 0,
     carried: [],
     summary: `run ${runId}: ${items.length} tests`,
   };
@@ -102,7 +108,7 @@ export function diffPlan({
   target,
   grader,
   planned,
-}: Base & { req: EvalRequest; mode: Exclude<EvalMode, 'new'>; previous: Manifest; rows: Row[]; tests: Suite['tests'] }): Plan {
+}: Base & { req: EvalRequest; mode: Exclude<EvalMode, 'new' | 'regrade'>; previous: Manifest; rows: Row[]; tests: Suite['tests'] }): Plan {
   const { store } = req;
   const status = effectiveStatus(store, previous);
   if (status === 'running' && mode !== 'retry_errors') {
@@ -121,31 +127,39 @@ export function diffPlan({
   let missing = 0;
   let errored = 0;
   let failed = 0;
+  let regrade = 0;
   tests.forEach((test, i) => {
     const keys = planned[i]!;
-    const hash = keys.input_hash;
     const row = current.get(test.id);
     const nextAttempt = mode === 'retry_errors' ? 1 : (attempts.get(test.id) ?? 0) + 1;
     const run = () => items.push({ test, planned: keys, attempt: nextAttempt });
-    if (!row) {
-      missing++;
-      return run();
-    }
-    if (row.input_hash !== hash) {
-      changed.push(test.id);
-      return run();
-    }
-    const rerun =
-      row.execution_status === 'execution_error' || (mode === 'rerun_failed' && row.execution_status === 'quality_failure');
-    if (rerun) {
-      if (row.execution_status === 'execution_error') errored++;
-      else failed++;
-      return run();
-    }
-    done++;
-    if (mode === 'retry_errors') {
-      const { carried_from: _c, ...rest } = row;
-      carried.push({ ...rest, attempt: 1, carried_from: row.carried_from ?? previous.run_id });
+    const carry = (r: Row) => {
+      const { carried_from: _c, ...rest } = r;
+      const copy = { ...rest, attempt: 1, carried_from: r.carried_from ?? previous.run_id };
+      carried.push(copy);
+      return copy;
+    };
+    switch (classifyTest({ row, keys, mode })) {
+      case 'missing':
+        missing++;
+        return run();
+      case 'changed':
+        changed.push(test.id);
+        return run();
+      case 'errored':
+        errored++;
+        return run();
+      case 'failed':
+        failed++;
+        return run();
+      case 'regrade':
+        regrade++;
+        // A new run (retry_errors) carries the old verdict over as history, then grades the output again.
+        items.push(regradeItem({ test, keys, row: mode === 'retry_errors' ? carry(row!) : row!, ...(mode === 'retry_errors' && { carriedFrom: row!.carried_from ?? previous.run_id }) }));
+        return;
+      case 'done':
+        done++;
+        if (mode === 'retry_errors') carry(row!);
     }
   });
   if (changed.length && !req.acceptChanged) {
@@ -176,7 +190,8 @@ export function diffPlan({
     failed && `${failed} failed`,
     changed.length && `${changed.length} changed`,
   ].filter(Boolean);
-  const removed = previous.planned_tests.filter((p) => !tests.some((t) => t.id === p.test_id)).length;
+  const ids = new Set(tests.map((t) => t.id));
+  const removed = previous.planned_tests.filter((p) => !ids.has(p.test_id)).length;
   return {
     suite,
     target,
@@ -190,9 +205,11 @@ export function diffPlan({
     errored,
     failed,
     changed: changed.length,
+    regrade,
     carried,
+    previous,
     summary:
-      `${verb} run ${runId}: ${done} done, ${items.length} to run (${parts.join(', ')})` +
+      `${verb} run ${runId}: ${done} done, ${regrade ? `${regrade} to re-grade, ` : ''}${items.length - regrade} to run${parts.length ? ` (${parts.join(', ')})` : ''}` +
       (mode === 'retry_errors' ? `, ${carried.length} carried over` : '') +
       (removed ? `; ${removed} test(s) no longer in the suite keep their rows` : ''),
   };

@@ -4,6 +4,7 @@
 // written or executed; run() takes the run's lock, commits the manifest,
 // executes exactly the plan and records the outcome.
 import os from 'node:os';
+import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
@@ -14,6 +15,7 @@ import { prepareSlice, type SlicePlan } from './shard-session.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
+import { regradePlan } from './regrade-plan.js';
 import { Executor, type ExecuteOptions } from './runner.js';
 import { requireProducers, rerunDependents } from './runtime-vars.js';
 import { namedGraders, usesGrader } from './assertions/normalise.js';
@@ -154,6 +156,34 @@ export class EvalSession {
     return sessions;
   }
 
+  /**
+   * `agentv regrade <RUN_ID>`: the run's suite (its current assertions), target
+   * and options as its manifest recorded them, planned as a re-grade. The
+   * target is resolved to recompute call keys and is never called.
+   */
+  static async prepareRegrade(req: Omit<EvalRequest, 'suitePath' | 'mode' | 'fromRunId' | 'runId' | 'target'> & { runId: string }): Promise<EvalSession> {
+    const { runId, ...rest } = req;
+    // The manifest alone: findRun reads the rows once, when planning.
+    const tip = await req.store.tip();
+    const manifest = tip ? await readManifestAt(req.store, tip.tree, runId) : null;
+    if (!manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+    if (manifest.slices) {
+      // A sharded run's rows live in its slices' parts, each written by its own machine.
+      throw new AgentvError('USAGE', `run ${runId} is a sharded run (${manifest.slices.count} slices); regrade does not re-grade sharded runs yet: re-grade a slice by resuming it after the assertion change (agentv eval <suite> --resume ${runId} --shard I/${manifest.slices.count})`, { run_id: runId });
+    }
+    const suitePath = path.resolve(req.repoDir, manifest.options.suite_paths[0] ?? manifest.suite.path);
+    const [session] = await EvalSession.prepareAll({
+      ...rest,
+      suitePath,
+      mode: 'regrade',
+      fromRunId: runId,
+      target: manifest.options.target ?? manifest.target.name,
+      grader: req.grader ?? manifest.options.grader ?? undefined,
+      workers: req.workers ?? manifest.options.workers ?? undefined,
+    });
+    return session!;
+  }
+
   /** Validate everything and compute the plan; writes nothing. */
   static async prepare(req: EvalRequest): Promise<EvalSession> {
     const mode = req.mode ?? 'new';
@@ -220,7 +250,9 @@ export class EvalSession {
       ? ((slice = await prepareSlice({ req, shard: req.shard, mode, tests, base })), slice.plan)
       : mode === 'new' || !previous
         ? newPlan(req, base, tests)
-        : rerunDependents(diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base }), tests, found!.rows);
+        : mode === 'regrade'
+          ? regradePlan({ req, previous, rows: found!.rows, tests, ...base })
+          : rerunDependents(diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base }), tests, found!.rows);
     if ((plan.mode === 'new' || plan.mode === 'retry_errors') && !slice) {
       const tip = await req.store.tip();
       if (tip && (await readManifestAt(req.store, tip.tree, plan.runId))) {
@@ -283,6 +315,10 @@ export class EvalSession {
             })
           : await recorder.start({ manifest: own, carried: plan.carried });
         this.sourceCommit = manifest.source_commit;
+      } else if (plan.mode === 'regrade') {
+        // Nothing is committed before the rows: the run keeps its status; a crash
+        // leaves the rows in the journal, which the next command commits.
+        this.sourceCommit = plan.previous?.source_commit ?? null;
       } else {
         const manifest = await recorder.resume({
           mode: this.req.acceptChanged && plan.changed ? 'accept_changed' : (plan.mode as 'resume' | 'rerun_failed'),
@@ -324,14 +360,18 @@ export class EvalSession {
       await writer.drain();
       // A stop request means `stopped`, even when the last tests finished within the grace period.
       const stopped = result.stopped || this.stopRequested !== null;
-      const manifest = await recorder.finish(stopped ? 'stopped' : 'completed');
+      const manifest =
+        plan.mode === 'regrade'
+          ? await recorder.regradeDone({ planned: plan.items.length, plannedTests: plan.planned })
+          : await recorder.finish(stopped ? 'stopped' : 'completed');
       writer.finish();
       return { manifest, part: recorder.part, executed: result.rows.length, stopped };
     } catch (e) {
       // Rows stay in the journal; a run this session started or took over is
       // marked failed with what is committed. A run it never touched is left alone.
       writer?.abandon();
-      if (owned) await recorder.finish('failed', (e as Error).message).catch(() => {});
+      // A failed re-grade leaves the run as it was (its rows stay journaled for the next command).
+      if (owned && plan.mode !== 'regrade') await recorder.finish('failed', (e as Error).message).catch(() => {});
       throw e;
     } finally {
       this.recorder = null;

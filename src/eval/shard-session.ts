@@ -32,8 +32,8 @@ export async function prepareSlice({
   base: Base;
 }): Promise<SlicePlan> {
   const label = `${shard.index}/${shard.count}`;
-  if (mode === 'retry_errors') {
-    throw new AgentvError('USAGE', `--shard ${label} goes with a new run (--run-id ID) or a resume of one (--resume ID, --rerun-failed ID), not --retry-errors`);
+  if (mode === 'retry_errors' || mode === 'regrade') {
+    throw new AgentvError('USAGE', `--shard ${label} goes with a new run (--run-id ID) or a resume of one (--resume ID, --rerun-failed ID), not ${mode === 'regrade' ? 'regrade' : '--retry-errors'}`);
   }
   const runId = mode === 'new' ? req.runId : req.fromRunId;
   if (!runId) {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ExecutionStatus, RunId, Timestamp } from './common.js';
 import { RunCounts } from './manifest.js';
 
-export const EvalMode = z.enum(['new', 'resume', 'rerun_failed', 'retry_errors']);
+export const EvalMode = z.enum(['new', 'resume', 'rerun_failed', 'retry_errors', 'regrade']);
 export type EvalMode = z.infer<typeof EvalMode>;
 
 /** `passed` (completed, every test passed), `failed` (completed with a failure or error), `incomplete`; null while running. */
@@ -44,7 +44,8 @@ export const RunEvent = z.discriminatedUnion('type', [
     suite: z.string(),
     target: z.string(),
   }),
-  z.object({ type: z.literal('regraded'), ...base, regraded: z.number().int().nonnegative() }),
+  /** Stored outputs graded again without a target call (`agentv regrade`, or a resume after a grading-only change). */
+  z.object({ type: z.literal('regraded'), ...base, regraded: z.number().int().nonnegative(), counts: EventCounts, outcome: RunOutcome }),
   z.object({ type: z.literal('stopped'), ...base, executed: z.number().int().nonnegative(), counts: EventCounts, outcome: RunOutcome }),
   z.object({ type: z.literal('completed'), ...base, executed: z.number().int().nonnegative(), counts: EventCounts, outcome: RunOutcome }),
   z.object({ type: z.literal('failed'), ...base, error: z.string() }),

@@ -103,10 +103,18 @@ export class JobManager {
 
   /** Start `agentv eval ... --events -`; the returned status is `starting`. */
   launch(req: EvalRunRequest, newRunId: () => string, extraArgs: string[] = []): JobStatus {
-    const id = `job-${randomBytes(6).toString('hex')}`;
     // A new run gets its id up front, so the caller can link to it at once.
     const runId = req.resume || req.rerun_failed ? (req.run_id ?? null) : req.retry_errors ? newRunId() : (req.run_id ?? newRunId());
-    const args = [...evalArgs(req, runId), ...extraArgs];
+    return this.start({ args: [...evalArgs(req, runId), ...extraArgs], runId, kind: kindOf(req), suite: null, target: req.target ?? null });
+  }
+
+  /** Start `agentv regrade RUN_ID --events -` (the run's suite and target, as its page shows them). */
+  launchRegrade({ runId, suite, target }: { runId: string; suite: string; target: string }): JobStatus {
+    return this.start({ args: ['regrade', runId], runId, kind: 'regrade', suite, target });
+  }
+
+  private start({ args, runId, kind, suite, target }: { args: string[]; runId: string | null; kind: JobKind; suite: string | null; target: string | null }): JobStatus {
+    const id = `job-${randomBytes(6).toString('hex')}`;
     const child = spawn(process.execPath, [this.opts.cliPath, ...args, '--events', '-'], {
       cwd: sourceRootOf(this.opts.store),
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
@@ -115,13 +123,13 @@ export class JobManager {
     const status: JobStatus = {
       id,
       run_id: runId,
-      kind: kindOf(req),
+      kind,
       status: 'starting',
       outcome: null,
       exit_code: null,
       exit_reason: null,
-      suite: null,
-      target: req.target ?? null,
+      suite,
+      target,
       started_at: this.now().toISOString(),
       finished_at: null,
       progress: emptyTally(),
@@ -133,6 +141,12 @@ export class JobManager {
     this.follow(job, child);
     this.persist(job);
     return { ...status };
+  }
+
+  /** A job of this Studio that is not over yet for this run (a regrade holds no `running` status on the run). */
+  activeFor(runId: string): JobStatus | null {
+    for (const j of this.jobs.values()) if (j.status.run_id === runId && !TERMINAL.includes(j.status.status)) return { ...j.status };
+    return null;
   }
 
   private follow(job: Job, child: ChildProcess): void {
@@ -185,7 +199,7 @@ export class JobManager {
     // Running once the plan is known, so a running job always has its planned and to_execute counts.
     if (e.type === 'planned' && s.status === 'starting') s.status = 'running';
     if (e.type === 'stopping' && !TERMINAL.includes(s.status)) s.status = 'stopping';
-    if (e.type === 'completed' || e.type === 'stopped') s.outcome = e.outcome;
+    if (e.type === 'completed' || e.type === 'stopped' || e.type === 'regraded') s.outcome = e.outcome;
     // Records are written at transitions, not per test: a 10,000-test job writes a handful.
     if (e.type !== 'test_finished') this.persist(job);
     this.changed(job);

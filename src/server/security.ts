@@ -42,6 +42,9 @@ export interface SecurityOptions {
   readOnly: boolean;
 }
 
+/** Routes outside /api/eval/ that start processes: refused in read-only mode too. */
+const LAUNCHING = new Set(['/api/runs/:run_id/regrade']);
+
 export function installSecurity(app: FastifyInstance, { host, readOnly }: SecurityOptions): void {
   const allowed = new Set([...LOOPBACK, host.toLowerCase(), `[${host.toLowerCase()}]`]);
   if (host === '0.0.0.0' || host === '::') {
@@ -75,7 +78,7 @@ export function installSecurity(app: FastifyInstance, { host, readOnly }: Securi
     app.addHook('onRequest', async (req) => {
       // The matched route, not the raw URL: /api/%65val/run routes to /api/eval/run too.
       const route = req.routeOptions.url ?? '';
-      if (req.method !== 'GET' && req.method !== 'HEAD' && route.startsWith('/api/eval/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD' && (route.startsWith('/api/eval/') || LAUNCHING.has(route))) {
         throw new AgentvError('FORBIDDEN', 'Studio is read-only: launching and stopping runs is disabled');
       }
     });

@@ -3,7 +3,7 @@
 // regraded) is written here, in the manifest and the index row of one commit,
 // and the same transitions plus each finished test are emitted as typed
 // RunEvents for `agentv eval --events` and Studio.
-import type { Manifest, RunEvent as ManifestEvent, SliceRef } from '../schemas/manifest.js';
+import type { Manifest, RunEvent as ManifestEvent, PlannedTest, SliceRef } from '../schemas/manifest.js';
 import type { EvalMode, EventCounts, RunEvent } from '../schemas/events.js';
 import type { Row } from '../schemas/row.js';
 import { currentOwner } from './owner.js';
@@ -54,6 +54,7 @@ export async function finishRun({
   detail,
   executed,
   slice,
+  regraded,
 }: {
   store: Store;
   runId: string;
@@ -63,6 +64,8 @@ export async function finishRun({
   executed?: number;
   /** A slice of a sharded run ends: its part gets the status; the run's manifest follows from all parts. */
   slice?: SliceRef | null;
+  /** Stored outputs a resume graded again: recorded as a `regraded` event before the status event. */
+  regraded?: number;
 }): Promise<{ manifest: Manifest; part: Manifest | null }> {
   const at = store.now().toISOString();
   const { manifest, part } = await updateRun({
@@ -79,6 +82,7 @@ export async function finishRun({
           const i = events.findLastIndex((e) => e.type === 'resumed');
           if (i >= 0) events[i] = { ...events[i]!, executed };
         }
+        if (regraded) events.push({ type: 'regraded', at, executed: regraded });
         events.push({ type: status === 'running' ? 'started' : (status as 'completed' | 'stopped' | 'interrupted' | 'failed'), at, ...(detail ? { detail } : {}) });
         return { ...cur, status, finished_at: at, owner: null, counts: countsOf(cur.planned_tests, currentRows(committed)), events };
       },
@@ -87,19 +91,42 @@ export async function finishRun({
   return { manifest: manifest!, part }; // a manifest update always reads the manifest
 }
 
-/** Record that a run's stored outputs were re-graded (`agentv regrade`). */
-export async function recordRegraded({ store, runId, regraded }: { store: Store; runId: string; regraded: number }): Promise<Manifest> {
+/**
+ * Record that a run's stored outputs were re-graded (`agentv regrade`): the
+ * event (how many of how many planned), the counts from the committed rows,
+ * and the re-graded tests' new keys. The run's status and finish time stay:
+ * a re-grade changes verdicts, not whether the run is complete.
+ */
+export async function recordRegraded({
+  store,
+  runId,
+  regraded,
+  planned,
+  plannedTests,
+}: {
+  store: Store;
+  runId: string;
+  regraded: number;
+  /** How many re-grades were planned (a stop may leave some undone). */
+  planned?: number;
+  /** The run's planned tests with the re-graded ones' current keys. */
+  plannedTests?: PlannedTest[];
+}): Promise<Manifest> {
   const at = store.now().toISOString();
   const { manifest } = await updateRun({
     store,
     runId,
     update: {
       subject: `run ${runId}: regraded ${regraded}`,
-      manifest: (cur, committed) => ({
-        ...cur,
-        counts: countsOf(cur.planned_tests, currentRows(committed)),
-        events: [...cur.events, { type: 'regraded', at, executed: regraded }],
-      }),
+      manifest: (cur, committed) => {
+        const planned_tests = plannedTests ?? cur.planned_tests;
+        return {
+          ...cur,
+          planned_tests,
+          counts: countsOf(planned_tests, currentRows(committed)),
+          events: [...cur.events, { type: 'regraded', at, executed: regraded, ...(planned !== undefined && { planned }) }],
+        };
+      },
     },
   });
   return manifest!;
@@ -111,6 +138,8 @@ export async function recordRegraded({ store, runId, regraded }: { store: Store;
  */
 export class RunRecorder {
   private executed = 0;
+  /** Rows that graded a stored output again (grade_seq > 0). */
+  private regraded = 0;
 
   constructor(
     private readonly opts: { store: Store; runId: string; mode: EvalMode; emit?: Emit; slice?: SliceRef | null },
@@ -172,6 +201,7 @@ export class RunRecorder {
 
   testFinished(row: Row): void {
     this.executed++;
+    if ((row.grade_seq ?? 0) > 0) this.regraded++;
     this.emit({
       type: 'test_finished',
       test_id: row.test_id,
@@ -187,9 +217,17 @@ export class RunRecorder {
     this.emit({ type: 'stopping', now, grace_ms: now ? 0 : graceMs });
   }
 
+  /** The end of `agentv regrade`: the `regraded` event and counts, the run's status unchanged. */
+  async regradeDone({ planned, plannedTests }: { planned: number; plannedTests: PlannedTest[] }): Promise<Manifest> {
+    const m = await recordRegraded({ store: this.opts.store, runId: this.opts.runId, regraded: this.regraded, planned, plannedTests });
+    this.emit({ type: 'regraded', regraded: this.regraded, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' });
+    return m;
+  }
+
   /** The run's end: status, counts and the event, in one commit. */
   async finish(status: 'completed' | 'stopped' | 'failed', detail?: string): Promise<Manifest> {
     const resumed = this.opts.mode === 'resume' || this.opts.mode === 'rerun_failed';
+    const regraded = status === 'failed' ? 0 : this.regraded;
     const { manifest: m, part } = await finishRun({
       store: this.opts.store,
       runId: this.opts.runId,
@@ -197,8 +235,10 @@ export class RunRecorder {
       detail,
       executed: resumed ? this.executed : undefined,
       slice: this.opts.slice,
+      regraded,
     });
     this.part = part;
+    if (regraded) this.emit({ type: 'regraded', regraded, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' }, m.finished_at ?? undefined);
     if (status === 'failed') this.emit({ type: 'failed', error: detail ?? 'the runner failed' }, m.finished_at ?? undefined);
     else this.emit({ type: status, executed: this.executed, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' }, m.finished_at ?? undefined);
     return m;

@@ -174,7 +174,8 @@ describe('resume, rerun-failed, retry-errors', () => {
   it('refuses changed inputs with the list and both ways on; --accept-changed re-executes them in place', async () => {
     const { dir, log } = setup([{ id: 'a' }, { id: 'b', fail: true }, { id: 'c' }]);
     await runCli(['eval', 'suite.yaml', '--run-id', 'ch'], { cwd: dir });
-    writeSuite(dir, [{ id: 'a', expect: 'don' }, { id: 'b', fail: true }, { id: 'c' }]);
+    // A changed input is what the target sees (here its vars); an assertion-only change is re-graded instead (test/cli/regrade.test.ts).
+    writeSuite(dir, [{ id: 'a', sleep: '0.0' }, { id: 'b', fail: true }, { id: 'c' }]);
     let r = await runCli(['eval', 'suite.yaml', '--resume', 'ch'], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/1 test\(s\) changed since their rows were written .*: a/);

@@ -1,12 +1,13 @@
 // A run's actions: Resume (when resumable), Rerun failed cases (whenever a test
-// is not ok), Stop and a link to its job while it runs. In read-only mode the
-// same actions are shown as the CLI commands that do them.
+// is not ok), Regrade (when it has rows: stored outputs judged again, no target
+// call), Stop and a link to its job while it runs. In read-only mode the same
+// actions are shown as the CLI commands that do them.
 import { useEffect, useState } from 'preact/hooks';
 import type { RunDetailResponse } from '../../src/schemas/api.js';
 import type { EvalRunRequest } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
 import { launchAndFollow } from '../launch.js';
-import { config, isReadOnly, useSignal } from '../state.js';
+import { config, isReadOnly, navigate, useSignal } from '../state.js';
 import { ErrorBox } from './ErrorBox.js';
 
 const quote = (s: string) => (/^[\w./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -31,6 +32,8 @@ export function RunActions({ data, onStopped }: { data: RunDetailResponse; onSto
   const suite = quote(run.suite.path);
   const resumeCmd = `agentv resume ${run.run_id}`;
   const rerunCmd = `agentv eval ${suite} --target ${quote(run.target.name)} --rerun-failed ${run.run_id}`;
+  const regradeCmd = `agentv regrade ${run.run_id}`;
+  const canRegrade = !running && (run.counts?.completed_count ?? 0) > 0;
 
   // A sharded run is continued slice by slice, on the machine that owns each (SPEC 3.9).
   if (run.slices && !running) {
@@ -51,12 +54,13 @@ export function RunActions({ data, onStopped }: { data: RunDetailResponse; onSto
   }
 
   if (isReadOnly(cfg)) {
-    if (!data.is_resumable && !data.has_not_ok) return null;
+    if (!data.is_resumable && !data.has_not_ok && !canRegrade) return null;
     return (
       <div class="actions cli-actions" data-testid="cli-commands">
         <p class="muted small">Read-only Studio: run these in a terminal.</p>
         {data.is_resumable && <code class="cmdline">{resumeCmd}</code>}
         {data.has_not_ok && !running && <code class="cmdline">{rerunCmd}</code>}
+        {canRegrade && <code class="cmdline">{regradeCmd}</code>}
       </div>
     );
   }
@@ -69,6 +73,17 @@ export function RunActions({ data, onStopped }: { data: RunDetailResponse; onSto
       setBusy(false);
       setError(errorMessage(e));
     });
+  };
+  const regrade = () => {
+    setBusy(true);
+    setError(null);
+    api.regrade(run.run_id).then(
+      (job) => navigate(`/jobs/${encodeURIComponent(job.id)}`),
+      (e) => {
+        setBusy(false);
+        setError(errorMessage(e));
+      },
+    );
   };
   const stop = () => {
     if (!jobId) return;
@@ -99,6 +114,11 @@ export function RunActions({ data, onStopped }: { data: RunDetailResponse; onSto
       {data.has_not_ok && !running && (
         <button type="button" class="btn" data-testid="rerun-failed-button" disabled={busy} onClick={() => launch('rerun_failed')}>
           Rerun failed cases
+        </button>
+      )}
+      {canRegrade && (
+        <button type="button" class="btn" data-testid="regrade-button" disabled={busy} onClick={regrade} title="judge the stored outputs again under the suite's current assertions; the target is not called">
+          Regrade
         </button>
       )}
       <ErrorBox message={error} />

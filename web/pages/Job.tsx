@@ -148,7 +148,7 @@ export function Job({ params }: PageProps) {
           <strong data-testid="job-progress">
             {p.done}/{p.to_execute || p.planned}
           </strong>
-          <span class="muted">{resumed ? ` re-run of ${p.planned} planned` : ' tests done'}</span>
+          <span class="muted">{job.kind === 'regrade' ? ' re-graded (no target calls)' : resumed ? ` re-run of ${p.planned} planned` : ' tests done'}</span>
           <span class="counts">
             <span class="ok">{p.passed} passed</span> · <span class="bad">{p.failed} failed</span> ·{' '}
             <span class="warn">{p.errored} errored</span>

@@ -1,10 +1,11 @@
 // Launch, follow and stop runs: POST /api/eval/run, GET /api/eval/status/:id,
-// GET /api/eval/events/:id (server-sent events), POST /api/eval/run/:id/stop, GET /api/jobs.
+// GET /api/eval/events/:id (server-sent events), POST /api/eval/run/:id/stop, GET /api/jobs,
+// POST /api/runs/:run_id/regrade.
 import type { FastifyInstance } from 'fastify';
 import { AgentvError } from '../../errors.js';
 import { newRunId } from '../../eval/plan.js';
-import { EvalRunRequest, EvalRunResponse, JobParams, JobStatus, JobsResponse, StopResponse } from '../../schemas/studio.js';
-import { readManifestAt, type Store } from '../../store/index.js';
+import { EvalRunRequest, EvalRunResponse, JobParams, JobStatus, JobsResponse, RunParams, StopResponse } from '../../schemas/studio.js';
+import { effectiveStatus, ownerLiveness, readLockOwner, readManifestAt, type Store } from '../../store/index.js';
 import type { JobManager } from '../jobs.js';
 import type { SuiteCatalog } from '../suites.js';
 import { parseRequest, respond } from '../validate.js';
@@ -24,6 +25,20 @@ export async function evalRoutes(app: FastifyInstance, { store, jobs, catalog }:
       if (!continues && exists) throw new AgentvError('USAGE', `run id ${body.run_id} already exists; resume it, or choose another id`);
     }
     const job = jobs.launch({ ...body, suite }, () => newRunId());
+    return reply.status(202).send(respond(EvalRunResponse, { id: job.id, run_id: job.run_id, status: job.status, command: job.command }));
+  });
+
+  // Re-grade a run's stored outputs (`agentv regrade`): no target is called.
+  app.post('/api/runs/:run_id/regrade', async (req, reply) => {
+    const { run_id } = parseRequest(RunParams, req.params, 'run id');
+    const tip = await store.tip();
+    const manifest = tip ? await readManifestAt(store, tip.tree, run_id) : null;
+    if (!manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${run_id} not found`);
+    const owner = readLockOwner(store.localDir, run_id);
+    if (effectiveStatus(store, manifest) === 'running' || (owner && ownerLiveness(owner) === 'alive') || jobs.activeFor(run_id)) {
+      throw new AgentvError('RUN_LIVE', `run ${run_id} is running; re-grade it once it has finished or been stopped`, { run_id });
+    }
+    const job = jobs.launchRegrade({ runId: run_id, suite: manifest.suite.name, target: manifest.target.name });
     return reply.status(202).send(respond(EvalRunResponse, { id: job.id, run_id: job.run_id, status: job.status, command: job.command }));
   });
 
