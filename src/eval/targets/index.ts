@@ -94,15 +94,16 @@ export function parseTargetsConfig({ text, file, fallbackDefaults = {} }: { text
   const srcPath = (path: (string | number)[]) =>
     path[0] !== 'targets' ? path : Array.isArray(raw) ? path.slice(1) : raw !== null && typeof raw === 'object' && 'providers' in raw ? ['providers', ...path.slice(1)] : path;
   const lineOfPath = (path: (string | number)[]) => lineAt(issueOffset(doc, { path: srcPath(path) }));
-  // A target the agentv CLI can call but agentv cannot is refused when a run uses it
-  // (with its file, line and reason), so the rest of the file stays usable.
+  // In a 5.x providers catalog (which lists providers for many tools), a target agentv
+  // cannot call is refused when a run uses it (with its file, line and reason), so the
+  // rest of the catalog stays usable. Our own targets.yaml stays strict.
   const unavailable: UnavailableTarget[] = [];
   if (translated !== null && typeof translated === 'object' && Array.isArray((translated as { targets?: unknown }).targets)) {
     const targets = (translated as { targets: unknown[] }).targets;
     const catalog = isProviderCatalog(translated);
     const keep: unknown[] = [];
     targets.forEach((t, i) => {
-      const own = shapeProblems.filter((p) => p.path[0] === 'targets' && p.path[1] === i);
+      const own = catalog ? shapeProblems.filter((p) => p.path[0] === 'targets' && p.path[1] === i) : [];
       const name = t !== null && typeof t === 'object' ? (t as { name?: unknown }).name : undefined;
       let reasons = own.map((p) => ({ message: p.message, line: lineOfPath(p.path) }));
       if (catalog && reasons.length === 0) {
@@ -113,7 +114,7 @@ export function parseTargetsConfig({ text, file, fallbackDefaults = {} }: { text
       else keep.push(t);
     });
     (translated as { targets: unknown[] }).targets = keep;
-    shapeProblems.splice(0, shapeProblems.length, ...shapeProblems.filter((p) => p.path[0] !== 'targets' || typeof p.path[1] !== 'number'));
+    if (catalog) shapeProblems.splice(0, shapeProblems.length, ...shapeProblems.filter((p) => p.path[0] !== 'targets' || typeof p.path[1] !== 'number'));
   }
   const result = TargetsConfig.safeParse(translated);
   if (shapeProblems.length > 0) {
