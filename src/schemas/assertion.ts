@@ -3,6 +3,7 @@
 // typo or a key meant for another kind is an error with its path, never silently ignored.
 import { z } from 'zod';
 import type { SuiteProblemCode } from './suite.js';
+import { TRAJECTORY_KINDS, trajectoryValueProblem } from './assertion-trajectory.js';
 
 export const ASSERTION_KINDS = [
   'equals',
@@ -36,6 +37,7 @@ export const ASSERTION_KINDS = [
   'composite',
   'tool-trajectory',
   'execution-metrics',
+  ...TRAJECTORY_KINDS,
 ] as const;
 export type AssertionKind = (typeof ASSERTION_KINDS)[number];
 
@@ -67,6 +69,7 @@ export const MODEL_GRADED_KINDS: ReadonlySet<AssertionKind> = new Set([
   'factuality',
   'answer-relevance',
   'g-eval',
+  'trajectory:goal-success',
 ]);
 
 /**
@@ -233,6 +236,10 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
     }
     case 'answer-relevance':
       break;
+    default: {
+      const problem = trajectoryValueProblem(kind, value);
+      if (problem) bad(problem);
+    }
   }
 }
 
