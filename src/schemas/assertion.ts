@@ -93,7 +93,7 @@ const KIND_KEYS: Partial<Record<AssertionKind, string[]>> = {
   latency: ['max_ms'],
   cost: ['max_usd'],
   script: ['command', 'cwd'],
-  'code-grader': ['command', 'script', 'cwd', 'target'],
+  'code-grader': ['command', 'script', 'cwd', 'target', 'provider_access'],
   'llm-rubric': ['rubricPrompt', 'target'],
   'llm-grader': ['prompt', 'target', 'rubrics', 'criteria', 'rubricPrompt'],
   rubrics: ['criteria', 'rubrics', 'target'],
@@ -184,6 +184,7 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
       break;
     case 'code-grader':
       if (!isCommand(a.command ?? a.script ?? value)) bad('a code grader needs `command`: an argv list ([python3, check.py]) or a shell string', ['command']);
+      if (a.provider_access !== undefined) issue(ctx, 'unsupported', 'a script grader with `provider:` access (an LLM proxy the script calls through) is not supported: agentv gives scripts no LLM proxy', ['provider']);
       break;
     case 'javascript':
     case 'python':

@@ -214,7 +214,9 @@ export async function codeGraderVerdict(spec: AssertionSpec, ctx: GradeContext, 
   const answer = jsonAnswer(r.stdout);
   const threshold = spec.threshold ?? AGENTV_PASS_SCORE;
   if (answer && (typeof answer.score === 'number' || typeof answer.pass === 'boolean')) {
-    const checks = Array.isArray(answer.assertions) ? (answer.assertions as { text?: unknown; passed?: unknown }[]) : [];
+    // agentv 4.x answers `assertions: [{text, passed}]`; 5.x script graders `checks: [{text, pass}]`.
+    const listed = Array.isArray(answer.assertions) ? answer.assertions : Array.isArray(answer.checks) ? answer.checks : [];
+    const checks = (listed as { text?: unknown; passed?: unknown; pass?: unknown }[]).map((c) => ({ text: c.text, passed: c.passed ?? c.pass }));
     const score = typeof answer.score === 'number' ? clamp01(answer.score) : answer.pass ? 1 : 0;
     const pass = typeof answer.pass === 'boolean' ? answer.pass : score >= threshold;
     const failed = checks.filter((c) => c.passed === false).map((c) => String(c.text ?? ''));

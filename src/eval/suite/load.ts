@@ -22,6 +22,7 @@ import { Problems, formatPath, type LineOf, type PathSeg } from './problems.js';
 import type { PromptTemplate } from './prompts.js';
 import type { RawTest } from './tests-files.js';
 import { takeExecution } from './test-execution.js';
+import { discoverCustomKinds, fromAgentvCli } from './assertion-dialect.js';
 import { parseYaml, readLimitedFile, readLimits, textOf } from './yaml-source.js';
 
 const DEFAULT_PROMPT = '{{ input }}';
@@ -232,6 +233,8 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
   const env = { ...(await readDotenv([nodePath.dirname(abs), repoDir])), ...draft.env };
 
   // default test and suite-level assertions
+  const customKinds = draft.dialect === 'agentv' ? new Map<string, string>() : await discoverCustomKinds({ repoDir, suiteAbs: abs });
+  const cliKinds = (list: unknown) => fromAgentvCli(list, { dialect: draft.dialect, customKinds });
   const def = draft.defaultTest;
   let defTest: DefaultTestInput = {};
   let defOptions: ReturnType<typeof splitOptions>['options'] = {};
@@ -244,13 +247,13 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     if (r.success) defTest = r.data;
     else problems.addZod(r.error, { file: def.file, lineOf: def.lineOf, at: def.at, feature: 'defaultTest' });
     const where = { file: def.file, lineOf: def.lineOf, at: [...def.at, 'assert'] };
-    shared.push(...parseAssertionList({ ...where, list: negated(resolveRefs(assert, draft.assertionTemplates, where, problems)), problems }));
+    shared.push(...parseAssertionList({ ...where, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, where, problems))), problems }));
   }
   // The suite-level list, which a test's `execution.skip_defaults` leaves out.
   const rootShared: SourcedAssertion[] = [];
   if (draft.assert) {
     const a: Located = draft.assert;
-    rootShared.push(...parseAssertionList({ file: a.file, lineOf: a.lineOf, at: a.at, list: negated(resolveRefs(a.value, draft.assertionTemplates, a, problems)), problems }));
+    rootShared.push(...parseAssertionList({ file: a.file, lineOf: a.lineOf, at: a.at, list: cliKinds(negated(resolveRefs(a.value, draft.assertionTemplates, a, problems))), problems }));
   }
 
   // tests: validate, load var files, expand, then ids
@@ -280,7 +283,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     const r = SuiteTestInput.safeParse(fields);
     if (!r.success) problems.addZod(r.error, { ...where, feature: 'a test' });
     const aWhere = { file: raw.file, lineOf: raw.lineOf, at: ['assert'] as PathSeg[] };
-    const own = parseAssertionList({ ...aWhere, testId, list: negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems)), problems });
+    const own = parseAssertionList({ ...aWhere, testId, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems))), problems });
     const id = r.success ? r.data.id : testId;
     if (id !== undefined) {
       if (firstLine.has(id)) {
