@@ -204,7 +204,15 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
       if (!(isStringish(value) || (Array.isArray(value) && value.length > 0 && value.every(isStringish)))) bad('similar needs the expected text in `value`');
       break;
     case 'llm-grader':
-      if (a.prompt !== undefined && typeof a.prompt !== 'string') bad('llm-grader `prompt` must be a prompt file path or the prompt text', ['prompt']);
+      if (a.prompt !== undefined && typeof a.prompt !== 'string') {
+        const p = a.prompt as { command?: unknown; config?: unknown } | null;
+        const command = p !== null && typeof p === 'object' && !Array.isArray(p) ? p.command : undefined;
+        const okCommand = Array.isArray(command) && command.length > 0 && command.every((x) => typeof x === 'string');
+        const extra = p !== null && typeof p === 'object' ? Object.keys(p).filter((k) => k !== 'command' && k !== 'config') : [];
+        if (!okCommand || extra.length > 0 || (p!.config !== undefined && (p!.config === null || typeof p!.config !== 'object'))) {
+          bad('llm-grader `prompt` is a prompt file path, the prompt text, or a prompt-template command {command: [argv], config?: {...}}', ['prompt']);
+        }
+      }
       break;
     case 'rubrics': {
       const items = a.criteria ?? a.rubrics ?? value;
