@@ -110,6 +110,12 @@ const KIND_KEYS: Partial<Record<AssertionKind, string[]>> = {
   ],
 };
 
+/** The agentv CLI's own kinds that agentv cannot judge, and why. */
+const PEER_ONLY: Record<string, string> = {
+  'skill-used': 'it needs the agent\'s skill invocations (Claude Code / Copilot skills), which agentv targets do not report',
+  'field-accuracy': 'check the fields with a javascript or script assertion instead',
+};
+
 type Ctx = z.RefinementCtx;
 function issue(ctx: Ctx, code: SuiteProblemCode, message: string, path: (string | number)[] = []): void {
   ctx.addIssue({ code: 'custom', message, path, params: { code } });
@@ -254,6 +260,11 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
 
 function checkAssertion(a: Record<string, unknown> & { type: string }, ctx: Ctx): void {
   const parsed = parseAssertionType({ type: a.type });
+  const peerOnly = PEER_ONLY[kebab(a.type).replace(/^not-/, '')];
+  if (!parsed && peerOnly) {
+    issue(ctx, 'unsupported', `the agentv CLI's "${a.type}" assertion is not supported: ${peerOnly}`, ['type']);
+    return;
+  }
   if (!parsed) {
     const kind = kebab(a.type).replace(/^not-/, '');
     const near = ASSERTION_KINDS.find((k) => editDistance(k, kind) <= 2);

@@ -36,6 +36,7 @@ const COSMETIC_KEYS: Record<string, string> = {
 const UNSUPPORTED_KEYS: Record<string, string> = {
   nunjucksFilters: 'custom nunjucks filters (code) are not supported',
   extensions: 'extension hooks (code run around the eval) are not supported',
+  environment: 'the agentv CLI\'s environment recipes (a host or docker testbed with setup commands and a workdir) are not supported: prepare the workspace before the run, or do it in an exec: target\'s command',
   redteam: 'red-team generation is not supported',
   defaultProvider: 'defaultProvider is not supported: pass --grader, or set defaultTest.options.provider',
 };
