@@ -3,6 +3,7 @@
 // typo or a key meant for another kind is an error with its path, never silently ignored.
 import { z } from 'zod';
 import type { SuiteProblemCode } from './suite.js';
+import { COMMON_KEYS, KIND_KEYS, PEER_ONLY } from './assertion-keys.js';
 import { TRAJECTORY_KINDS, trajectoryValueProblem } from './assertion-trajectory.js';
 
 export const ASSERTION_KINDS = [
@@ -84,37 +85,6 @@ export function parseAssertionType({ type }: { type: string }): { kind: Assertio
   const kind = KIND_SET.has(k) ? (k as AssertionKind) : ALIASES[k];
   return kind ? { kind, negate } : null;
 }
-
-/** Keys every assertion may carry. */
-const COMMON_KEYS = ['type', 'value', 'threshold', 'weight', 'required', 'metric', 'provider', 'transform', 'config', 'negate', 'name', 'description'];
-/** The further keys each kind reads. */
-const KIND_KEYS: Partial<Record<AssertionKind, string[]>> = {
-  regex: ['flags'],
-  latency: ['max_ms'],
-  cost: ['max_usd'],
-  script: ['command', 'cwd'],
-  'code-grader': ['command', 'script', 'cwd', 'target', 'provider_access'],
-  'llm-rubric': ['rubricPrompt', 'target'],
-  'llm-grader': ['prompt', 'target', 'rubrics', 'criteria', 'rubricPrompt'],
-  rubrics: ['criteria', 'rubrics', 'target'],
-  'model-graded-closedqa': ['rubricPrompt'],
-  factuality: ['rubricPrompt'],
-  'answer-relevance': ['rubricPrompt'],
-  'g-eval': ['rubricPrompt'],
-  'assert-set': ['assert'],
-  composite: ['assertions', 'graders', 'aggregator', 'min_score'],
-  'tool-trajectory': ['mode', 'minimums', 'expected'],
-  'execution-metrics': [
-    'max_tool_calls', 'max_llm_calls', 'max_tokens', 'max_total_tokens', 'max_cost_usd', 'max_duration_ms',
-    'target_exploration_ratio', 'exploration_tolerance',
-  ],
-};
-
-/** The agentv CLI's own kinds that agentv cannot judge, and why. */
-const PEER_ONLY: Record<string, string> = {
-  'skill-used': 'it needs the agent\'s skill invocations (Claude Code / Copilot skills), which agentv targets do not report',
-  'field-accuracy': 'check the fields with a javascript or script assertion instead',
-};
 
 type Ctx = z.RefinementCtx;
 function issue(ctx: Ctx, code: SuiteProblemCode, message: string, path: (string | number)[] = []): void {
