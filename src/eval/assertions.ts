@@ -30,6 +30,7 @@ import {
 import { runSandboxed } from './assertions/sandbox.js';
 import { similarVerdict } from './assertions/similar.js';
 import { executionMetricsVerdict, toolTrajectoryVerdict } from './assertions/trace.js';
+import { goalRubric, trajectoryVerdict } from './assertions/trajectory.js';
 import { clamp01, GradingError, type Verdict } from './assertions/verdict.js';
 import type { ProcessRegistry } from './targets/process-registry.js';
 import type { AssertionOutcome, AssertionSpec, SuiteTest, Target, TargetResponse } from './types.js';
@@ -68,6 +69,7 @@ export interface EvaluateAssertionsOptions {
 const EXPLAINED = new Set([
   'llm-rubric', 'script', 'javascript', 'python', 'code-grader', 'llm-grader', 'rubrics', 'model-graded-closedqa', 'factuality',
   'answer-relevance', 'g-eval', 'similar', 'assert-set', 'composite', 'tool-trajectory', 'execution-metrics', 'levenshtein',
+  'trajectory:tool-used', 'trajectory:tool-sequence', 'trajectory:tool-args-match', 'trajectory:step-count', 'trajectory:goal-success',
 ]);
 /** Kinds that read `threshold` themselves (as a limit, a pass mark or a default); others must reach it with their score. */
 const OWN_THRESHOLD = new Set([
@@ -93,6 +95,11 @@ const JUDGES: Record<string, Judge> = {
   similar: similarVerdict,
   'tool-trajectory': (spec, ctx) => toolTrajectoryVerdict(spec, ctx),
   'execution-metrics': (spec, ctx) => executionMetricsVerdict(spec, ctx),
+  'trajectory:tool-used': (spec, ctx) => trajectoryVerdict(spec, ctx),
+  'trajectory:tool-sequence': (spec, ctx) => trajectoryVerdict(spec, ctx),
+  'trajectory:tool-args-match': (spec, ctx) => trajectoryVerdict(spec, ctx),
+  'trajectory:step-count': (spec, ctx) => trajectoryVerdict(spec, ctx),
+  'trajectory:goal-success': (spec, ctx, output) => llmRubricVerdict({ ...spec, value: goalRubric(spec, ctx) }, ctx, output),
   'assert-set': setVerdict,
   composite: setVerdict,
 };

@@ -23,7 +23,7 @@ import { DEFAULT_LIMITS } from '../schemas/config.js';
 import { readConfig } from '../store/config.js';
 import { loadSuite } from './suite.js';
 import { providerTarget } from './targets/from-provider.js';
-import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget } from './targets/index.js';
+import { ProcessRegistry, defaultGraderName, defaultTargetName, loadTargetsConfig, resolveTarget, unavailableTargets } from './targets/index.js';
 import type { TargetConfig } from '../schemas/targets.js';
 import type { Suite, Target } from './types.js';
 import { Watchdog } from './watchdog.js';
@@ -219,7 +219,9 @@ export class EvalSession {
     if (suiteGrader && config) config.targets = [...config.targets.filter((t) => t.name !== suiteGrader.name), suiteGrader];
     const graderConfig = suiteGrader && !config ? { targets: [suiteGrader] } : config;
     const graderName = req.grader ?? recorded?.options.grader ?? suiteGrader?.name ?? defaultGraderName(config);
-    const grader = graderName ? resolveTarget({ name: graderName, config: graderConfig, repoDir: req.repoDir, registry, env }) : null;
+    // A default grader from an agentv 5.x catalog that agentv cannot call only matters to a suite that grades with it.
+    const idleDefault = graderName !== null && !suite.needsGrader && graderName === defaultGraderName(config) && unavailableTargets(config).some((u) => u.name === graderName);
+    const grader = graderName && !idleDefault ? resolveTarget({ name: graderName, config: graderConfig, repoDir: req.repoDir, registry, env }) : null;
     if (suite.needsGrader && !grader) {
       const first = suite.tests.find((t) => t.assertions.some(usesGrader));
       throw new AgentvError(

@@ -3,6 +3,8 @@
 // typo or a key meant for another kind is an error with its path, never silently ignored.
 import { z } from 'zod';
 import type { SuiteProblemCode } from './suite.js';
+import { COMMON_KEYS, KIND_KEYS, PEER_ONLY } from './assertion-keys.js';
+import { TRAJECTORY_KINDS, trajectoryValueProblem } from './assertion-trajectory.js';
 
 export const ASSERTION_KINDS = [
   'equals',
@@ -36,6 +38,7 @@ export const ASSERTION_KINDS = [
   'composite',
   'tool-trajectory',
   'execution-metrics',
+  ...TRAJECTORY_KINDS,
 ] as const;
 export type AssertionKind = (typeof ASSERTION_KINDS)[number];
 
@@ -67,6 +70,7 @@ export const MODEL_GRADED_KINDS: ReadonlySet<AssertionKind> = new Set([
   'factuality',
   'answer-relevance',
   'g-eval',
+  'trajectory:goal-success',
 ]);
 
 /**
@@ -81,31 +85,6 @@ export function parseAssertionType({ type }: { type: string }): { kind: Assertio
   const kind = KIND_SET.has(k) ? (k as AssertionKind) : ALIASES[k];
   return kind ? { kind, negate } : null;
 }
-
-/** Keys every assertion may carry. */
-const COMMON_KEYS = ['type', 'value', 'threshold', 'weight', 'required', 'metric', 'provider', 'transform', 'config', 'negate', 'name', 'description'];
-/** The further keys each kind reads. */
-const KIND_KEYS: Partial<Record<AssertionKind, string[]>> = {
-  regex: ['flags'],
-  latency: ['max_ms'],
-  cost: ['max_usd'],
-  script: ['command', 'cwd'],
-  'code-grader': ['command', 'script', 'cwd', 'target'],
-  'llm-rubric': ['rubricPrompt', 'target'],
-  'llm-grader': ['prompt', 'target', 'rubrics', 'criteria', 'rubricPrompt'],
-  rubrics: ['criteria', 'rubrics', 'target'],
-  'model-graded-closedqa': ['rubricPrompt'],
-  factuality: ['rubricPrompt'],
-  'answer-relevance': ['rubricPrompt'],
-  'g-eval': ['rubricPrompt'],
-  'assert-set': ['assert'],
-  composite: ['assertions', 'graders', 'aggregator', 'min_score'],
-  'tool-trajectory': ['mode', 'minimums', 'expected'],
-  'execution-metrics': [
-    'max_tool_calls', 'max_llm_calls', 'max_tokens', 'max_total_tokens', 'max_cost_usd', 'max_duration_ms',
-    'target_exploration_ratio', 'exploration_tolerance',
-  ],
-};
 
 type Ctx = z.RefinementCtx;
 function issue(ctx: Ctx, code: SuiteProblemCode, message: string, path: (string | number)[] = []): void {
@@ -181,6 +160,7 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
       break;
     case 'code-grader':
       if (!isCommand(a.command ?? a.script ?? value)) bad('a code grader needs `command`: an argv list ([python3, check.py]) or a shell string', ['command']);
+      if (a.provider_access !== undefined) issue(ctx, 'unsupported', 'a script grader with `provider:` access (an LLM proxy the script calls through) is not supported: agentv gives scripts no LLM proxy', ['provider']);
       break;
     case 'javascript':
     case 'python':
@@ -200,7 +180,15 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
       if (!(isStringish(value) || (Array.isArray(value) && value.length > 0 && value.every(isStringish)))) bad('similar needs the expected text in `value`');
       break;
     case 'llm-grader':
-      if (a.prompt !== undefined && typeof a.prompt !== 'string') bad('llm-grader `prompt` must be a prompt file path or the prompt text', ['prompt']);
+      if (a.prompt !== undefined && typeof a.prompt !== 'string') {
+        const p = a.prompt as { command?: unknown; config?: unknown } | null;
+        const command = p !== null && typeof p === 'object' && !Array.isArray(p) ? p.command : undefined;
+        const okCommand = Array.isArray(command) && command.length > 0 && command.every((x) => typeof x === 'string');
+        const extra = p !== null && typeof p === 'object' ? Object.keys(p).filter((k) => k !== 'command' && k !== 'config') : [];
+        if (!okCommand || extra.length > 0 || (p!.config !== undefined && (p!.config === null || typeof p!.config !== 'object'))) {
+          bad('llm-grader `prompt` is a prompt file path, the prompt text, or a prompt-template command {command: [argv], config?: {...}}', ['prompt']);
+        }
+      }
       break;
     case 'rubrics': {
       const items = a.criteria ?? a.rubrics ?? value;
@@ -233,11 +221,20 @@ function checkKind(kind: AssertionKind, a: Record<string, unknown>, ctx: Ctx): v
     }
     case 'answer-relevance':
       break;
+    default: {
+      const problem = trajectoryValueProblem(kind, value);
+      if (problem) bad(problem);
+    }
   }
 }
 
 function checkAssertion(a: Record<string, unknown> & { type: string }, ctx: Ctx): void {
   const parsed = parseAssertionType({ type: a.type });
+  const peerOnly = PEER_ONLY[kebab(a.type).replace(/^not-/, '')];
+  if (!parsed && peerOnly) {
+    issue(ctx, 'unsupported', `the agentv CLI's "${a.type}" assertion is not supported: ${peerOnly}`, ['type']);
+    return;
+  }
   if (!parsed) {
     const kind = kebab(a.type).replace(/^not-/, '');
     const near = ASSERTION_KINDS.find((k) => editDistance(k, kind) <= 2);

@@ -183,11 +183,11 @@ function messagesOf(text: unknown, role: 'user' | 'assistant'): { role: string; 
   return [{ role, content: typeof text === 'string' ? text : JSON.stringify(text) }];
 }
 
-/** agentv's code grader: its stdin payload (snake_case) and `{score, assertions, reasoning}` answer. */
-export async function codeGraderVerdict(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<Verdict> {
+/** The agentv CLI's stdin payload (snake_case) for code graders and prompt-template commands. */
+export function agentvPayload(ctx: GradeContext, output: string, config: Record<string, unknown> | null): Record<string, unknown> {
   const { test, response } = ctx;
   const trace = response?.trace;
-  const payload = {
+  return {
     input: Array.isArray(test.prompt) ? test.prompt : messagesOf(test.vars.input ?? test.prompt, 'user'),
     input_files: [],
     criteria: test.vars.criteria ?? test.metadata.criteria ?? '',
@@ -205,16 +205,35 @@ export async function codeGraderVerdict(spec: AssertionSpec, ctx: GradeContext, 
     token_usage: response?.tokenUsage ? { input: response.tokenUsage.prompt, output: response.tokenUsage.completion } : null,
     cost_usd: response?.costUsd ?? null,
     duration_ms: ctx.latencyMs !== undefined ? Math.round(ctx.latencyMs) : null,
-    config: spec.config ?? null,
+    config,
     metadata: test.metadata,
   };
+}
+
+/**
+ * The agentv CLI's prompt-template command (`prompt: {command, config}` on an llm grader):
+ * run in the suite's folder with the payload on stdin; its stdout is the grader prompt.
+ */
+export async function promptFromCommand(spec: AssertionSpec, ctx: GradeContext, output: string, ref: { command: string[]; config?: Record<string, unknown> }): Promise<string> {
+  const dir = typeof spec.options?.dir === 'string' ? spec.options.dir : '';
+  const r = await spawnBounded({ command: ref.command, stdin: JSON.stringify(agentvPayload(ctx, output, ref.config ?? null)), ctx, cwd: path.resolve(ctx.cwd, dir), what: 'prompt template command' });
+  if (r.exitCode !== 0) throw new GradingError(`prompt template command ${ref.command.join(' ')} failed (exit code ${r.exitCode}): ${stderrTail(r.stderr, 3) || tail(r.stdout)}`);
+  if (r.stdout.trim() === '') throw new GradingError(`prompt template command ${ref.command.join(' ')} printed no prompt`);
+  return r.stdout;
+}
+
+/** agentv's code grader: its stdin payload (snake_case) and `{score, assertions, reasoning}` answer. */
+export async function codeGraderVerdict(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<Verdict> {
+  const payload = agentvPayload(ctx, output, spec.config ?? null);
   const dir = typeof spec.options?.dir === 'string' ? spec.options.dir : '';
   const cwd = path.resolve(ctx.cwd, dir, typeof spec.options?.cwd === 'string' ? spec.options.cwd : '.');
   const r = await spawnBounded({ command: spec.command ?? [], stdin: JSON.stringify(payload), ctx, cwd, what: 'code grader' });
   const answer = jsonAnswer(r.stdout);
   const threshold = spec.threshold ?? AGENTV_PASS_SCORE;
   if (answer && (typeof answer.score === 'number' || typeof answer.pass === 'boolean')) {
-    const checks = Array.isArray(answer.assertions) ? (answer.assertions as { text?: unknown; passed?: unknown }[]) : [];
+    // agentv 4.x answers `assertions: [{text, passed}]`; 5.x script graders `checks: [{text, pass}]`.
+    const listed = Array.isArray(answer.assertions) ? answer.assertions : Array.isArray(answer.checks) ? answer.checks : [];
+    const checks = (listed as { text?: unknown; passed?: unknown; pass?: unknown }[]).map((c) => ({ text: c.text, passed: c.passed ?? c.pass }));
     const score = typeof answer.score === 'number' ? clamp01(answer.score) : answer.pass ? 1 : 0;
     const pass = typeof answer.pass === 'boolean' ? answer.pass : score >= threshold;
     const failed = checks.filter((c) => c.passed === false).map((c) => String(c.text ?? ''));

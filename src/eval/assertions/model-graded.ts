@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { promptToText } from '../suite.js';
 import { renderTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Target } from '../types.js';
-import { AGENTV_PASS_SCORE, resolveFromSuite } from './code.js';
+import { AGENTV_PASS_SCORE, promptFromCommand, resolveFromSuite } from './code.js';
 import type { GradeContext } from './context.js';
 import { jsonObjectCandidates, parseGraderAnswer, rubricPrompt } from './llm-rubric.js';
 import { clamp01, GradingError, type Verdict } from './verdict.js';
@@ -265,6 +265,8 @@ export async function llmGraderVerdict(spec: AssertionSpec, ctx: GradeContext, o
       }
     } else template = ref;
   }
+  // A prompt-template command's output is the finished prompt, not a template.
+  const scripted = ref !== null && typeof ref === 'object' ? await promptFromCommand(spec, ctx, output, ref as { command: string[]; config?: Record<string, unknown> }) : undefined;
   const { test } = ctx;
   const expected = test.vars.expected_output;
   const rubrics = spec.options?.rubrics ?? spec.options?.criteria;
@@ -280,7 +282,7 @@ export async function llmGraderVerdict(spec: AssertionSpec, ctx: GradeContext, o
   };
   const prompt: ChatMessage[] = [
     { role: 'system', content: `You are a strict evaluator. ${JSON_ONLY}\n{"score": a number from 0 to 1, "reasoning": "one or two sentences"}` },
-    { role: 'user', content: renderTemplate({ template, vars }) },
+    { role: 'user', content: scripted ?? renderTemplate({ template, vars }) },
   ];
   const answer = await ask(spec, ctx, prompt);
   const json = firstJson(answer);

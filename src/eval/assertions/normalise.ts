@@ -123,7 +123,7 @@ export function usesGrader(spec: AssertionSpec): boolean {
   // llm-rubric always counted (as before per-assertion graders existed), so its hashes stay put.
   if (spec.type === 'llm-rubric') return true;
   const ownGrader = spec.provider !== undefined || spec.options?.target !== undefined;
-  return !ownGrader && ['llm-grader', 'rubrics', 'model-graded-closedqa', 'factuality', 'answer-relevance', 'g-eval', 'similar'].includes(spec.type);
+  return !ownGrader && ['llm-grader', 'rubrics', 'model-graded-closedqa', 'factuality', 'answer-relevance', 'g-eval', 'similar', 'trajectory:goal-success'].includes(spec.type);
 }
 
 /** Graders named on assertions (`provider:`, agentv `target:`), nested ones included, as resolveGrader takes them. */

@@ -151,7 +151,8 @@ async function translateTest(ctx: Ctx, t: RawTest, suiteTarget: string | undefin
             continue;
           }
           if (ek === 'evaluators' || ek === 'assertions') out.assert = [...((out.assert as unknown[]) ?? []), ...(Array.isArray(ev) ? ev : [])];
-          else ctx.problems.add({ code: 'unsupported', file: t.file, line: t.lineOf(['execution', ek]), message: `execution.${ek} on a test is not supported (one target per run: set execution.target on the file, or pass --target)` });
+          // skip_defaults and the rest are read with every dialect's tests (test-execution.ts).
+          else out.execution = { ...((out.execution as object) ?? {}), [ek]: ev };
         }
         break;
       }

@@ -10,7 +10,8 @@ import { expandRef } from './files.js';
 import type { Draft, Located, ProviderRef } from './model.js';
 import type { LineOf, PathSeg, Problems } from './problems.js';
 import { readPrompts } from './prompts.js';
-import { readTests, type RawTest } from './tests-files.js';
+import { scenarioTests } from './scenarios.js';
+import { readTests } from './tests-files.js';
 import { parseYaml, readLimitedFile, textOf } from './yaml-source.js';
 
 /** Keys that make a file a promptfoo config (agentv's own files never use them). */
@@ -35,6 +36,7 @@ const COSMETIC_KEYS: Record<string, string> = {
 const UNSUPPORTED_KEYS: Record<string, string> = {
   nunjucksFilters: 'custom nunjucks filters (code) are not supported',
   extensions: 'extension hooks (code run around the eval) are not supported',
+  environment: 'the agentv CLI\'s environment recipes (a host or docker testbed with setup commands and a workdir) are not supported: prepare the workspace before the run, or do it in an exec: target\'s command',
   redteam: 'red-team generation is not supported',
   defaultProvider: 'defaultProvider is not supported: pass --grader, or set defaultTest.options.provider',
 };
@@ -89,45 +91,6 @@ function providersOf(value: unknown, file: string, lineOf: LineOf, key: string, 
     } else {
       problems.add({ code: 'invalid', file, line, message: `${key}: a provider is an id string (openai:gpt-4o-mini, exec:./agent.sh, a target name) or {id, label, config}` });
     }
-  });
-  return out;
-}
-
-/** promptfoo's `scenarios`: every config entry crossed with every test of the scenario. */
-function scenarioTests(value: unknown, file: string, lineOf: LineOf, problems: Problems): RawTest[] {
-  if (!Array.isArray(value)) {
-    problems.add({ code: 'invalid', file, line: lineOf(['scenarios']), message: 'scenarios is a list of {config: [...], tests: [...]}' });
-    return [];
-  }
-  const out: RawTest[] = [];
-  value.forEach((sc, i) => {
-    const s = (sc ?? {}) as { config?: unknown; tests?: unknown; description?: unknown };
-    if (!Array.isArray(s.config) || !Array.isArray(s.tests)) {
-      problems.add({ code: 'invalid', file, line: lineOf(['scenarios', i]), message: 'a scenario needs `config` (a list of {vars, ...}) and `tests` (a list of tests)' });
-      return;
-    }
-    s.config.forEach((c: Record<string, unknown>, ci: number) => {
-      (s.tests as Record<string, unknown>[]).forEach((t, ti) => {
-        const tAt: PathSeg[] = ['scenarios', i, 'tests', ti];
-        const cAt: PathSeg[] = ['scenarios', i, 'config', ci];
-        const cv = (c?.vars ?? {}) as Record<string, unknown>;
-        const tv = (t?.vars ?? {}) as Record<string, unknown>;
-        const merged: Record<string, unknown> = { ...c, ...t, vars: { ...cv, ...tv } };
-        const asserts = [...((c?.assert as unknown[]) ?? []), ...((t?.assert as unknown[]) ?? [])];
-        if (asserts.length) merged.assert = asserts;
-        const nc = ((c?.assert as unknown[]) ?? []).length;
-        out.push({
-          raw: merged,
-          file,
-          scope: `scenario ${i + 1}, config ${ci + 1}`,
-          lineOf: (p) => {
-            if (p[0] === 'vars' && typeof p[1] === 'string' && !(p[1] in tv) && p[1] in cv) return lineOf([...cAt, ...p]);
-            if (p[0] === 'assert' && typeof p[1] === 'number') return p[1] < nc ? lineOf([...cAt, 'assert', p[1], ...p.slice(2)]) : lineOf([...tAt, 'assert', p[1] - nc, ...p.slice(2)]);
-            return lineOf([...tAt, ...p]);
-          },
-        });
-      });
-    });
   });
   return out;
 }
@@ -213,7 +176,7 @@ export async function promptfooDraft(o: Ctx & { top: Record<string, unknown>; su
   const prompts = await readPrompts({ value: top.prompts, suite, repo: o.repo, limits: o.limits, problems, bytes });
   const source = await readTests({ value: top.tests, suite, at: ['tests'], repo: o.repo, limits: o.limits, problems });
   bytes.push(...source.bytes);
-  const tests = [...source.tests, ...(top.scenarios === undefined ? [] : scenarioTests(top.scenarios, file, lineOf, problems))];
+  const tests = [...source.tests, ...(top.scenarios === undefined ? [] : await scenarioTests({ repo: o.repo, limits: o.limits, problems, bytes }, top.scenarios, { file, lineOf }))];
   if (top.tests === undefined && top.scenarios === undefined) problems.add({ code: 'invalid', file, message: 'the suite has no `tests`' });
   else if (tests.length === 0 && Array.isArray(top.tests)) problems.add({ code: 'invalid', file, line: at('tests'), message: 'the suite has no tests' });
 

@@ -21,6 +21,8 @@ import { linkRuntimeVars, type TestRecipe } from './runtime-deps.js';
 import type { Draft, Located } from './model.js';
 import { Problems, formatPath, type LineOf, type PathSeg } from './problems.js';
 import type { RawTest } from './tests-files.js';
+import { takeExecution } from './test-execution.js';
+import { discoverCustomKinds, fromAgentvCli } from './assertion-dialect.js';
 import { parseYaml, readLimitedFile, readLimits, textOf } from './yaml-source.js';
 
 const DEFAULT_PROMPT = '{{ input }}';
@@ -225,6 +227,8 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
   const env = { ...(await readDotenv([nodePath.dirname(abs), repoDir])), ...draft.env };
 
   // default test and suite-level assertions
+  const customKinds = draft.dialect === 'agentv' ? new Map<string, string>() : await discoverCustomKinds({ repoDir, suiteAbs: abs });
+  const cliKinds = (list: unknown) => fromAgentvCli(list, { dialect: draft.dialect, customKinds });
   const def = draft.defaultTest;
   let defTest: DefaultTestInput = {};
   let defOptions: ReturnType<typeof splitOptions>['options'] = {};
@@ -237,11 +241,13 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     if (r.success) defTest = r.data;
     else problems.addZod(r.error, { file: def.file, lineOf: def.lineOf, at: def.at, feature: 'defaultTest' });
     const where = { file: def.file, lineOf: def.lineOf, at: [...def.at, 'assert'] };
-    shared.push(...parseAssertionList({ ...where, list: negated(resolveRefs(assert, draft.assertionTemplates, where, problems)), problems }));
+    shared.push(...parseAssertionList({ ...where, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, where, problems))), problems }));
   }
+  // The suite-level list, which a test's `execution.skip_defaults` leaves out.
+  const rootShared: SourcedAssertion[] = [];
   if (draft.assert) {
     const a: Located = draft.assert;
-    shared.push(...parseAssertionList({ file: a.file, lineOf: a.lineOf, at: a.at, list: negated(resolveRefs(a.value, draft.assertionTemplates, a, problems)), problems }));
+    rootShared.push(...parseAssertionList({ file: a.file, lineOf: a.lineOf, at: a.at, list: cliKinds(negated(resolveRefs(a.value, draft.assertionTemplates, a, problems))), problems }));
   }
 
   // tests: validate, load var files, expand, then ids
@@ -252,6 +258,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     own: SourcedAssertion[];
     options: ReturnType<typeof splitOptions>['options'];
     varsList: Record<string, unknown>[];
+    skipDefaults: boolean;
   }
   const valid: Valid[] = [];
   const firstLine = new Map<string, number | undefined>();
@@ -263,12 +270,14 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
       continue;
     }
     const where = { file: raw.file, lineOf: raw.lineOf, at: [] as PathSeg[], testId };
-    const { rest, options } = splitOptions(await agentv5Test(raw, ctx), where, problems);
+    const t5 = await agentv5Test(raw, ctx);
+    const { skipDefaults } = takeExecution({ t: t5, raw, problems, testId });
+    const { rest, options } = splitOptions(t5, where, problems);
     const { assert, ...fields } = rest;
     const r = SuiteTestInput.safeParse(fields);
     if (!r.success) problems.addZod(r.error, { ...where, feature: 'a test' });
     const aWhere = { file: raw.file, lineOf: raw.lineOf, at: ['assert'] as PathSeg[] };
-    const own = parseAssertionList({ ...aWhere, testId, list: negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems)), problems });
+    const own = parseAssertionList({ ...aWhere, testId, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems))), problems });
     const id = r.success ? r.data.id : testId;
     if (id !== undefined) {
       if (firstLine.has(id)) {
@@ -295,7 +304,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     if (options.grader && options.grader.id !== defOptions.grader?.id) {
       problems.add({ code: 'unsupported', file: raw.file, line: raw.lineOf(['options', 'provider']), test_id: id, message: 'options.provider on one test: a run has one grader; set it in defaultTest.options.provider or pass --grader' });
     }
-    valid.push({ t, raw, ...(id === undefined ? {} : { explicitId: id }), own, options, varsList });
+    valid.push({ t, raw, ...(id === undefined ? {} : { explicitId: id }), own, options, varsList, skipDefaults });
   }
   for (const b of extra) hash.update(b);
   problems.throwIfAny(rel);
@@ -318,7 +327,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
           : ids.next(deriveTestId({ ...(description === undefined ? {} : { description }), vars }));
       let assertions: AssertionSpec[];
       try {
-        assertions = [...shared, ...v.own].map((s) => normaliseAssertion(s, vars, baseId, problems, suiteDir));
+        assertions = [...shared, ...(v.skipDefaults ? [] : rootShared), ...v.own].map((s) => normaliseAssertion(s, vars, baseId, problems, suiteDir));
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         problems.add({ code: 'invalid', file: v.raw.file, line: v.raw.lineOf(['assert']), test_id: baseId, message: `assertion ${err.message}` });

@@ -73,12 +73,15 @@ export async function readPrompts(o: {
       else text = item;
     } else if (item !== null && typeof item === 'object' && !Array.isArray(item)) {
       const obj = item as Record<string, unknown>;
-      for (const k of Object.keys(obj)) if (!['raw', 'id', 'label', 'config'].includes(k)) add(`unknown key "${k}" in a prompt (raw, id, label are read)`);
+      for (const k of Object.keys(obj)) if (!['raw', 'id', 'label', 'config', 'file', 'prompt'].includes(k)) add(`unknown key "${k}" in a prompt (raw, prompt, file, id, label are read)`);
       if (obj.config !== undefined) add('per-prompt `config` is not supported: set options on the provider instead', 'unsupported');
       label = typeof obj.label === 'string' ? obj.label : undefined;
+      // The agentv CLI writes {id: <name>, file: <path>} or {id: <name>, prompt: <template>}; promptfoo {id: <path>} or {raw}.
       if (typeof obj.raw === 'string') text = obj.raw;
+      else if (typeof obj.prompt === 'string') text = obj.prompt;
+      else if (typeof obj.file === 'string') ref = obj.file;
       else if (typeof obj.id === 'string') ref = obj.id;
-      else add('a prompt object needs `raw` (the template) or `id` (a prompt file)');
+      else add('a prompt object needs `raw`/`prompt` (the template), or `file`/`id` (a prompt file)');
     } else {
       add('a prompt is a template string, a file (file://prompt.txt), or {raw|id, label}');
       continue;

@@ -159,7 +159,18 @@ function csvTests({ text, file, problems }: { text: string; file: string; proble
     const options: Record<string, unknown> = {};
     const asserts: { col: string; a: Record<string, unknown> }[] = [];
     const configs: [string, string, string][] = [];
+    // The agentv CLI's CSVs name var columns `vars.<name>`; there, `id` is the test's id.
+    const dotted = Object.keys(record).some((c) => c.startsWith('vars.'));
+    let metric: string | undefined;
     for (const [col, cell] of Object.entries(record)) {
+      if (dotted && col.startsWith('vars.')) {
+        vars[col.slice('vars.'.length)] = cell;
+        continue;
+      }
+      if (dotted && col === 'id') {
+        if (cell !== '') test.id = cell;
+        continue;
+      }
       if (col === '__expected' || /^__expected\d+$/.test(col)) {
         if (cell.trim() !== '') asserts.push({ col, a: assertionFromString(cell) });
       } else if (col === '__description') {
@@ -176,8 +187,10 @@ function csvTests({ text, file, problems }: { text: string; file: string; proble
         if (cell !== '') configs.push([target ?? '', key ?? '', cell]);
       } else if (col === '__threshold') {
         if (cell !== '') test.threshold = Number(cell);
+      } else if (col === '__metric') {
+        if (cell !== '') metric = cell;
       } else if (col.startsWith('__')) {
-        problems.add({ code: 'unsupported', file, line: 1, message: `CSV column ${col} is not a known special column (__expected, __expectedN, __description, __metadata:*, __prefix, __suffix, __config:*, __threshold)` });
+        problems.add({ code: 'unsupported', file, line: 1, message: `CSV column ${col} is not a known special column (__expected, __expectedN, __description, __metadata:*, __prefix, __suffix, __config:*, __threshold, __metric)` });
       } else {
         vars[col] = cell;
       }
@@ -190,6 +203,8 @@ function csvTests({ text, file, problems }: { text: string; file: string; proble
       }
       hit.a[key] = key === 'metric' ? cell : Number(cell);
     }
+    // promptfoo's __metric names every assertion of the row (an __config metric wins).
+    if (metric !== undefined) for (const x of asserts) x.a.metric ??= metric;
     test.vars = vars;
     if (asserts.length) test.assert = asserts.map((x) => x.a);
     if (Object.keys(metadata).length) test.metadata = metadata;

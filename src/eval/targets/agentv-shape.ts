@@ -21,6 +21,12 @@ function envName(v: unknown): string | null {
   return m ? (m[1] ?? m[2])! : null;
 }
 
+const lenient = new WeakSet<object>();
+/** True for a translated 5.x providers catalog, whose targets are validated one by one. */
+export function isProviderCatalog(doc: unknown): boolean {
+  return doc !== null && typeof doc === 'object' && lenient.has(doc);
+}
+
 export interface ShapeProblem {
   /** Where in the targets file: ['targets', i, key]. */
   path: (string | number)[];
@@ -40,7 +46,7 @@ function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: ShapeProblem[
     out[k] = k === 'command' || k === 'api_key' ? v : interpolate(v, env);
   }
   if (typeof t.provider === 'string' && !['echo', 'mock', 'cli', 'openai'].includes(t.provider)) {
-    say(`agentv has no "${t.provider}" provider (it has echo, mock, cli, openai); point this target at an OpenAI-compatible endpoint with provider: openai, wrap the tool in provider: cli, or run with --target`, 'provider');
+    say(`agentv has no "${t.provider}" provider (it has echo, mock, cli, openai); point this target at an OpenAI-compatible endpoint with provider: openai, wrap the tool in provider: cli, or choose another target with --target (--grader for a grader)`, 'provider');
   }
   if (t.provider === 'cli' && typeof t.command === 'string') {
     out.command = t.command.replace(/\{EVAL_ID\}/g, '{TEST_ID}');
@@ -68,7 +74,9 @@ function translateTarget(t: Raw, env: NodeJS.ProcessEnv, problems: ShapeProblem[
  *   // { targets: [{ name: 'a', provider: 'cli', command: 'x {TEST_ID}' }], defaults: { target: 'a', grader: 'g' } }
  */
 export function fromAgentvShape({ raw, env = process.env, problems = [] }: { raw: unknown; env?: NodeJS.ProcessEnv; problems?: ShapeProblem[] }): unknown {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  // 5.x providers.yaml may be the bare list itself.
+  if (Array.isArray(raw)) raw = { providers: raw };
+  if (raw === null || typeof raw !== 'object') return raw;
   const doc = { ...(raw as Raw) };
   // 5.x providers.yaml: {id: kind, label: name}.
   if (Array.isArray(doc.providers) && doc.targets === undefined) {
@@ -78,6 +86,9 @@ export function fromAgentvShape({ raw, env = process.env, problems = [] }: { raw
       return { name: label ?? id, provider: id, ...rest };
     });
     delete doc.providers;
+    // Per-target kinds and keys the 5.x catalog holds for other tools are checked target
+    // by target: a target agentv cannot call is refused when used, not for the whole file.
+    lenient.add(doc);
   }
   if (!Array.isArray(doc.targets)) return doc;
   const targets = doc.targets as Raw[];

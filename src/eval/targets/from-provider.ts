@@ -5,7 +5,7 @@
 // before a run starts, naming the provider and the ways around it.
 import { AgentvError } from '../../errors.js';
 import { TargetConfig, type TargetsConfig } from '../../schemas/targets.js';
-import { parseInlineTarget } from './index.js';
+import { parseInlineTarget, unavailableTargets } from './index.js';
 
 export interface ProviderRef {
   id: string;
@@ -48,6 +48,8 @@ export function providerTarget({ ref, config, env = process.env }: { ref: Provid
     if (ref.config && Object.keys(ref.config).length) refuse(ref, 'a configured target takes its options from .agentv/targets.yaml, not from `config` here');
     return { ...configured, name };
   }
+  const refused = unavailableTargets(config).find((u) => u.name === ref.id);
+  if (refused) refuse(ref, `it is defined in ${refused.file}${refused.reasons[0]?.line !== undefined ? `:${refused.reasons[0].line}` : ''}, but ${refused.reasons.map((r) => r.message).join('; ')}`);
   let id = ref.id;
   if (id.startsWith('ollama:')) {
     const model = id.replace(/^ollama:(chat:|completion:)?/, '');

@@ -12,7 +12,7 @@ import { TargetConfig, TargetsConfig } from '../../schemas/targets.js';
 import type { Target } from '../types.js';
 import { createCliTarget } from './cli.js';
 import { createEchoTarget } from './echo.js';
-import { fromAgentvShape, type ShapeProblem } from './agentv-shape.js';
+import { fromAgentvShape, isProviderCatalog, type ShapeProblem } from './agentv-shape.js';
 import { createMockTarget } from './mock.js';
 import { createOpenAiTarget } from './openai.js';
 import type { ProcessRegistry } from './process-registry.js';
@@ -49,13 +49,32 @@ export async function loadTargetsConfig({ repoDir }: { repoDir: string }): Promi
       }
       throw err;
     }
-    return parseTargetsConfig({ text, file });
+    return parseTargetsConfig({ text, file, fallbackDefaults: await agentvConfigDefaults(repoDir) });
   }
   return null;
 }
 
+/**
+ * agentv 5.x names the default provider and grader in `.agentv/config.yaml`
+ * (`defaults: {provider, grader}`); a targets file's own defaults win.
+ */
+async function agentvConfigDefaults(repoDir: string): Promise<{ target?: string; grader?: string }> {
+  let text: string;
+  try {
+    text = await readFile(join(repoDir, '.agentv/config.yaml'), 'utf8');
+  } catch {
+    return {};
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) return {}; // reported by whoever reads the rest of config.yaml
+  const d = (doc.toJS() as { defaults?: { provider?: unknown; target?: unknown; grader?: unknown } } | null)?.defaults;
+  if (d === null || typeof d !== 'object') return {};
+  const target = d.provider ?? d.target;
+  return { ...(typeof target === 'string' && { target }), ...(typeof d.grader === 'string' && { grader: d.grader }) };
+}
+
 /** Parse and validate targets YAML text; `file` is only used in errors. */
-export function parseTargetsConfig({ text, file }: { text: string; file: string }): TargetsConfig {
+export function parseTargetsConfig({ text, file, fallbackDefaults = {} }: { text: string; file: string; fallbackDefaults?: { target?: string; grader?: string } }): TargetsConfig {
   const lineCounter = new LineCounter();
   // prettyErrors off: the message stays one line and the line comes from `pos`.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -69,21 +88,50 @@ export function parseTargetsConfig({ text, file }: { text: string; file: string 
   // An empty file is a config with no targets, not an error.
   // The agentv CLI's own shapes (4.x targets.yaml, 5.x providers.yaml) are translated first.
   const shapeProblems: ShapeProblem[] = [];
-  const result = TargetsConfig.safeParse(fromAgentvShape({ raw: doc.toJS() ?? {}, problems: shapeProblems }));
+  const raw: unknown = doc.toJS() ?? {};
+  const translated = fromAgentvShape({ raw, problems: shapeProblems });
+  // Where a translated path sits in the file: 5.x writes `providers:` or a bare list.
+  const srcPath = (path: (string | number)[]) =>
+    path[0] !== 'targets' ? path : Array.isArray(raw) ? path.slice(1) : raw !== null && typeof raw === 'object' && 'providers' in raw ? ['providers', ...path.slice(1)] : path;
+  const lineOfPath = (path: (string | number)[]) => lineAt(issueOffset(doc, { path: srcPath(path) }));
+  // In a 5.x providers catalog (which lists providers for many tools), a target agentv
+  // cannot call is refused when a run uses it (with its file, line and reason), so the
+  // rest of the catalog stays usable. Our own targets.yaml stays strict.
+  const unavailable: UnavailableTarget[] = [];
+  if (translated !== null && typeof translated === 'object' && Array.isArray((translated as { targets?: unknown }).targets)) {
+    const targets = (translated as { targets: unknown[] }).targets;
+    const catalog = isProviderCatalog(translated);
+    const keep: unknown[] = [];
+    targets.forEach((t, i) => {
+      const own = catalog ? shapeProblems.filter((p) => p.path[0] === 'targets' && p.path[1] === i) : [];
+      const name = t !== null && typeof t === 'object' ? (t as { name?: unknown }).name : undefined;
+      let reasons = own.map((p) => ({ message: p.message, line: lineOfPath(p.path) }));
+      if (catalog && reasons.length === 0) {
+        const r = TargetConfig.safeParse(t);
+        if (!r.success) reasons = r.error.issues.map((issue) => ({ message: `${String(name ?? `targets[${i}]`)}: ${describeIssue(issue)}`, line: lineOfPath(['targets', i, ...issue.path.filter((x): x is string | number => typeof x !== 'symbol')]) }));
+      }
+      if (reasons.length > 0 && typeof name === 'string') unavailable.push({ name, file, reasons });
+      else keep.push(t);
+    });
+    (translated as { targets: unknown[] }).targets = keep;
+    if (catalog) shapeProblems.splice(0, shapeProblems.length, ...shapeProblems.filter((p) => p.path[0] !== 'targets' || typeof p.path[1] !== 'number'));
+  }
+  const result = TargetsConfig.safeParse(translated);
   if (shapeProblems.length > 0) {
-    throw invalid(file, shapeProblems.map(({ path, message }) => ({ file, line: lineAt(issueOffset(doc, { path })), message })));
+    throw invalid(file, shapeProblems.map(({ path, message }) => ({ file, line: lineOfPath(path), message })));
   }
   if (!result.success) {
     throw invalid(
       file,
-      result.error.issues.map((issue) => ({ file, line: lineAt(issueOffset(doc, issue)), message: describeIssue(issue) })),
+      result.error.issues.map((issue) => ({ file, line: lineAt(issueOffset(doc, { ...issue, path: srcPath(issue.path.filter((x): x is string | number => typeof x !== 'symbol')) })), message: describeIssue(issue) })),
     );
   }
   const config = result.data;
+  if (unavailable.length > 0) unavailableOf.set(config, unavailable);
   const problems: TargetsProblem[] = [];
   for (const key of ['target', 'grader'] as const) {
     const name = config.defaults?.[key];
-    if (name !== undefined && !config.targets.some((t) => t.name === name) && parseInlineTarget(name) === null) {
+    if (name !== undefined && !config.targets.some((t) => t.name === name) && !unavailable.some((u) => u.name === name) && parseInlineTarget(name) === null) {
       problems.push({
         file,
         line: lineAt(issueOffset(doc, { path: ['defaults', key] })),
@@ -92,7 +140,22 @@ export function parseTargetsConfig({ text, file }: { text: string; file: string 
     }
   }
   if (problems.length > 0) throw invalid(file, problems);
+  const fallback = Object.entries(fallbackDefaults).filter(([k]) => config.defaults?.[k as 'target' | 'grader'] === undefined);
+  if (fallback.length > 0) config.defaults = { ...config.defaults, ...Object.fromEntries(fallback) };
   return config;
+}
+
+/** A configured target agentv cannot call (an agentv CLI provider kind it lacks, or keys it cannot honour). */
+export interface UnavailableTarget {
+  name: string;
+  file: string;
+  reasons: { message: string; line?: number }[];
+}
+const unavailableOf = new WeakMap<TargetsConfig, UnavailableTarget[]>();
+
+/** The targets of a loaded config that are refused when used. */
+export function unavailableTargets(config: TargetsConfig | null): UnavailableTarget[] {
+  return (config && unavailableOf.get(config)) ?? [];
 }
 
 function invalid(file: string, problems: TargetsProblem[]): AgentvError {
@@ -192,6 +255,10 @@ export interface ResolveTargetOptions {
  */
 export function resolveTarget({ name, config, repoDir, registry, env = process.env, retryBaseMs }: ResolveTargetOptions): Target {
   const targetConfig = config?.targets.find((t) => t.name === name) ?? parseInlineTarget(name);
+  const refused = targetConfig === null ? unavailableTargets(config).find((u) => u.name === name) : undefined;
+  if (refused) {
+    throw invalid(refused.file, refused.reasons.map((r) => ({ file: refused.file, ...(r.line !== undefined && { line: r.line }), message: `target "${name}" cannot be used: ${r.message}` })));
+  }
   if (targetConfig === null) {
     const known = config?.targets.map((t) => t.name) ?? [];
     const configured = known.length > 0 ? `configured: ${known.join(', ')}; ` : '';
