@@ -5,6 +5,7 @@
 // the real prompt, vars and assertions just before the test runs, from the outputs of this
 // run and of the rows a resumed run already has.
 import { AgentvError } from '../errors.js';
+import type { PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import { normaliseAssertion } from './assertions/normalise.js';
 import { renderPromptTemplate, renderTemplate, templateNames, TemplateError } from './template.js';
@@ -189,9 +190,10 @@ export class RuntimeVars {
  * A resume re-runs a test whose producer (a test it reads) is re-run: its input is what that
  * producer answers now. One pass in suite order is enough, since tests read earlier tests only.
  */
-export function rerunDependents<P extends { items: WorkItem[]; planned: { test_id: string; input_hash: string }[]; carried: Row[]; done: number; summary: string; mode: string }>(plan: P, tests: SuiteTest[], rows: Row[]): P {
+export function rerunDependents<P extends { items: WorkItem[]; planned: PlannedTest[]; carried: Row[]; done: number; summary: string; mode: string }>(plan: P, tests: SuiteTest[], rows: Row[]): P {
   if (!tests.some((t) => t.runtime)) return plan;
-  const running = new Set(plan.items.map((i) => i.test.id));
+  // A re-grade keeps its output, so what its readers were sent still holds: only calls count.
+  const running = new Set(plan.items.filter((i) => !i.stored).map((i) => i.test.id));
   const added = new Set<string>();
   for (const t of tests) {
     if (!running.has(t.id) && dependenciesOf(t).some((d) => running.has(d))) {
@@ -202,16 +204,16 @@ export function rerunDependents<P extends { items: WorkItem[]; planned: { test_i
   if (added.size === 0) return plan;
   const attempts = new Map<string, number>();
   for (const r of rows) attempts.set(r.test_id, Math.max(attempts.get(r.test_id) ?? 0, r.attempt));
-  const hashes = new Map(plan.planned.map((p) => [p.test_id, p.input_hash]));
+  const keys = new Map(plan.planned.map((p) => [p.test_id, p]));
   const existing = new Map(plan.items.map((i) => [i.test.id, i]));
   const items = tests
-    .filter((t) => running.has(t.id))
-    .map((t) => existing.get(t.id) ?? { test: t, inputHash: hashes.get(t.id)!, attempt: plan.mode === 'retry_errors' ? 1 : (attempts.get(t.id) ?? 0) + 1 });
+    .filter((t) => running.has(t.id) || existing.has(t.id))
+    .map((t): WorkItem => existing.get(t.id) ?? { test: t, planned: keys.get(t.id)!, attempt: plan.mode === 'retry_errors' ? 1 : (attempts.get(t.id) ?? 0) + 1 });
   return {
     ...plan,
     items,
     carried: plan.carried.filter((r) => !added.has(r.test_id)),
     done: plan.done - added.size,
-    summary: `${plan.summary.replace(/\d+ done, \d+ to run/, `${plan.done - added.size} done, ${items.length} to run`)}; ${added.size} finished test(s) run again: a test whose output they read runs again`,
+    summary: `${plan.summary.replace(/\d+ done, (\d+ to re-grade, )?\d+ to run/, (_m, regrade: string | undefined) => `${plan.done - added.size} done, ${regrade ?? ''}${items.filter((i) => !i.stored).length} to run`)}; ${added.size} finished test(s) run again: a test whose output they read runs again`,
   };
 }

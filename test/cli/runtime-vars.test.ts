@@ -31,7 +31,7 @@ async function show(dir: string, runId: string) {
 async function dryRun(dir: string, suite: string) {
   const r = await runCli(['eval', suite, '--dry-run', '--json'], { cwd: dir });
   expect(r.code, r.stderr).toBe(0);
-  return (JSON.parse(r.stdout) as { runs: { tests: { test_id: string; input: { prompt: string }; input_hash: string }[] }[] }).runs[0]!.tests;
+  return (JSON.parse(r.stdout) as { runs: { tests: { test_id: string; input: { prompt: string }; input_hash: string; call_key: string; grading_key: string }[] }[] }).runs[0]!.tests;
 }
 
 describe('options.storeOutputAs', () => {
@@ -54,7 +54,7 @@ describe('options.storeOutputAs', () => {
     // The stored input is what the target was sent, with the stored values among the vars.
     expect(run.byId[why!.test_id]!.input).toMatchObject({ prompt: 'Answer: why mango?', vars: { fruit: 'mango', message: 'why mango?' } });
     // The input hashes are the planned ones (fixed before anything ran).
-    expect(run.run.planned_tests).toEqual(planned.map((t) => ({ test_id: t.test_id, input_hash: t.input_hash })));
+    expect(run.run.planned_tests).toEqual(planned.map((t) => ({ test_id: t.test_id, input_hash: t.input_hash, call_key: t.call_key, grading_key: t.grading_key })));
   });
 
   it('is refused when not a var name, and a test reading a name before anything stores it is warned about', async () => {
