@@ -7,9 +7,9 @@ import type { RowWithInput } from '../../src/schemas/input.js';
 import { exportRun, failReason, oneLine } from '../../src/report/index.js';
 import { foldIncoming, listRuns, showRun } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
-import { activeMs } from '../../src/store/tally.js';
+import { activeMs, summaryDurationMs } from '../../src/store/tally.js';
 import { colorsFor, paintStatus } from '../color.js';
-import { duration, percent, shortTime, spanMs, table } from '../format.js';
+import { duration, percent, shortTime, table } from '../format.js';
 
 export interface RunsListOptions {
   limit?: string;
@@ -48,7 +48,8 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
         String(r.planned_test_count),
         `${r.passed} (${percent(r.pass_rate)})`,
         shortTime(r.started_at),
-        duration(spanMs(r.started_at, r.finished_at)),
+        // Time spent running (the index row's active_ms): a stop and a later resume do not count the gap.
+        duration(summaryDurationMs(r)),
       ]),
     ),
   );
