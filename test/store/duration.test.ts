@@ -36,14 +36,14 @@ const row = async (runId: string) => (await listRuns({ store, query: { limit: 50
 describe('a run stopped, left for a day, then resumed', () => {
   it('records its active time in the index row; the list, the API, the run document and reindex agree and exclude the gap', async () => {
     const runId = 'dur1';
-    const rec = new RunRecorder({ store, runId, mode: 'eval' });
+    const rec = new RunRecorder({ store, runId, mode: 'new' });
     // Another machine's run: read as running (its owner is not guessed dead).
     await rec.start({ manifest: makeManifest(runId, { tests: 3, started_at: new Date(T0).toISOString(), host: 'ci-runner-7' }) });
     // While it runs, the row says since when: the list adds the current span.
     expect(await row(runId)).toMatchObject({ status: 'running', active_ms: 0, running_since: new Date(T0).toISOString() });
     clock = T0 + 10_000;
     await updateRun({ store, runId, update: { subject: 'rows', rows: [makeRow('t1')] } });
-    await new RunRecorder({ store, runId, mode: 'eval' }).finish('stopped');
+    await new RunRecorder({ store, runId, mode: 'new' }).finish('stopped');
     expect(await row(runId)).toMatchObject({ status: 'stopped', active_ms: 10_000, running_since: null });
 
     // A day later: resumed. The day stopped is not counted, while running either.
