@@ -3,12 +3,13 @@
 // never rewrites earlier rows), update the manifest, read a run back.
 // Every write is a change applied by Store.commit, re-applied on a lost race.
 import { AgentvError } from '../errors.js';
-import { Manifest, type RunCounts } from '../schemas/manifest.js';
+import { Manifest, ManifestHead, plannedTestsOf, type RunCounts } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
 import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
+import { digestOf, digestPath, serializeDigest, type RowPosition } from './digest.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
 import { tallyRows } from './tally.js';
@@ -30,13 +31,16 @@ export async function readManifestAt(store: Store, tree: string, runId: string):
   } catch (e) {
     throw new AgentvError('CORRUPT', `manifest of run ${runId} is not valid JSON: ${(e as Error).message}`, { run_id: runId });
   }
-  const parsed = Manifest.safeParse(json);
-  if (!parsed.success) {
-    throw new AgentvError('CORRUPT', `manifest of run ${runId} does not match the schema: ${parsed.error.issues[0]?.message}`, {
+  // The plan is checked by hand (a 10,000-test plan costs zod tens of milliseconds), the rest by the schema.
+  const parsed = ManifestHead.safeParse(json);
+  const planned = parsed.success ? plannedTestsOf(parsed.data.planned_tests) : null;
+  if (!parsed.success || !planned) {
+    const why = parsed.success ? Manifest.safeParse(json).error?.issues[0]?.message ?? 'planned_tests: invalid entry' : parsed.error.issues[0]?.message;
+    throw new AgentvError('CORRUPT', `manifest of run ${runId} does not match the schema: ${why}`, {
       run_id: runId,
     });
   }
-  return parsed.data;
+  return { ...parsed.data, planned_tests: planned };
 }
 
 export interface RowChunkDamage {
@@ -49,7 +53,11 @@ export interface RowChunkDamage {
 export interface RunRows {
   /** Every row in commit order (chunk by chunk). */
   rows: Row[];
+  /** Where each row of `rows` lives (same order). */
+  positions: RowPosition[];
   lastChunk: number;
+  /** Row chunk files read. */
+  chunkCount: number;
   damaged: number;
   /** Chunks with lines that did not parse; empty for a healthy run. */
   damage: RowChunkDamage[];
@@ -65,15 +73,17 @@ export async function readRowsAt(store: Store, tree: string, runId: string): Pro
     .sort((a, b) => a.seq - b.seq);
   const bufs = await Promise.all(chunks.map((c) => store.readBlobOid(c.e.oid, `${dir}/${c.e.name}`)));
   const rows: Row[] = [];
+  const positions: RowPosition[] = [];
   const damage: RowChunkDamage[] = [];
   let damaged = 0;
   bufs.forEach((buf, i) => {
     const parsed = parseJsonl(Row, buf.toString('utf8'));
     rows.push(...parsed.rows);
+    parsed.rows.forEach((_, line) => positions.push({ chunk: chunks[i]!.seq, line }));
     damaged += parsed.damaged;
     if (parsed.bad.length) damage.push({ file: `${dir}/${chunks[i]!.e.name}`, object: chunks[i]!.e.oid, lines: parsed.bad });
   });
-  return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged, damage };
+  return { rows, positions, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, chunkCount: chunks.length, damaged, damage };
 }
 
 /**
@@ -111,8 +121,8 @@ export function currentRows(rows: Row[]): Map<string, Row> {
 }
 
 /** Aggregates over the planned tests, counted by the one counting function (tally.ts). */
-export function countsOf(planned: { test_id: string }[], current: Map<string, Row>): RunCounts {
-  const rows: Row[] = [];
+export function countsOf(planned: { test_id: string }[], current: Map<string, Pick<Row, 'execution_status' | 'passed' | 'score'>>): RunCounts {
+  const rows: Pick<Row, 'execution_status' | 'passed' | 'score'>[] = [];
   for (const p of planned) {
     const r = current.get(p.test_id);
     if (r) rows.push(r);
@@ -134,6 +144,8 @@ export async function createRun({ store, manifest, rows = [] }: { store: Store; 
       const edits = await indexEdits(store, tip?.tree ?? null, [summaryOf(m)]);
       edits.set(manifestPath(m.run_id), serializeManifest(m));
       if (rows.length) edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
+      const at = rows.map((_, line) => ({ chunk: 1, line }));
+      edits.set(digestPath(m.run_id), serializeDigest(digestOf(m.planned_tests, rows, at, rows.length ? { count: 1, last: 1 } : { count: 0, last: 0 })));
       return edits;
     },
   });
@@ -184,7 +196,7 @@ export async function updateRun({
     const needRows = update.dedupe || update.manifest !== undefined;
     const existing = needRows
       ? requireIntact(runId, await readRowsAt(store, tip.tree, runId))
-      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0 };
+      : { rows: [], positions: [], chunkCount: 0, lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId) : 0 };
     if (update.dedupe) {
       const have = new Set(existing.rows.map((r) => `${r.test_id}\u0000${r.attempt}`));
       rows = rows.filter((r) => !have.has(`${r.test_id}\u0000${r.attempt}`));
@@ -198,6 +210,12 @@ export async function updateRun({
       result = next;
       edits.set(manifestPath(runId), serializeManifest(next));
       for (const [k, v] of await indexEdits(store, tip.tree, [summaryOf(next)])) edits.set(k, v);
+      // The results digest follows the manifest: every row has just been read.
+      const seq = existing.lastChunk + 1;
+      const all = [...existing.rows, ...rows];
+      const positions = [...existing.positions, ...rows.map((_, line) => ({ chunk: seq, line }))];
+      const chunks = rows.length ? { count: existing.chunkCount + 1, last: seq } : { count: existing.chunkCount, last: existing.lastChunk };
+      edits.set(digestPath(runId), serializeDigest(digestOf(next.planned_tests, all, positions, chunks)));
     }
     return edits.size ? edits : null;
   };
