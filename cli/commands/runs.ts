@@ -4,8 +4,10 @@ import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import { ExportFormat } from '../../src/schemas/export.js';
 import type { RowWithInput } from '../../src/schemas/input.js';
-import { exportRun, failReason, oneLine } from '../../src/report/index.js';
-import { foldIncoming, listRuns, showRun } from '../../src/store/index.js';
+import { failReason, oneLine } from '../../src/report/text.js';
+// Store modules by name, not the barrel: `runs list` loads what listing needs.
+import { listRuns, showRun } from '../../src/store/queries.js';
+import { foldIncoming } from '../../src/store/remote.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { activeMs, summaryDurationMs } from '../../src/store/tally.js';
 import { colorsFor, paintStatus } from '../color.js';
@@ -67,6 +69,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   if (opts.json && (!format || format.data === 'json')) return { exitCode: 0, json: detail };
   if (format) {
     if (opts.json) throw new AgentvError('USAGE', '--json and --format cannot be combined: choose one');
+    const { exportRun } = await import('../../src/report/export.js');
     ctx.io.stdout(exportRun(detail, format.data));
     return { exitCode: 0 };
   }

@@ -10,7 +10,7 @@ import { makeManifest, makeRow } from '../helpers/runs.js';
 import { runCli } from '../helpers/cli.js';
 import { CLI } from '../helpers/proc.js';
 import { buildApp } from '../../src/server/app.js';
-import { RunRecorder, listRuns, openStore, reindex, showRun, updateRun, type Store } from '../../src/store/index.js';
+import { IndexView, RunRecorder, buildIndexFiles, listRuns, openStore, reindex, showRun, updateRun, type Store } from '../../src/store/index.js';
 import { activeMs, summaryDurationMs } from '../../src/store/tally.js';
 
 const T0 = Date.UTC(2026, 2, 1, 9, 0, 0);
@@ -82,6 +82,17 @@ describe('a run stopped, left for a day, then resumed', () => {
     expect(line.trim().split(/\s+/).pop()).toBe('15.0s');
     const json = JSON.parse((await runCli(['runs', 'list', '--json'], { cwd: dir })).stdout) as { runs: { run_id: string; active_ms: number }[] };
     expect(json.runs.find((r) => r.run_id === runId)!.active_ms).toBe(15_000);
+  });
+
+  it('an index written before active_ms is not drift for --check; reindex adds the field', async () => {
+    const tip = (await store.tip())!;
+    const rows = (await new IndexView(store, tip.tree).all()).map(({ active_ms: _a, running_since: _r, ...old }) => old);
+    await store.commit({ subject: 'an index as an older agentv wrote it', runId: [], sourceCommit: null, change: async () => buildIndexFiles(rows) });
+    expect((await row('dur1')).active_ms).toBeUndefined();
+    expect((await reindex({ store, check: true })).drift).toEqual([]);
+    const r = await reindex({ store });
+    expect(r.rewritten).toBe(true);
+    expect((await row('dur1')).active_ms).toBe(15_000);
   });
 
   it('index rows written before active_ms fall back to the wall span', () => {
