@@ -29,6 +29,7 @@ import { measureExtras } from './extra.js';
 import { measurePush } from './push.js';
 import { measureRegrade } from './regrade.js';
 import { measureBrowser } from './browser.js';
+import { measureDepth } from './depth.js';
 import { mark, median, n } from './stats.js';
 
 const SIZES = [1_000, 10_000, 100_000] as const;
@@ -316,9 +317,16 @@ async function main(): Promise<void> {
   });
   // `--only regrade`: just bench/regrade.ts. `--only extras`: just the rows of bench/extra.ts (eval, planning, Studio, git access, bundle).
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  if (only === 'extras' || only === 'browser' || only === 'regrade') {
+  if (only === 'extras' || only === 'browser' || only === 'regrade' || only === 'depth') {
     try {
-      const rows = only === 'browser' ? await measureBrowser({ tmp, cli }) : only === 'regrade' ? await measureRegrade({ tmp, cli }) : await measureExtras({ tmp, cli });
+      const rows =
+        only === 'browser'
+          ? await measureBrowser({ tmp, cli })
+          : only === 'regrade'
+            ? await measureRegrade({ tmp, cli })
+            : only === 'depth'
+              ? await measureDepth({ tmp, cli })
+              : await measureExtras({ tmp, cli });
       const line = (cs: string[]) => `| ${cs.join(' | ')} |`;
       process.stdout.write([`Machine: ${facts}.`, '', line(['measurement', '', '', '', 'result', 'target']), line(Array(6).fill('---')), ...rows.map(line), ''].join('\n'));
     } finally {
@@ -398,6 +406,7 @@ async function main(): Promise<void> {
       ...extras,
       ...(await measurePush({ tmp, cli })),
       ...(await measureBrowser({ tmp, cli })),
+      ...(await measureDepth({ tmp, cli })),
     ];
     const header = ['measurement', '1,000 runs', '10,000 runs', '100,000 runs', 'result', 'target'];
     const line = (cs: string[]) => `| ${cs.join(' | ')} |`;

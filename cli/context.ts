@@ -3,7 +3,8 @@
 // the configured results repository when there is one (.agentv/config.yaml),
 // so the source repository (suites, HEAD) is asked for separately.
 // The store is imported when first opened: `--help`, `--version` and usage errors load none of it.
-import type { ResultsStore, Store } from '../src/store/index.js';
+import type { ResultsStore } from '../src/store/config.js';
+import type { Store } from '../src/store/store.js';
 
 export interface Io {
   stdout: (s: string) => void;
@@ -38,7 +39,8 @@ export function makeContext({ cwd, repo, io, env }: { cwd: string; repo?: string
 } {
   let store: ResultsStore | null = null;
   const repoDir = repo ?? cwd;
-  const open = async () => (store ??= await (await import('../src/store/index.js')).openResultsStore({ repoDir }));
+  // The store's opener alone, not the whole store barrel: a command loads what it uses.
+  const open = async () => (store ??= await (await import('../src/store/config.js')).openResultsStore({ repoDir }));
   return {
     cwd,
     repoDir,
@@ -52,7 +54,7 @@ export function makeContext({ cwd, repo, io, env }: { cwd: string; repo?: string
       const s = await open();
       if (!s.mirrorUrl) return;
       try {
-        const { pushRuns } = await import('../src/store/index.js');
+        const { pushRuns } = await import('../src/store/remote.js');
         const r = await pushRuns({ store: s, remote: 'origin' });
         if (r.result === 'pushed') io.stderr(`Pushed runs to ${s.mirrorUrl}.\n`);
       } catch (e) {

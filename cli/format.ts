@@ -20,10 +20,6 @@ export function duration(ms: number | null): string {
   return `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
 }
 
-export function spanMs(start: string, end: string | null): number | null {
-  if (!end) return null;
-  return Date.parse(end) - Date.parse(start);
-}
 
 export function percent(x: number | null): string {
   return x === null ? '-' : `${Math.round(x * 100)}%`;

@@ -54,4 +54,4 @@ export function passCounts(passed: number, completed: number, planned: number): 
   return `${passed} of ${completed} run passed${planned !== completed ? ` · ${planned} planned` : ''}`;
 }
 
-export { activeMs } from '../src/store/tally.js';
+export { activeMs, summaryDurationMs } from '../src/store/tally.js';

@@ -4,12 +4,14 @@ import { AgentvError } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import { ExportFormat } from '../../src/schemas/export.js';
 import type { RowWithInput } from '../../src/schemas/input.js';
-import { exportRun, failReason, oneLine } from '../../src/report/index.js';
-import { foldIncoming, listRuns, showRun } from '../../src/store/index.js';
+import { failReason, oneLine } from '../../src/report/text.js';
+// Store modules by name, not the barrel: `runs list` loads what listing needs.
+import { listRuns, showRun } from '../../src/store/queries.js';
+import { foldIncoming } from '../../src/store/remote.js';
 import type { CommandContext, CommandResult } from '../context.js';
-import { activeMs } from '../../src/store/tally.js';
+import { activeMs, summaryDurationMs } from '../../src/store/tally.js';
 import { colorsFor, paintStatus } from '../color.js';
-import { duration, percent, shortTime, spanMs, table } from '../format.js';
+import { duration, percent, shortTime, table } from '../format.js';
 
 export interface RunsListOptions {
   limit?: string;
@@ -48,7 +50,8 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
         String(r.planned_test_count),
         `${r.passed} (${percent(r.pass_rate)})`,
         shortTime(r.started_at),
-        duration(spanMs(r.started_at, r.finished_at)),
+        // Time spent running (the index row's active_ms): a stop and a later resume do not count the gap.
+        duration(summaryDurationMs(r)),
       ]),
     ),
   );
@@ -66,6 +69,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   if (opts.json && (!format || format.data === 'json')) return { exitCode: 0, json: detail };
   if (format) {
     if (opts.json) throw new AgentvError('USAGE', '--json and --format cannot be combined: choose one');
+    const { exportRun } = await import('../../src/report/export.js');
     ctx.io.stdout(exportRun(detail, format.data));
     return { exitCode: 0 };
   }

@@ -108,3 +108,21 @@ export const Manifest = z.object({
   slices: SlicesInfo.optional(),
 });
 export type Manifest = z.infer<typeof Manifest>;
+
+/**
+ * Manifest with `planned_tests` left unchecked, for readers: zod checks a
+ * 10,000-test plan in tens of milliseconds, so readers check it with
+ * plannedTestsOf instead (the same rule, by hand).
+ */
+export const ManifestHead = Manifest.extend({ planned_tests: z.array(z.unknown()) });
+
+/** PlannedTest[] checked by hand (unknown keys dropped, as zod does), or null if any entry is not one. */
+export function plannedTestsOf(values: unknown[]): PlannedTest[] | null {
+  const out: PlannedTest[] = new Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as { test_id?: unknown; input_hash?: unknown } | null;
+    if (typeof v !== 'object' || v === null || typeof v.test_id !== 'string' || v.test_id.length === 0 || typeof v.input_hash !== 'string') return null;
+    out[i] = { test_id: v.test_id, input_hash: v.input_hash };
+  }
+  return out;
+}

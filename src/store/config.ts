@@ -5,13 +5,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { AgentvError } from '../errors.js';
 import { initRepo, openRepo, type Repo } from '../git/index.js';
 import { AgentvConfig } from '../schemas/config.js';
 import { RESULTS_REF } from './layout.js';
 import type { PromoteResult } from '../schemas/results.js';
-import { ensureMirror, pushRuns } from './remote.js';
 import { Store } from './store.js';
 
 export const CONFIG_FILE = '.agentv/config.yaml';
@@ -59,7 +57,10 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-function parseConfig(text: string, file: string) {
+// The YAML parser and the remote code load only when a config file or a remote
+// needs them: every command opens the store, most never read either.
+async function parseConfig(text: string, file: string) {
+  const { LineCounter, parseDocument } = await import('yaml');
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const err = doc.errors[0];
@@ -80,13 +81,13 @@ function parseConfig(text: string, file: string) {
  */
 export async function readConfig({ root }: { root: string }): Promise<AgentvConfig | null> {
   const text = await readText(path.join(root, CONFIG_FILE));
-  return text === null ? null : parseConfig(text, CONFIG_FILE).config;
+  return text === null ? null : (await parseConfig(text, CONFIG_FILE)).config;
 }
 
 /** Set `results.repo`, keeping every other key and comment of the file (created if absent). */
 export async function writeResultsRepo({ root, repo }: { root: string; repo: string }): Promise<void> {
   const file = path.join(root, CONFIG_FILE);
-  const { doc } = parseConfig((await readText(file)) ?? '', CONFIG_FILE);
+  const { doc } = await parseConfig((await readText(file)) ?? '', CONFIG_FILE);
   // An empty file parses to no contents; give it a mapping to set keys on.
   if (doc.contents === null) (doc as { contents: unknown }).contents = doc.createNode({});
   doc.setIn(['results', 'repo'], repo);
@@ -119,6 +120,7 @@ export async function openResultsStore({ repoDir, now = () => new Date() }: { re
     if (!existsSync(where.dir)) throw configError(CONFIG_FILE, `results.repo ${repo} does not exist (${where.dir})`);
     return new ResultsStore(await openResultsRepo(where.dir, repo), RESULTS_REF, now, source, null);
   }
+  const { ensureMirror } = await import('./remote.js');
   await ensureMirror({ dir: where.cacheDir, url: where.url, now });
   return new ResultsStore(await openRepo({ cwd: where.cacheDir }), RESULTS_REF, now, source, where.url);
 }
@@ -164,6 +166,7 @@ export async function promoteResults({
     // Relative paths stay relative (to the repository root), so the file can be committed.
     value = path.isAbsolute(to) ? dir : path.relative(source.root, dir) || '.';
   }
+  const { ensureMirror, pushRuns } = await import('./remote.js');
   const push = await pushRuns({ store, remote: target, name: 'promoted', onRetry });
   await writeResultsRepo({ root: source.root, repo: value });
   const where = resultsLocation({ source, repo: value });

@@ -19,5 +19,6 @@ export * from './config.js';
 export * from './link.js';
 export * from './fsck.js';
 export * from './inputs.js';
+export * from './digest.js';
 export * from './compare.js';
 export * from './baseline.js';

@@ -9,7 +9,8 @@ import { withInputs } from './inputs.js';
 import { commitFilter } from './link.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
-import { countsOf, currentRows, readRun } from './runs.js';
+import { countsOf, currentRows, readManifestAt, readRun } from './runs.js';
+import { metricsOf, readDigest } from './digest.js';
 import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
 
@@ -66,7 +67,7 @@ export interface ResumeFacts {
 }
 
 /** Whether a run has work left, and why (the `resume_reason` of the API). */
-export function resumeFacts(m: Manifest, status: Manifest['status'], current: Map<string, Row>): ResumeFacts {
+export function resumeFacts(m: Manifest, status: Manifest['status'], current: Map<string, Pick<Row, 'execution_status'>>): ResumeFacts {
   const missing: string[] = [];
   const errored: string[] = [];
   for (const p of m.planned_tests) {
@@ -84,9 +85,30 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
   return { isResumable: true, reason, missing, errored };
 }
 
+/** What a run's facts need of a test's current row. */
+type CurrentFacts = Pick<Row, 'execution_status' | 'passed' | 'score'>;
+
+/** The run document's fields computed from the current rows (or the digest's view of them). */
+function runFacts(manifest: Manifest, status: Manifest['status'], current: Map<string, CurrentFacts>) {
+  const facts = resumeFacts(manifest, status, current);
+  // Counts from the rows as they are now: a running run's manifest has none yet.
+  const counts = countsOf(manifest.planned_tests, current);
+  return {
+    run: { ...manifest, status, counts, outcome: outcomeOf({ status, planned_test_count: manifest.planned_test_count, ...counts }) },
+    planned_test_count: manifest.planned_test_count,
+    is_resumable: facts.isResumable,
+    resume_reason: facts.reason,
+    has_not_ok: manifest.planned_tests.some((p) => current.get(p.test_id)?.execution_status !== 'ok'),
+    missing_test_ids: facts.missing,
+    events: manifest.events,
+  };
+}
+
 /**
  * One run: manifest, current row per test (planned order first), resume facts.
  * Commits rows a dead owner left in its journal first, so nothing finished is hidden.
+ * Without results, a run whose digest covers its rows is answered from the
+ * manifest and the digest alone: no row is read, however many tests it has.
  */
 export async function showRun({
   store,
@@ -103,6 +125,16 @@ export async function showRun({
   /** false: leave rows out (a page that pages them); counts, facts and missing ids still come from them. */
   results?: boolean;
 }): Promise<RunDetailResponse> {
+  if (!withResults) {
+    const tip = await store.tip();
+    const manifest = tip ? await readManifestAt(store, tip.tree, runId) : null;
+    if (!tip || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+    const digest = needsRecovery(store, manifest) ? null : await readDigest(store, tip.tree, runId);
+    if (digest) {
+      const current = new Map(digest.items.map((i) => [i.test_id, i]));
+      return RunDetailResponse.parse({ ...runFacts(manifest, effectiveStatus(store, manifest), current), results: [], metrics: digest.metrics });
+    }
+  }
   let run = await readRun({ store, runId });
   if (needsRecovery(store, run.manifest)) {
     const recovery = await recoverRun({ store, runId });
@@ -117,38 +149,13 @@ export async function showRun({
     (a, b) => (order.get(a.test_id) ?? Infinity) - (order.get(b.test_id) ?? Infinity) || (a.test_id < b.test_id ? -1 : 1),
   );
   const currentSet = new Set(results);
-  const facts = resumeFacts(manifest, status, current);
-  // Counts from the rows as they are now: a running run's manifest has none yet.
-  const counts = countsOf(manifest.planned_tests, current);
-  const hasNotOk = manifest.planned_tests.some((p) => current.get(p.test_id)?.execution_status !== 'ok');
   // Inputs are content-addressed and never removed, so any tip at or after the read has them.
   const tree = withResults ? (await store.tip())!.tree : '';
   return RunDetailResponse.parse({
-    run: { ...manifest, status, counts, outcome: outcomeOf({ status, planned_test_count: manifest.planned_test_count, ...counts }) },
+    ...runFacts(manifest, status, current),
     results: withResults ? await withInputs(store, tree, results) : [],
     ...(history && withResults ? { history: await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) } : {}),
-    planned_test_count: manifest.planned_test_count,
-    is_resumable: facts.isResumable,
-    resume_reason: facts.reason,
-    has_not_ok: hasNotOk,
     metrics: metricsOf(manifest.planned_tests, current),
-    missing_test_ids: facts.missing,
-    events: manifest.events,
   });
 }
 
-/** Aggregates per named metric over the current rows of the planned tests. */
-export function metricsOf(planned: { test_id: string }[], current: Map<string, Row>) {
-  const by = new Map<string, { metric: string; passed: number; total: number; sum: number }>();
-  for (const p of planned) {
-    for (const a of current.get(p.test_id)?.assertions ?? []) {
-      if (!a.metric) continue;
-      const m = by.get(a.metric) ?? { metric: a.metric, passed: 0, total: 0, sum: 0 };
-      m.total++;
-      m.sum += a.score;
-      if (a.passed) m.passed++;
-      by.set(a.metric, m);
-    }
-  }
-  return [...by.values()].map(({ sum, ...m }) => ({ ...m, avg_score: m.total ? sum / m.total : 0 }));
-}

@@ -45,18 +45,33 @@ export async function walkManifests(store: Store, tree: string): Promise<Walked>
   return { summaries, broken };
 }
 
-export function diffIndex(expected: RunSummary[], actual: RunSummary[]): ReindexReport['drift'] {
-  const want = new Map(expected.map((s) => [s.run_id, canonicalJson(s)]));
+/** Fields added to index rows later: a row written before them is not drift, but `reindex` adds them. */
+const LATER_FIELDS = ['active_ms', 'running_since'] as const;
+
+/** Drift between the manifests' summaries and the index; `legacy` counts rows that only lack LATER_FIELDS. */
+export function diffIndex(expected: RunSummary[], actual: RunSummary[]): { drift: ReindexReport['drift']; legacy: number } {
+  const want = new Map(expected.map((s) => [s.run_id, s]));
   const seen = new Map<string, number>();
   const drift: ReindexReport['drift'] = [];
+  let legacy = 0;
   for (const s of actual) {
     seen.set(s.run_id, (seen.get(s.run_id) ?? 0) + 1);
     const w = want.get(s.run_id);
-    if (w === undefined) drift.push({ run_id: s.run_id, kind: 'extra' });
-    else if (w !== canonicalJson(s) || seen.get(s.run_id)! > 1) drift.push({ run_id: s.run_id, kind: 'different' });
+    if (w === undefined) {
+      drift.push({ run_id: s.run_id, kind: 'extra' });
+      continue;
+    }
+    let same = canonicalJson(w) === canonicalJson(s);
+    if (!same && LATER_FIELDS.every((f) => s[f] === undefined)) {
+      const older = { ...w };
+      for (const f of LATER_FIELDS) delete older[f];
+      same = canonicalJson(older) === canonicalJson(s);
+      if (same) legacy++;
+    }
+    if (!same || seen.get(s.run_id)! > 1) drift.push({ run_id: s.run_id, kind: 'different' });
   }
   for (const id of want.keys()) if (!seen.has(id)) drift.push({ run_id: id, kind: 'missing' });
-  return drift;
+  return { drift, legacy };
 }
 
 /**
@@ -70,10 +85,10 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     const walked = await walkManifests(store, tree);
     const view = new IndexView(store, tree, undefined, true);
     const actual = await view.all();
-    const drift = diffIndex(walked.summaries, actual);
+    const { drift, legacy } = diffIndex(walked.summaries, actual);
     // An index written before index/count (or with a wrong one) is rewritten too, so totals become answerable.
     const countOk = (await view.count()) === walked.summaries.length;
-    return { walked, drift, damaged: view.damaged, damage: view.damage, countOk };
+    return { walked, drift, damaged: view.damaged, damage: view.damage, countOk, legacy };
   };
   if (check) {
     const tip = await store.tip();
@@ -91,7 +106,8 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
       if (!tip) return null;
       const r = await compute(tip.tree);
       report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged, damage: r.damage };
-      if (r.drift.length === 0 && r.damaged === 0 && r.countOk) return null;
+      // Rows written before active_ms are not drift, but a reindex brings them up to date.
+      if (r.drift.length === 0 && r.damaged === 0 && r.countOk && r.legacy === 0) return null;
       changed = [...new Set(r.drift.map((d) => d.run_id))];
       const edits: Edits = new Map([['index', null]]);
       for (const [p, v] of buildIndexFiles(r.walked.summaries)) edits.set(p, v);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, openRepo, pushRefs, setTrackingRef, type PushRefsResult } from '../git/index.js';
 import { RESULTS_REF } from './layout.js';
-import { foldRuns, type MergeKind } from './merge.js';
+import type { MergeKind } from './merge.js';
 import { Store } from './store.js';
 
 export const trackingRef = (name: string): string => `refs/agentv/remotes/${name}/runs/v1`;
@@ -80,6 +80,8 @@ export interface FoldResult {
 export async function foldIncoming({ store }: { store: Store }): Promise<FoldResult> {
   const incoming = await listIncoming({ store });
   if (incoming.length === 0) return { folded: [], result: 'nothing_to_fold', new_runs: 0 };
+  // Merging loads only when there is something to fold (`runs list` asks on every call).
+  const { foldRuns } = await import('./merge.js');
   const m = await foldRuns({ store, tips: incoming.map((i) => i.oid), subject: 'fold incoming runs' });
   for (const i of incoming) await deleteRefCas({ cwd: store.repo.root, ref: i.ref, oldOid: i.oid });
   return { folded: incoming, result: m.kind, new_runs: m.newRuns };
@@ -134,6 +136,7 @@ async function pullDetailed({ store, remote, name = remote }: { store: Store } &
     return { pull: { ...base, result: 'no_remote_runs', commit: tip?.commit ?? null, new_runs: 0, conflicts: [] }, incoming: [] };
   }
   const cwd = store.repo.root;
+  const { foldRuns } = await import('./merge.js');
   const m = await foldRuns({
     store,
     tips,

@@ -31,7 +31,10 @@ export interface RowsPage {
 
 type Key = [number | string, string];
 
-function keyOf(r: Row, i: number, sort: ResultsQuery['sort']): Key {
+/** What paging filters and sorts on: a row, or a digest entry that stands for one. */
+export type Pageable = Pick<Row, 'test_id' | 'execution_status' | 'passed' | 'score' | 'duration_ms'>;
+
+function keyOf(r: Pageable, i: number, sort: ResultsQuery['sort']): Key {
   switch (sort) {
     case 'test_id':
       return [r.test_id, r.test_id];
@@ -64,7 +67,7 @@ function decodeCursor(text: string): Key {
   throw new AgentvError('USAGE', 'invalid cursor: pass the next_cursor of a previous page');
 }
 
-function matchesStatus(r: Row, status: ResultsQuery['status']): boolean {
+function matchesStatus(r: Pageable, status: ResultsQuery['status']): boolean {
   if (!status) return true;
   const c = classifyRow(r);
   return status === 'not_ok' ? r.execution_status !== 'ok' : c === status;
@@ -84,12 +87,15 @@ export function preview(r: RowWithInput): ResultPreview {
   return { ...r, output: long ? r.output!.slice(0, PREVIEW_CHARS) : r.output, output_truncated: long };
 }
 
-/** One page of a run's current rows. The cursor is a key, so rows arriving while a run runs never repeat a row. */
-export function pageResults(view: RunRowsView, query: ResultsQuery): RowsPage {
-  const q = query.q?.trim().toLowerCase();
-  const keyed: { row: Row; key: Key }[] = [];
-  view.current.forEach((row, i) => {
-    if (matchesStatus(row, query.status) && (!q || matchesQuery(row, q, view.inputs))) keyed.push({ row, key: keyOf(row, i, query.sort) });
+/**
+ * One page of `items` (current rows in display order, or digest entries standing
+ * for them), filtered by status and `match`, in the query's sort. The cursor is
+ * a key, so rows arriving while a run runs never repeat a row.
+ */
+export function pageOf<T extends Pageable>(items: T[], query: ResultsQuery, match?: (t: T) => boolean): { items: T[]; next_cursor: string | null; total: number } {
+  const keyed: { item: T; key: Key }[] = [];
+  items.forEach((item, i) => {
+    if (matchesStatus(item, query.status) && (!match || match(item))) keyed.push({ item, key: keyOf(item, i, query.sort) });
   });
   keyed.sort((a, b) => cmp(a.key, b.key));
   const after = query.cursor ? decodeCursor(query.cursor) : null;
@@ -98,10 +104,17 @@ export function pageResults(view: RunRowsView, query: ResultsQuery): RowsPage {
   const page = keyed.slice(from, from + query.limit);
   const more = from + query.limit < keyed.length;
   return {
-    rows: page.map((k) => k.row),
+    items: page.map((k) => k.item),
     next_cursor: more ? encodeCursor(page[page.length - 1]!.key) : null,
     total: keyed.length,
   };
+}
+
+/** One page of a run's current rows, searched (`q`) over id, input, output and reasons. */
+export function pageResults(view: RunRowsView, query: ResultsQuery): RowsPage {
+  const q = query.q?.trim().toLowerCase();
+  const page = pageOf(view.current, query, q ? (r) => matchesQuery(r, q, view.inputs) : undefined);
+  return { rows: page.items, next_cursor: page.next_cursor, total: page.total };
 }
 
 /** One test whole, with its earlier rows (newest first). */

@@ -10,6 +10,7 @@ import type { Manifest } from '../schemas/manifest.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine, type ParsedLines } from './jsonl.js';
 import { INDEX_COUNT, INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
 import type { Edits, Store } from './store.js';
+import { activeTime } from './tally.js';
 
 export const SEAL = 128;
 
@@ -31,6 +32,8 @@ export function summaryOf(m: Manifest): RunSummary {
     source_commit: m.source_commit,
     tags: m.tags,
     host: m.host,
+    // Durations exclude stopped time: computed from the lifecycle events the manifest records.
+    ...activeTime(m.events, m.started_at, m.status === 'running' ? null : m.finished_at),
   };
 }
 

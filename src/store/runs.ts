@@ -3,13 +3,14 @@
 // never rewrites earlier rows), update the manifest, read a run back.
 // Every write is a change applied by Store.commit, re-applied on a lost race.
 import { AgentvError } from '../errors.js';
-import { Manifest, type RunCounts, type SliceRef } from '../schemas/manifest.js';
+import { Manifest, ManifestHead, plannedTestsOf, type RunCounts, type SliceRef } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
+import { digestOf, digestPath, serializeDigest, type RowPosition } from './digest.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
 import { tallyRows } from './tally.js';
@@ -48,13 +49,16 @@ function parseManifest(buf: Buffer, what: string, runId: string): Manifest {
   } catch (e) {
     throw new AgentvError('CORRUPT', `manifest of ${what} is not valid JSON: ${(e as Error).message}`, { run_id: runId });
   }
-  const parsed = Manifest.safeParse(json);
-  if (!parsed.success) {
-    throw new AgentvError('CORRUPT', `manifest of ${what} does not match the schema: ${parsed.error.issues[0]?.message}`, {
+  // The plan is checked by hand (a 10,000-test plan costs zod tens of milliseconds), the rest by the schema.
+  const parsed = ManifestHead.safeParse(json);
+  const planned = parsed.success ? plannedTestsOf(parsed.data.planned_tests) : null;
+  if (!parsed.success || !planned) {
+    const why = parsed.success ? Manifest.safeParse(json).error?.issues[0]?.message ?? 'planned_tests: invalid entry' : parsed.error.issues[0]?.message;
+    throw new AgentvError('CORRUPT', `manifest of ${what} does not match the schema: ${why}`, {
       run_id: runId,
     });
   }
-  return parsed.data;
+  return { ...parsed.data, planned_tests: planned };
 }
 
 export interface RowChunkDamage {
@@ -67,7 +71,11 @@ export interface RowChunkDamage {
 export interface RunRows {
   /** Every row in commit order (chunk by chunk). */
   rows: Row[];
+  /** Where each row of `rows` lives (same order). */
+  positions: RowPosition[];
   lastChunk: number;
+  /** Row chunk files read. */
+  chunkCount: number;
   damaged: number;
   /** Chunks with lines that did not parse; empty for a healthy run. */
   damage: RowChunkDamage[];
@@ -87,6 +95,7 @@ export async function readRowsAt(store: Store, tree: string, runId: string, slic
     own.damaged += part.damaged;
     own.damage.push(...part.damage);
     own.lastChunk += part.lastChunk;
+    // positions cover the run's own rows only: a sharded run has no results digest.
   }
   return own;
 }
@@ -99,15 +108,17 @@ async function readRowsIn(store: Store, tree: string, dir: string): Promise<RunR
     .sort((a, b) => a.seq - b.seq);
   const bufs = await Promise.all(chunks.map((c) => store.readBlobOid(c.e.oid, `${dir}/${c.e.name}`)));
   const rows: Row[] = [];
+  const positions: RowPosition[] = [];
   const damage: RowChunkDamage[] = [];
   let damaged = 0;
   bufs.forEach((buf, i) => {
     const parsed = parseJsonl(Row, buf.toString('utf8'));
     rows.push(...parsed.rows);
+    parsed.rows.forEach((_, line) => positions.push({ chunk: chunks[i]!.seq, line }));
     damaged += parsed.damaged;
     if (parsed.bad.length) damage.push({ file: `${dir}/${chunks[i]!.e.name}`, object: chunks[i]!.e.oid, lines: parsed.bad });
   });
-  return { rows, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, damaged, damage };
+  return { rows, positions, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, chunkCount: chunks.length, damaged, damage };
 }
 
 /**
@@ -145,8 +156,8 @@ export function currentRows(rows: Row[]): Map<string, Row> {
 }
 
 /** Aggregates over the planned tests, counted by the one counting function (tally.ts). */
-export function countsOf(planned: { test_id: string }[], current: Map<string, Row>): RunCounts {
-  const rows: Row[] = [];
+export function countsOf(planned: { test_id: string }[], current: Map<string, Pick<Row, 'execution_status' | 'passed' | 'score'>>): RunCounts {
+  const rows: Pick<Row, 'execution_status' | 'passed' | 'score'>[] = [];
   for (const p of planned) {
     const r = current.get(p.test_id);
     if (r) rows.push(r);
@@ -193,6 +204,11 @@ export async function createRun({ store, manifest, rows = [], whole }: { store: 
       for (const [k, v] of await indexEdits(store, tip?.tree ?? null, [summaryOf(result)])) edits.set(k, v);
       edits.set(manifestPath(m.run_id), serializeManifest(result));
       if (rows.length) edits.set(`${partDir(m.run_id, slice)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
+      // A sharded run has no results digest: its rows live in parts other machines write (readers read them all).
+      if (!slice) {
+        const at = rows.map((_, line) => ({ chunk: 1, line }));
+        edits.set(digestPath(m.run_id), serializeDigest(digestOf(m.planned_tests, rows, at, rows.length ? { count: 1, last: 1 } : { count: 0, last: 0 })));
+      }
       return edits;
     },
   });
@@ -256,7 +272,7 @@ export async function updateRun({
     const needRows = update.dedupe || update.manifest !== undefined;
     const existing = needRows
       ? requireIntact(runId, await readRowsAt(store, tip.tree, runId, slice))
-      : { rows: [], lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId, slice) : 0 };
+      : { rows: [], positions: [], chunkCount: 0, lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId, slice) : 0 };
     if (update.dedupe) {
       const key = (r: Row) => `${r.test_id}\u0000${r.attempt}\u0000${r.grade_seq ?? 0}`;
       const have = new Set(existing.rows.map(key));
@@ -281,6 +297,14 @@ export async function updateRun({
       result = next;
       edits.set(manifestPath(runId), serializeManifest(next));
       for (const [k, v] of await indexEdits(store, tip.tree, [summaryOf(next)])) edits.set(k, v);
+      // The results digest follows the manifest: every row has just been read. A sharded run has none.
+      if (!slice && !next.slices) {
+        const seq = existing.lastChunk + 1;
+        const all = [...existing.rows, ...rows];
+        const positions = [...existing.positions, ...rows.map((_, line) => ({ chunk: seq, line }))];
+        const chunks = rows.length ? { count: existing.chunkCount + 1, last: seq } : { count: existing.chunkCount, last: existing.lastChunk };
+        edits.set(digestPath(runId), serializeDigest(digestOf(next.planned_tests, all, positions, chunks)));
+      }
     }
     return edits.size ? edits : null;
   };

@@ -65,28 +65,79 @@ export function applyEvent(t: Tally, e: RunEvent): Tally {
   return t;
 }
 
-/**
- * Time a run spent running: from each start or resume to the stop or end that
- * followed, so a run that sat stopped for a day does not count the day. Used
- * by `runs show` and the viewer (durations everywhere exclude stopped time).
- */
-export function activeMs(events: { type: string; at: string }[], startedAt: string, finishedAt: string | null, now = Date.now()): number | null {
+interface Segments {
+  /** Summed milliseconds of the running spans that ended (a stop, the end, an interruption). */
+  closed: number;
+  /** Start (epoch ms) of the span still open at the last event, or null. */
+  openFrom: number | null;
+}
+
+/** The running spans a run's lifecycle events record: from each start or resume to the stop or end that followed. */
+function segments(events: { type: string; at: string }[], startedAt: string): Segments | null {
   const t0 = Date.parse(startedAt);
   if (Number.isNaN(t0)) return null;
-  let total = 0;
-  let from: number | null = t0;
+  let closed = 0;
+  let openFrom: number | null = t0;
   for (const e of events) {
     const t = Date.parse(e.at);
     if (Number.isNaN(t)) continue;
-    if (e.type === 'started' || e.type === 'resumed') from ??= t;
-    else if ((e.type === 'stopped' || e.type === 'completed' || e.type === 'failed' || e.type === 'interrupted') && from !== null) {
-      total += Math.max(0, t - from);
-      from = null;
+    if (e.type === 'started' || e.type === 'resumed') openFrom ??= t;
+    else if ((e.type === 'stopped' || e.type === 'completed' || e.type === 'failed' || e.type === 'interrupted') && openFrom !== null) {
+      closed += Math.max(0, t - openFrom);
+      openFrom = null;
     }
   }
-  if (from !== null) {
-    const end = finishedAt ? Date.parse(finishedAt) : now;
-    total += Math.max(0, (Number.isNaN(end) ? now : end) - from);
+  return { closed, openFrom };
+}
+
+/**
+ * Time a run spent running: from each start or resume to the stop or end that
+ * followed, so a run that sat stopped for a day does not count the day. Used
+ * by `runs show` and the run page, which have the events.
+ */
+export function activeMs(events: { type: string; at: string }[], startedAt: string, finishedAt: string | null, now = Date.now()): number | null {
+  const s = segments(events, startedAt);
+  if (!s) return null;
+  if (s.openFrom === null) return s.closed;
+  const end = finishedAt ? Date.parse(finishedAt) : now;
+  return s.closed + Math.max(0, (Number.isNaN(end) ? now : end) - s.openFrom);
+}
+
+/**
+ * What the run index records of a run's active time (no clock: `reindex`
+ * computes the same from the manifest): `active_ms`, the time spent running
+ * up to the last recorded transition, and `running_since`, when the current
+ * running span began (null unless the run is running).
+ */
+export function activeTime(
+  events: { type: string; at: string }[],
+  startedAt: string,
+  finishedAt: string | null,
+): { active_ms: number | null; running_since: string | null } {
+  const s = segments(events, startedAt);
+  if (!s) return { active_ms: null, running_since: null };
+  if (s.openFrom === null) return { active_ms: s.closed, running_since: null };
+  const end = finishedAt ? Date.parse(finishedAt) : Number.NaN;
+  if (!Number.isNaN(end)) return { active_ms: s.closed + Math.max(0, end - s.openFrom), running_since: null };
+  return { active_ms: s.closed, running_since: new Date(s.openFrom).toISOString() };
+}
+
+/**
+ * A list row's duration: the recorded active time, plus the current span for a
+ * running run. Index rows written before `active_ms` fall back to the wall span.
+ */
+export function summaryDurationMs(
+  s: { status: string; started_at: string; finished_at: string | null; active_ms?: number | null; running_since?: string | null },
+  now = Date.now(),
+): number | null {
+  const running = s.status === 'running';
+  const since = (iso: string | null | undefined) => {
+    const t = iso ? Date.parse(iso) : Number.NaN;
+    return Number.isNaN(t) ? null : Math.max(0, now - t);
+  };
+  if (s.active_ms === undefined || s.active_ms === null) {
+    if (s.finished_at) return Math.max(0, Date.parse(s.finished_at) - Date.parse(s.started_at)) || 0;
+    return running ? since(s.started_at) : null;
   }
-  return total;
+  return s.active_ms + (running ? (since(s.running_since) ?? 0) : 0);
 }

@@ -9,7 +9,7 @@ import type { SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
 import { config, navigate, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
-import { duration, parseTime, passCounts, percent, span } from '../format.js';
+import { duration, passCounts, percent, summaryDurationMs } from '../format.js';
 import { RunBadge } from '../components/StatusBadge.js';
 import { PassBar } from '../components/PassBar.js';
 import { CommitLink } from '../components/CommitLink.js';
@@ -269,8 +269,8 @@ function pairsOf(runs: RunSummary[]): { suite: string; target: string }[] {
 function RunRow({ run: r, top, index, picked, onPick }: { run: RunSummary; top: number; index: number; picked: boolean; onPick: (r: RunSummary) => void }) {
   const total = r.planned_test_count;
   const completed = r.passed + r.failed + r.errored;
-  const started = parseTime(r.started_at);
-  const dur = r.finished_at ? span(r.started_at, r.finished_at) : r.status === 'running' && started !== null ? duration(Date.now() - started) : '—';
+  // Time spent running (active_ms from the index, plus the current span while running): stopped time is not counted.
+  const dur = duration(summaryDurationMs(r));
   return (
     <div class="vrow" role="row" aria-rowindex={index + 1} style={{ transform: `translateY(${top}px)` }} data-testid="run-row" data-run-id={r.run_id}>
       <span>

@@ -1,0 +1,163 @@
+// A run's results digest (schema in src/schemas/digest.ts): the current row of
+// each test with where it lives, its status, score and duration, plus the
+// per-metric aggregates. The write path rewrites it with the manifest (it has
+// read every row then anyway); readers use it only while it covers exactly the
+// run's row chunks, so a run's document and a results page cost the rows they
+// show, not every row of a 10,000-test run. Anything else falls back to reading all rows.
+import { AgentvError } from '../errors.js';
+import { RunDigestHead, isDigestEntry, type DigestEntry, type RunDigest } from '../schemas/digest.js';
+import { Row } from '../schemas/row.js';
+import { describeDamage, parseJsonl } from './jsonl.js';
+import { ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
+import type { Store } from './store.js';
+
+export const DIGEST_FILE = 'digest.json';
+
+export function digestPath(runId: string): string {
+  return `${runDir(runId)}/${DIGEST_FILE}`;
+}
+
+/** Where a row lives: its chunk's number and its index among the chunk's rows. */
+export interface RowPosition {
+  chunk: number;
+  line: number;
+}
+
+type MetricRow = Pick<Row, 'assertions'>;
+
+/** Aggregates per named metric over the current rows of the planned tests. */
+export function metricsOf(planned: { test_id: string }[], current: Map<string, MetricRow>) {
+  const by = new Map<string, { metric: string; passed: number; total: number; sum: number }>();
+  for (const p of planned) {
+    for (const a of current.get(p.test_id)?.assertions ?? []) {
+      if (!a.metric) continue;
+      const m = by.get(a.metric) ?? { metric: a.metric, passed: 0, total: 0, sum: 0 };
+      m.total++;
+      m.sum += a.score;
+      if (a.passed) m.passed++;
+      by.set(a.metric, m);
+    }
+  }
+  return [...by.values()].map(({ sum, ...m }) => ({ ...m, avg_score: m.total ? sum / m.total : 0 }));
+}
+
+const CODE = { ok: 'o', quality_failure: 'q', execution_error: 'e' } as const;
+const STATUS = { o: 'ok', q: 'quality_failure', e: 'execution_error' } as const;
+
+/**
+ * The digest of a run's rows (every committed row, in commit order, with its
+ * position). The current row of a test is its highest (attempt, grade_seq), the
+ * later on a tie, as `currentRows` decides.
+ */
+export function digestOf(planned: { test_id: string }[], rows: Row[], positions: RowPosition[], chunks: { count: number; last: number }): RunDigest {
+  const cur = new Map<string, number>();
+  rows.forEach((r, i) => {
+    const prev = cur.get(r.test_id);
+    const p = prev === undefined ? undefined : rows[prev]!;
+    if (!p || r.attempt > p.attempt || (r.attempt === p.attempt && (r.grade_seq ?? 0) >= (p.grade_seq ?? 0))) cur.set(r.test_id, i);
+  });
+  const order = new Map(planned.map((p, i) => [p.test_id, i]));
+  const ids = [...cur.keys()].sort((a, b) => (order.get(a) ?? Infinity) - (order.get(b) ?? Infinity) || (a < b ? -1 : a > b ? 1 : 0));
+  const tests: DigestEntry[] = ids.map((id) => {
+    const i = cur.get(id)!;
+    const r = rows[i]!;
+    const at = positions[i]!;
+    return [id, at.chunk, at.line, CODE[r.execution_status], r.passed ? 1 : 0, r.score, r.duration_ms, order.has(id) ? 1 : 0];
+  });
+  const current = new Map(ids.map((id) => [id, rows[cur.get(id)!]!]));
+  return { schema_version: 1, chunks: chunks.count, last_chunk: chunks.last, tests, metrics: metricsOf(planned, current) };
+}
+
+export function serializeDigest(d: RunDigest): string {
+  return `${JSON.stringify(d)}\n`;
+}
+
+/** A digest entry as the fields paging filters and sorts on. */
+export interface DigestItem {
+  test_id: string;
+  chunk: number;
+  line: number;
+  execution_status: Row['execution_status'];
+  passed: boolean;
+  score: number;
+  duration_ms: number;
+  planned: boolean;
+}
+
+export interface LoadedDigest {
+  items: DigestItem[];
+  metrics: RunDigest['metrics'];
+}
+
+/**
+ * The run's digest at `tree` if it covers exactly the run's row chunks (same
+ * number, same newest), else null: rows appended since (a running run), a
+ * merge that brought chunks from elsewhere, or a run written before digests.
+ */
+export async function readDigest(store: Store, tree: string, runId: string): Promise<LoadedDigest | null> {
+  const [buf, chunkEntries] = await Promise.all([store.readBlob(tree, digestPath(runId)), store.readTree(tree, `${runDir(runId)}/${ROWS_DIR}`)]);
+  if (!buf) return null;
+  let count = 0;
+  let last = 0;
+  for (const e of chunkEntries ?? []) {
+    const seq = parseRowChunkSeq(e.name);
+    if (seq === null) continue;
+    count++;
+    last = Math.max(last, seq);
+  }
+  let parsed;
+  try {
+    parsed = RunDigestHead.safeParse(JSON.parse(buf.toString('utf8')));
+  } catch {
+    return null; // a damaged digest is only a lost shortcut: the rows are the truth
+  }
+  if (!parsed.success || parsed.data.chunks !== count || parsed.data.last_chunk !== last) return null;
+  const tests = parsed.data.tests;
+  if (!tests.every(isDigestEntry)) return null;
+  return {
+    metrics: parsed.data.metrics,
+    items: (tests as DigestEntry[]).map(([test_id, chunk, line, s, passed, score, duration_ms, planned]) => ({
+      test_id,
+      chunk,
+      line,
+      execution_status: STATUS[s],
+      passed: passed === 1,
+      score,
+      duration_ms,
+      planned: planned === 1,
+    })),
+  };
+}
+
+/**
+ * The rows the items point at, reading only their chunks. Null when a chunk
+ * does not hold the row the digest names (the digest is then not trusted).
+ */
+export async function readDigestRows(store: Store, tree: string, runId: string, items: DigestItem[]): Promise<Row[] | null> {
+  const dir = `${runDir(runId)}/${ROWS_DIR}`;
+  const seqs = [...new Set(items.map((i) => i.chunk))];
+  const chunks = new Map<number, Row[]>();
+  await Promise.all(
+    seqs.map(async (seq) => {
+      const file = `${dir}/${rowChunkName(seq)}`;
+      const buf = await store.readBlob(tree, file);
+      if (!buf) return;
+      const parsed = parseJsonl(Row, buf.toString('utf8'));
+      if (parsed.bad.length) {
+        throw new AgentvError('CORRUPT', `run ${runId}: row chunk ${file} is damaged: ${describeDamage(parsed.bad)}. See: agentv results fsck`, {
+          run_id: runId,
+          file,
+          lines: parsed.bad.map((b) => b.line),
+        });
+      }
+      chunks.set(seq, parsed.rows);
+    }),
+  );
+  const out: Row[] = [];
+  for (const i of items) {
+    const r = chunks.get(i.chunk)?.[i.line];
+    if (!r || r.test_id !== i.test_id) return null;
+    out.push(r);
+  }
+  return out;
+}
