@@ -120,9 +120,15 @@ export const ManifestHead = Manifest.extend({ planned_tests: z.array(z.unknown()
 export function plannedTestsOf(values: unknown[]): PlannedTest[] | null {
   const out: PlannedTest[] = new Array(values.length);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i] as { test_id?: unknown; input_hash?: unknown } | null;
+    const v = values[i] as { test_id?: unknown; input_hash?: unknown; call_key?: unknown; grading_key?: unknown } | null;
     if (typeof v !== 'object' || v === null || typeof v.test_id !== 'string' || v.test_id.length === 0 || typeof v.input_hash !== 'string') return null;
-    out[i] = { test_id: v.test_id, input_hash: v.input_hash };
+    if ((v.call_key !== undefined && typeof v.call_key !== 'string') || (v.grading_key !== undefined && typeof v.grading_key !== 'string')) return null;
+    out[i] = {
+      test_id: v.test_id,
+      input_hash: v.input_hash,
+      ...(v.call_key !== undefined && { call_key: v.call_key as string }),
+      ...(v.grading_key !== undefined && { grading_key: v.grading_key as string }),
+    };
   }
   return out;
 }
