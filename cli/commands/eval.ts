@@ -32,6 +32,8 @@ export interface EvalOptions extends BaselineOptions {
   /** FILE or `-` (stdout): the run's events as NDJSON. */
   events?: string;
   dryRun?: boolean;
+  /** --reuse (true), --no-reuse (false), or neither (the config decides). */
+  reuse?: boolean;
 }
 
 function positiveInt(flag: string, text: string | undefined, fallback: number): number {
@@ -142,6 +144,7 @@ async function evalSuites(
         mode,
         fromRunId,
         acceptChanged: opts.acceptChanged,
+        ...(opts.reuse !== undefined && { reuse: opts.reuse }),
         argv,
         env: ctx.env,
       })),
@@ -171,6 +174,9 @@ async function evalSuites(
     for (const { session } of running) {
       const { plan } = session;
       ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${session.req.workers ?? 4} workers)\n`);
+      if (session.reuse.noIndex) {
+        ctx.io.stderr('hint: the results ref has no call index yet, so nothing could be reused; rows written by an older agentv are indexed by: agentv results reindex\n');
+      }
     }
     setCurrent(running);
     if (signalled()) for (const { session } of running) session.stop(graceMs);
@@ -214,6 +220,7 @@ async function evalSuites(
         errored: c.errored,
         pass_rate: c.pass_rate,
         resume_command: resume,
+        ...(session.reuse.enabled && { reused_count: session.reuse.reused }),
       });
       if (signalled()) {
         ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);

@@ -18,5 +18,6 @@ export * from './config.js';
 export * from './link.js';
 export * from './fsck.js';
 export * from './inputs.js';
+export * from './call-index.js';
 export * from './compare.js';
 export * from './baseline.js';

@@ -8,6 +8,7 @@ import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
+import { callIndexEdits, entriesOfChunk, numberedRows } from './call-index.js';
 import { MANIFEST_FILE, ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
@@ -133,7 +134,10 @@ export async function createRun({ store, manifest, rows = [] }: { store: Store; 
       }
       const edits = await indexEdits(store, tip?.tree ?? null, [summaryOf(m)]);
       edits.set(manifestPath(m.run_id), serializeManifest(m));
-      if (rows.length) edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
+      if (rows.length) {
+        edits.set(`${runDir(m.run_id)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
+        await callIndexEdits(store, tip?.tree ?? null, entriesOfChunk(m.run_id, `${ROWS_DIR}/${rowChunkName(1)}`, numberedRows(rows)), edits);
+      }
       return edits;
     },
   });
@@ -190,7 +194,12 @@ export async function updateRun({
       const have = new Set(existing.rows.map(key));
       rows = rows.filter((r) => !have.has(key(r)));
     }
-    if (rows.length) edits.set(`${runDir(runId)}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
+    if (rows.length) {
+      const chunk = `${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`;
+      edits.set(`${runDir(runId)}/${chunk}`, toJsonl(rows));
+      // The call index follows the rows in the same commit (SPEC 3.9).
+      await callIndexEdits(store, tip.tree, entriesOfChunk(runId, chunk, numberedRows(rows)), edits);
+    }
     if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;
     result = current;
