@@ -27,6 +27,7 @@ import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { buildApp, type StudioApp } from '../src/server/app.js';
 import { measureExtras } from './extra.js';
 import { measurePush } from './push.js';
+import { measureReuse } from './reuse.js';
 import { measureBrowser } from './browser.js';
 import { mark, median, n } from './stats.js';
 
@@ -315,9 +316,9 @@ async function main(): Promise<void> {
   });
   // `--only extras`: just the rows of bench/extra.ts (eval, planning, Studio, git access, bundle).
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  if (only === 'extras' || only === 'browser') {
+  if (only === 'extras' || only === 'browser' || only === 'reuse') {
     try {
-      const rows = only === 'browser' ? await measureBrowser({ tmp, cli }) : await measureExtras({ tmp, cli });
+      const rows = only === 'browser' ? await measureBrowser({ tmp, cli }) : only === 'reuse' ? await measureReuse({ tmp, cli }) : await measureExtras({ tmp, cli });
       const line = (cs: string[]) => `| ${cs.join(' | ')} |`;
       process.stdout.write([`Machine: ${facts}.`, '', line(['measurement', '', '', '', 'result', 'target']), line(Array(6).fill('---')), ...rows.map(line), ''].join('\n'));
     } finally {
@@ -395,6 +396,7 @@ async function main(): Promise<void> {
         `close to the rows' size ${mark(growth.packBytes / growth.rawBytes <= 1.5)}`,
       ],
       ...extras,
+      ...(await measureReuse({ tmp, cli })),
       ...(await measurePush({ tmp, cli })),
       ...(await measureBrowser({ tmp, cli })),
     ];
