@@ -67,29 +67,52 @@ export function numberedRows(rows: Row[]): { row: Row; line: number }[] {
   return rows.map((row, i) => ({ row, line: i + 1 }));
 }
 
-/** Entries of these call keys in a tree (null where none, or where the blob is unreadable). */
+/**
+ * Entries of these call keys in a tree (null where none, or where the blob is
+ * unreadable). Level by level, each tree read once however many keys fall in
+ * it (concurrent walks from the root would read and parse the shared upper
+ * trees once per key), the reads pipelined through the one cat-file reader.
+ */
 export async function lookupCalls(store: Store, tree: string, keys: Iterable<string>): Promise<Map<string, CallIndexEntry | null>> {
   const wanted = [...new Set(keys)].filter((k) => KEY_RE.test(k));
   const out = new Map<string, CallIndexEntry | null>(wanted.map((k) => [k, null]));
-  if (wanted.length === 0 || !(await store.readTree(tree, CALLS_DIR))) return out;
-  const byDir = new Map<string, string[]>();
-  for (const k of wanted) {
-    const dir = callEntryPath(k).slice(0, -(k.length + 1));
-    byDir.set(dir, [...(byDir.get(dir) ?? []), k]);
-  }
+  const root = wanted.length ? await store.readTree(tree, CALLS_DIR) : null;
+  if (!root) return out;
+  const group = (ks: string[], at: number) => {
+    const m = new Map<string, string[]>();
+    for (const k of ks) {
+      const g = k.slice(at, at + 2);
+      const list = m.get(g);
+      if (list) list.push(k);
+      else m.set(g, [k]);
+    }
+    return m;
+  };
+  const dirs = (entries: TreeEntry[]) => new Map(entries.filter((e) => e.mode === MODE_DIR).map((e) => [e.name, e.oid]));
+  const rootDirs = dirs(root);
+  const blobs: [string, string][] = [];
   await Promise.all(
-    [...byDir].map(async ([dir, ks]) => {
-      const entries = await store.readTree(tree, dir);
-      if (!entries) return;
-      const files = new Map(entries.filter((e) => e.mode !== MODE_DIR).map((e) => [e.name, e.oid]));
+    [...group(wanted, 0)].map(async ([ab, abKeys]) => {
+      const abOid = rootDirs.get(ab);
+      if (!abOid) return;
+      const abDirs = dirs(await store.treeEntries(abOid));
       await Promise.all(
-        ks.map(async (k) => {
-          const oid = files.get(k);
-          if (!oid) return;
-          const obj = await store.reader.read(oid);
-          if (obj?.type === 'blob') out.set(k, parseEntry(obj.data));
+        [...group(abKeys, 2)].map(async ([cd, cdKeys]) => {
+          const cdOid = abDirs.get(cd);
+          if (!cdOid) return;
+          const files = new Map((await store.treeEntries(cdOid)).filter((e) => e.mode !== MODE_DIR).map((e) => [e.name, e.oid]));
+          for (const k of cdKeys) {
+            const oid = files.get(k);
+            if (oid) blobs.push([k, oid]);
+          }
         }),
       );
+    }),
+  );
+  await Promise.all(
+    blobs.map(async ([k, oid]) => {
+      const obj = await store.reader.read(oid);
+      if (obj?.type === 'blob') out.set(k, parseEntry(obj.data));
     }),
   );
   return out;
