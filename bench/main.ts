@@ -28,6 +28,7 @@ import { buildApp, type StudioApp } from '../src/server/app.js';
 import { measureExtras } from './extra.js';
 import { measurePush } from './push.js';
 import { measureRegrade } from './regrade.js';
+import { measureReuse } from './reuse.js';
 import { measureBrowser } from './browser.js';
 import { measureDepth } from './depth.js';
 import { mark, median, n } from './stats.js';
@@ -317,7 +318,7 @@ async function main(): Promise<void> {
   });
   // `--only regrade`: just bench/regrade.ts. `--only extras`: just the rows of bench/extra.ts (eval, planning, Studio, git access, bundle).
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
-  if (only === 'extras' || only === 'browser' || only === 'regrade' || only === 'depth') {
+  if (only === 'extras' || only === 'browser' || only === 'regrade' || only === 'depth' || only === 'reuse') {
     try {
       const rows =
         only === 'browser'
@@ -326,7 +327,9 @@ async function main(): Promise<void> {
             ? await measureRegrade({ tmp, cli })
             : only === 'depth'
               ? await measureDepth({ tmp, cli })
-              : await measureExtras({ tmp, cli });
+              : only === 'reuse'
+                ? await measureReuse({ tmp, cli })
+                : await measureExtras({ tmp, cli });
       const line = (cs: string[]) => `| ${cs.join(' | ')} |`;
       process.stdout.write([`Machine: ${facts}.`, '', line(['measurement', '', '', '', 'result', 'target']), line(Array(6).fill('---')), ...rows.map(line), ''].join('\n'));
     } finally {
@@ -404,6 +407,8 @@ async function main(): Promise<void> {
         `close to the rows' size ${mark(growth.packBytes / growth.rawBytes <= 1.5)}`,
       ],
       ...extras,
+      ...(await measureRegrade({ tmp, cli })),
+      ...(await measureReuse({ tmp, cli })),
       ...(await measurePush({ tmp, cli })),
       ...(await measureBrowser({ tmp, cli })),
       ...(await measureDepth({ tmp, cli })),

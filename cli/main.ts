@@ -35,7 +35,9 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
       .option('--workers <n>', "tests run at once (default: the suite's evaluateOptions.maxConcurrency, else 4)")
       .option('--json', 'print the run summary as JSON on stdout')
       .option('--events <file>', 'also write the run\'s events as NDJSON to FILE, or to stdout with - (not with --json)')
-      .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight tests may finish (default 10)');
+      .option('--stop-grace <seconds>', 'on the first Ctrl+C/SIGTERM, how long in-flight tests may finish (default 10)')
+      .option('--reuse', 'grade the newest earlier output of the same call (prompt, vars, target config) from the history instead of calling the target (default: .agentv/config.yaml eval.reuse)')
+      .option('--no-reuse', 'always call the target, whatever .agentv/config.yaml says');
 
   evalOptions(
     program
@@ -67,6 +69,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
         'agentv eval suite.yaml --baseline origin/main --fail-on-regression',
         'agentv eval suite.yaml --shard 2/4 --run-id ci-8812  # one of 4 machines filling run ci-8812',
         'agentv eval suite.yaml --resume ci-8812 --shard 2/4  # continue (or start) slice 2 of it',
+        'agentv eval suite.yaml --reuse                  # call the target only for tests whose call changed',
         'agentv eval promptfooconfig.yaml --dry-run --json   # how agentv reads an imported suite',
       ]),
     )

@@ -36,6 +36,8 @@ export interface EvalOptions extends BaselineOptions {
   dryRun?: boolean;
   /** `I/N`: one slice of a sharded run. */
   shard?: string;
+  /** --reuse (true), --no-reuse (false), or neither (the config decides). */
+  reuse?: boolean;
 }
 
 export function positiveInt(flag: string, text: string | undefined, fallback: number): number {
@@ -148,6 +150,7 @@ async function evalSuites(
         fromRunId,
         acceptChanged: opts.acceptChanged,
         ...(opts.shardRef ? { shard: opts.shardRef } : {}),
+        ...(opts.reuse !== undefined && { reuse: opts.reuse }),
         argv,
         env: ctx.env,
       })),
@@ -180,6 +183,9 @@ async function evalSuites(
     for (const { session } of running) {
       const { plan } = session;
       ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name}, ${session.req.workers ?? 4} workers)\n`);
+      if (session.reuse.noIndex) {
+        ctx.io.stderr('hint: the results ref has no call index yet, so nothing could be reused; rows written by an older agentv are indexed by: agentv results reindex\n');
+      }
     }
     setCurrent(running);
     if (signalled()) for (const { session } of running) session.stop(graceMs);
@@ -226,6 +232,7 @@ async function evalSuites(
         errored: c.errored,
         pass_rate: c.pass_rate,
         resume_command: resume,
+        ...(session.reuse.enabled && { reused_count: session.reuse.reused }),
       });
       if (signalled()) {
         ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);

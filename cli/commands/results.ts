@@ -20,18 +20,27 @@ export async function resultsReindex(ctx: CommandContext, opts: { check?: boolea
   const { broken, damaged, damage: _damage, ...doc } = report;
   for (const b of broken) ctx.io.stderr(`warning: run ${b.run_id} skipped: ${b.reason}\n`);
   if (damaged) ctx.io.stderr(`warning: ${damaged} damaged index line(s)\n`);
-  if (opts.json) return { exitCode: opts.check && (doc.drift.length || damaged) ? 1 : 0, json: doc };
+  const calls = doc.call_index ?? { entries: 0, drift: [] };
+  if (opts.json) return { exitCode: opts.check && (doc.drift.length || damaged || calls.drift.length) ? 1 : 0, json: doc };
   if (opts.check) {
-    if (doc.drift.length === 0 && !damaged) {
-      ctx.io.stderr(`index ok: ${doc.runs} runs, no drift\n`);
+    if (doc.drift.length === 0 && !damaged && calls.drift.length === 0) {
+      ctx.io.stderr(`index ok: ${doc.runs} runs, ${calls.entries} call keys, no drift\n`);
       return { exitCode: 0 };
     }
     for (const d of doc.drift.slice(0, 50)) ctx.io.stderr(`drift: ${d.kind} ${d.run_id}\n`);
     if (doc.drift.length > 50) ctx.io.stderr(`... and ${doc.drift.length - 50} more\n`);
-    ctx.io.stderr(`index drift in ${doc.drift.length} run(s); fix with: agentv results reindex\n`);
+    if (doc.drift.length) ctx.io.stderr(`index drift in ${doc.drift.length} run(s); fix with: agentv results reindex\n`);
+    for (const d of calls.drift.slice(0, 20)) ctx.io.stderr(`call index drift: ${d.kind} ${d.call_key}\n`);
+    if (calls.drift.length > 20) ctx.io.stderr(`... and ${calls.drift.length - 20} more\n`);
+    if (calls.drift.length) ctx.io.stderr(`call index drift in ${calls.drift.length} call key(s); fix with: agentv results reindex\n`);
     return { exitCode: 1 };
   }
-  ctx.io.stderr(doc.rewritten ? `index rebuilt: ${doc.runs} runs (${doc.drift.length} fixed)\n` : `index already matches ${doc.runs} runs\n`);
+  const fixed = doc.drift.length + calls.drift.length;
+  ctx.io.stderr(
+    doc.rewritten
+      ? `index rebuilt: ${doc.runs} runs, ${calls.entries} call keys (${fixed} fixed)\n`
+      : `index already matches ${doc.runs} runs and ${calls.entries} call keys\n`,
+  );
   return { exitCode: 0 };
 }
 

@@ -16,6 +16,7 @@ import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
 import { regradePlan } from './regrade-plan.js';
+import { applyReuse } from './reuse.js';
 import { Executor, type ExecuteOptions } from './runner.js';
 import { requireProducers, rerunDependents } from './runtime-vars.js';
 import { namedGraders, usesGrader } from './assertions/normalise.js';
@@ -50,6 +51,8 @@ export interface EvalRequest {
   /** The run to continue (resume, rerun_failed) or to retry from (retry_errors); resume and rerun_failed may omit it. */
   fromRunId?: string;
   acceptChanged?: boolean;
+  /** Grade earlier outputs of the same call instead of calling the target (SPEC 3.9); unset: `.agentv/config.yaml` `eval.reuse`. */
+  reuse?: boolean;
   argv?: string[];
   env?: NodeJS.ProcessEnv;
   /** The suite, when already loaded (prepareAll loads it once for all its providers). */
@@ -109,6 +112,8 @@ export class EvalSession {
   private recorder: RunRecorder | null = null;
   /** The run's source commit, once its manifest is committed or read. */
   private sourceCommit: string | null = null;
+  /** Whether this run reuses earlier outputs, how many, and whether the ref had a call index to look in. */
+  reuse: { enabled: boolean; reused: number; noIndex: boolean } = { enabled: false, reused: 0, noIndex: false };
   /** How assertions are run: their time limit, and graders named on an assertion. */
   private grading: Pick<ExecuteOptions, 'assertionTimeoutMs' | 'resolveGrader'> = {};
   /** The current rows of the run being continued: later tests may read their outputs (storeOutputAs, _conversation). */
@@ -230,7 +235,13 @@ export class EvalSession {
         { file: suite.path, test_id: first?.id, problems: [{ file: suite.path, test_id: first?.id, message: 'llm-rubric without a grader' }] },
       );
     }
-    const limits = (await readConfig({ root: req.repoDir }))?.limits ?? DEFAULT_LIMITS;
+    const repoConfig = await readConfig({ root: req.repoDir });
+    const limits = repoConfig?.limits ?? DEFAULT_LIMITS;
+    // --rerun-failed exists to call the target again; reusing the failed output would undo it.
+    if (mode === 'rerun_failed' && req.reuse === true) {
+      throw new AgentvError('USAGE', '--reuse does not go with --rerun-failed (it re-executes failed tests to get new outputs); use --resume or a new run');
+    }
+    const reuse = mode !== 'rerun_failed' && (req.reuse ?? repoConfig?.eval?.reuse ?? false);
     // --grader on the command line replaces every grader the suite names (as promptfoo's does);
     // otherwise a grader named on an assertion must exist, checked before anything runs.
     const graders = new Map<string, Target>();
@@ -248,13 +259,15 @@ export class EvalSession {
     const planned = planTests({ tests, target, grader });
     const base = { suite, target, grader, planned };
     let slice: SlicePlan | null = null;
-    const plan = req.shard
+    let plan = req.shard
       ? ((slice = await prepareSlice({ req, shard: req.shard, mode, tests, base })), slice.plan)
       : mode === 'new' || !previous
         ? newPlan(req, base, tests)
         : mode === 'regrade'
           ? regradePlan({ req, previous, rows: found!.rows, tests, ...base })
           : rerunDependents(diffPlan({ req, mode, previous, rows: found!.rows, tests, ...base }), tests, found!.rows);
+    let reused = { reused: 0, noIndex: false };
+    if (reuse) ({ plan, ...reused } = await applyReuse({ store: req.store, plan }));
     if ((plan.mode === 'new' || plan.mode === 'retry_errors') && !slice) {
       const tip = await req.store.tip();
       if (tip && (await readManifestAt(req.store, tip.tree, plan.runId))) {
@@ -268,6 +281,7 @@ export class EvalSession {
     session.grading = { assertionTimeoutMs: limits.assertion_timeout_ms, resolveGrader };
     if (found) session.priorRows = [...currentRows(found.rows).values()];
     session.slice = slice;
+    session.reuse = { enabled: reuse, ...reused };
     report = (pids) => session.watchdog?.update(pids);
     return session;
   }

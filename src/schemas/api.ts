@@ -59,6 +59,8 @@ export const EvalSummary = z.object({
   errored: z.number().int().nonnegative(),
   pass_rate: z.number().nullable(),
   resume_command: z.string().nullable(),
+  /** With --reuse (or eval.reuse in .agentv/config.yaml): tests graded from an earlier output, no target call. */
+  reused_count: z.number().int().nonnegative().optional(),
 });
 export type EvalSummary = z.infer<typeof EvalSummary>;
 
@@ -66,5 +68,12 @@ export const ReindexReport = z.object({
   runs: z.number().int().nonnegative(),
   drift: z.array(z.object({ run_id: z.string(), kind: z.enum(['missing', 'extra', 'different']) })),
   rewritten: z.boolean(),
+  /** The call index (index/calls/, SPEC 3.9) against a rebuild from every run's rows. */
+  call_index: z
+    .object({
+      entries: z.number().int().nonnegative(),
+      drift: z.array(z.object({ call_key: z.string(), kind: z.enum(['missing', 'extra', 'different']) })),
+    })
+    .optional(),
 });
 export type ReindexReport = z.infer<typeof ReindexReport>;

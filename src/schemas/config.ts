@@ -14,8 +14,18 @@ export type ResultsConfig = z.infer<typeof ResultsConfig>;
 
 export { DEFAULT_LIMITS, LimitsConfig } from './limits.js';
 
+/** Defaults for `agentv eval`; a flag on the command line always wins. */
+export const EvalConfig = z
+  .object({
+    /** Grade the newest earlier output of the same call instead of calling the target (`--reuse`; `--no-reuse` overrides). */
+    reuse: z.boolean().optional(),
+  })
+  .strict();
+export type EvalConfig = z.infer<typeof EvalConfig>;
+
 export const AgentvConfig = z.looseObject({
   results: ResultsConfig.optional(),
   limits: LimitsConfig.optional(),
+  eval: EvalConfig.optional(),
 });
 export type AgentvConfig = z.infer<typeof AgentvConfig>;

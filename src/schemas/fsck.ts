@@ -20,6 +20,8 @@ export const FsckProblemKind = z.enum([
   'damaged_index',
   /** The index disagrees with the manifests (derivable: --repair rebuilds it). */
   'index_drift',
+  /** The call index (index/calls/) disagrees with the runs' rows (derivable: --repair rebuilds it). */
+  'call_index_drift',
   /** A ref under refs/agentv/incoming/ that cannot be read. */
   'bad_incoming_ref',
   /** Journal lines that do not parse. */

@@ -37,12 +37,17 @@ export const EvalRunRequest = z
     rerun_failed: z.boolean().optional(),
     retry_errors: z.boolean().optional(),
     run_id: RunId.optional(),
+    /** true: --reuse, false: --no-reuse; absent: .agentv/config.yaml decides (SPEC 3.9). */
+    reuse: z.boolean().optional(),
   })
   .refine((b) => [b.resume, b.rerun_failed, b.retry_errors].filter(Boolean).length <= 1, {
     message: 'resume, rerun_failed and retry_errors cannot be combined: choose one',
   })
   .refine((b) => !(b.rerun_failed || b.retry_errors) || b.run_id !== undefined, {
     message: 'rerun_failed and retry_errors need run_id',
+  })
+  .refine((b) => !(b.rerun_failed && b.reuse === true), {
+    message: 'reuse does not go with rerun_failed (it re-executes failed tests to get new outputs)',
   });
 export type EvalRunRequest = z.infer<typeof EvalRunRequest>;
 

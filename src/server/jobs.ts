@@ -88,6 +88,7 @@ export function evalArgs(req: EvalRunRequest & { suite: string }, runId: string 
   else if (req.rerun_failed) args.push('--rerun-failed', req.run_id!);
   else if (req.retry_errors) args.push('--retry-errors', req.run_id!, ...(runId ? ['--run-id', runId] : []));
   else if (runId) args.push('--run-id', runId);
+  if (req.reuse !== undefined) args.push(req.reuse ? '--reuse' : '--no-reuse');
   return args;
 }
 

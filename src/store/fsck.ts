@@ -32,9 +32,10 @@ export async function fsck({ store, repair = false }: { store: Store; repair?: b
     const r = await recoverRun({ store, runId: p.run_id! });
     if (r) repaired.push(p);
   }
-  if (first.problems.some((p) => p.kind === 'index_drift' || p.kind === 'damaged_index')) {
+  const derived = (p: FsckProblem) => p.kind === 'index_drift' || p.kind === 'damaged_index' || p.kind === 'call_index_drift';
+  if (first.problems.some(derived)) {
     const r = await reindex({ store });
-    if (r.rewritten) repaired.push(...first.problems.filter((p) => p.kind === 'index_drift' || p.kind === 'damaged_index'));
+    if (r.rewritten) repaired.push(...first.problems.filter(derived));
   }
   const after = await check(store);
   return { ...after, repaired };
@@ -163,6 +164,16 @@ async function checkIndex(store: Store, problems: FsckProblem[], checked: Checke
   for (const d of r.drift) {
     const what = { missing: 'is missing from the index', extra: 'is in the index but has no readable manifest', different: 'differs between its index row and its manifest' }[d.kind];
     problems.push({ kind: 'index_drift', message: `run ${d.run_id} ${what}; --repair rebuilds the index`, run_id: d.run_id, repairable: true });
+  }
+  const calls = r.call_index?.drift ?? [];
+  if (calls.length) {
+    const kinds = (['missing', 'extra', 'different'] as const).map((k) => [k, calls.filter((d) => d.kind === k).length] as const).filter(([, c]) => c > 0);
+    problems.push({
+      kind: 'call_index_drift',
+      message: `the call index (index/calls/) disagrees with the runs' rows for ${calls.length} call key(s) (${kinds.map(([k, c]) => `${c} ${k}`).join(', ')}, e.g. ${calls[0]!.call_key}); --repair rebuilds it`,
+      file: `index/calls`,
+      repairable: true,
+    });
   }
 }
 

@@ -20,5 +20,6 @@ export * from './link.js';
 export * from './fsck.js';
 export * from './inputs.js';
 export * from './digest.js';
+export * from './call-index.js';
 export * from './compare.js';
 export * from './baseline.js';

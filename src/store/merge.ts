@@ -30,6 +30,7 @@ import { MANIFEST_FILE, SLICES_DIR, commitMessage } from './layout.js';
 import { serializeManifest } from './runs.js';
 import { wholeManifest } from './slices.js';
 import { IndexView, SEAL, indexEdits, summaryOf } from './run-index.js';
+import { withMergedCalls } from './call-index.js';
 import type { Store } from './store.js';
 
 export type MergeKind = 'up_to_date' | 'fast_forward' | 'merged';
@@ -343,7 +344,8 @@ async function mergeTrees(
   }
   const oursRuns = root.get('runs');
   if (oursRuns && !theirRoot.has('runs')) await m.only('ours', 'runs', oursRuns.oid, 3);
-  const index = (base === 'ours' ? root : theirRoot).get('index');
+  // One side's run index (the other side's runs are upserted below), with both sides' call indexes merged in.
+  const index = await withMergedCalls(store, (base === 'ours' ? root : theirRoot).get('index'), root.get('index'), theirRoot.get('index'));
   if (index) root.set('index', index);
   else root.delete('index');
   const tree = await m.write(root);

@@ -6,6 +6,7 @@ import { MODE_DIR } from '../git/index.js';
 import type { ReindexReport } from '../schemas/api.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { IndexView, buildIndexFiles, summaryOf } from './run-index.js';
+import { buildCallIndex, callIndexFiles, diffCallIndex, readCallIndex } from './call-index.js';
 import { readManifestAt } from './runs.js';
 import type { Edits, Store } from './store.js';
 
@@ -88,13 +89,25 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     const { drift, legacy } = diffIndex(walked.summaries, actual);
     // An index written before index/count (or with a wrong one) is rewritten too, so totals become answerable.
     const countOk = (await view.count()) === walked.summaries.length;
-    return { walked, drift, damaged: view.damaged, damage: view.damage, countOk, legacy };
+    // The call index is a projection of the rows, checked the same way.
+    const calls = await buildCallIndex(store, tree);
+    const callDrift = diffCallIndex(calls, await readCallIndex(store, tree));
+    return { walked, drift, damaged: view.damaged, damage: view.damage, countOk, legacy, calls, callDrift };
   };
+  const empty: Report = { runs: 0, drift: [], rewritten: false, call_index: { entries: 0, drift: [] }, broken: [], damaged: 0, damage: [] };
   if (check) {
     const tip = await store.tip();
-    if (!tip) return { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0, damage: [] };
+    if (!tip) return empty;
     const r = await compute(tip.tree);
-    return { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged, damage: r.damage };
+    return {
+      runs: r.walked.summaries.length,
+      drift: r.drift,
+      rewritten: false,
+      call_index: { entries: r.calls.size, drift: r.callDrift },
+      broken: r.walked.broken,
+      damaged: r.damaged,
+      damage: r.damage,
+    };
   }
   let changed: string[] = [];
   await store.commit({
@@ -105,16 +118,30 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     change: async (tip) => {
       if (!tip) return null;
       const r = await compute(tip.tree);
-      report = { runs: r.walked.summaries.length, drift: r.drift, rewritten: false, broken: r.walked.broken, damaged: r.damaged, damage: r.damage };
+      report = {
+        runs: r.walked.summaries.length,
+        drift: r.drift,
+        rewritten: false,
+        call_index: { entries: r.calls.size, drift: r.callDrift },
+        broken: r.walked.broken,
+        damaged: r.damaged,
+        damage: r.damage,
+      };
       // Rows written before active_ms are not drift, but a reindex brings them up to date.
-      if (r.drift.length === 0 && r.damaged === 0 && r.countOk && r.legacy === 0) return null;
+      const runsOk = r.drift.length === 0 && r.damaged === 0 && r.countOk && r.legacy === 0;
+      if (runsOk && r.callDrift.length === 0) return null;
       changed = [...new Set(r.drift.map((d) => d.run_id))];
-      const edits: Edits = new Map([['index', null]]);
-      for (const [p, v] of buildIndexFiles(r.walked.summaries)) edits.set(p, v);
+      const edits: Edits = new Map();
+      if (!runsOk) {
+        edits.set('index', null);
+        for (const [p, v] of buildIndexFiles(r.walked.summaries)) edits.set(p, v);
+      }
+      // Written whole whenever anything under index/ is rewritten (the run index's rewrite clears the folder).
+      callIndexFiles(r.calls, edits);
       report.rewritten = true;
       return edits;
     },
   });
-  return report ?? { runs: 0, drift: [], rewritten: false, broken: [], damaged: 0, damage: [] };
+  return report ?? empty;
 }
 

@@ -11,6 +11,7 @@ import { inputEdits } from './inputs.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
 import { digestOf, digestPath, serializeDigest, type RowPosition } from './digest.js';
+import { callIndexEdits, entriesOfChunk, numberedRows } from './call-index.js';
 import { indexEdits, summaryOf } from './run-index.js';
 import type { Edits, Store, Tip } from './store.js';
 import { tallyRows } from './tally.js';
@@ -203,7 +204,12 @@ export async function createRun({ store, manifest, rows = [], whole }: { store: 
       }
       for (const [k, v] of await indexEdits(store, tip?.tree ?? null, [summaryOf(result)])) edits.set(k, v);
       edits.set(manifestPath(m.run_id), serializeManifest(result));
-      if (rows.length) edits.set(`${partDir(m.run_id, slice)}/${ROWS_DIR}/${rowChunkName(1)}`, toJsonl(rows));
+      if (rows.length) {
+        const dir = partDir(m.run_id, slice);
+        const chunk = `${ROWS_DIR}/${rowChunkName(1)}`;
+        edits.set(`${dir}/${chunk}`, toJsonl(rows));
+        await callIndexEdits(store, tip?.tree ?? null, entriesOfChunk(m.run_id, `${dir.slice(runDir(m.run_id).length + 1)}${slice ? '/' : ''}${chunk}`, numberedRows(rows)), edits);
+      }
       // A sharded run has no results digest: its rows live in parts other machines write (readers read them all).
       if (!slice) {
         const at = rows.map((_, line) => ({ chunk: 1, line }));
@@ -278,7 +284,12 @@ export async function updateRun({
       const have = new Set(existing.rows.map(key));
       rows = rows.filter((r) => !have.has(key(r)));
     }
-    if (rows.length) edits.set(`${dir}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, toJsonl(rows));
+    if (rows.length) {
+      const chunk = `${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`;
+      edits.set(`${dir}/${chunk}`, toJsonl(rows));
+      // The call index follows the rows in the same commit (SPEC 3.9); its paths are relative to the run's directory.
+      await callIndexEdits(store, tip.tree, entriesOfChunk(runId, `${dir.slice(runDir(runId).length + 1)}${slice ? '/' : ''}${chunk}`, numberedRows(rows)), edits);
+    }
     if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;
     result = current;

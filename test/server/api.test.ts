@@ -164,6 +164,10 @@ describe('security', () => {
     expect((await post({ suite: 'suite.yaml', target: 'nope' })).statusCode).toBe(404);
     expect((await post({ suite: 'suite.yaml', resume: true, run_id: 'no-such-run' })).statusCode).toBe(404);
     expect((await post({ suite: 'suite.yaml', run_id: '../../x' })).statusCode).toBe(400);
+    expect((await post({ suite: 'suite.yaml', reuse: 'yes' })).statusCode).toBe(400);
+    const reuseRerun = await post({ suite: 'suite.yaml', rerun_failed: true, run_id: 'seed1', reuse: true });
+    expect(reuseRerun.statusCode).toBe(400);
+    expect(reuseRerun.json().error.message).toMatch(/reuse does not go with rerun_failed/);
     // Only loadable suites launch: not any file in the repository, not a broken suite.
     expect((await post({ suite: '.git/config' })).statusCode).toBe(404);
     writeFileSync(path.join(dir, 'broken.yaml'), 'tests:\n  - id: a\n  - id: a\n');
@@ -193,6 +197,15 @@ describe('security', () => {
 });
 
 describe('jobs', () => {
+  it('passes reuse on as --reuse / --no-reuse (SPEC 3.9)', async () => {
+    for (const [reuse, flag] of [[true, '--reuse'], [false, '--no-reuse']] as const) {
+      const r = await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', test_ids: ['quick'], reuse } });
+      expect(r.statusCode).toBe(202);
+      expect(r.json().command).toBe(`agentv eval suite.yaml --test-id quick --run-id ${r.json().run_id} ${flag}`);
+      expect(await waitJob(studio, r.json().id, ['finished', 'failed', 'stopped'])).toMatchObject({ status: 'finished', exit_code: 0 });
+    }
+  });
+
   it('launches the same agentv eval a user would type, follows it and reports the finished run', async () => {
     const r = await app.inject({ method: 'POST', url: '/api/eval/run', headers: json, payload: { suite: 'suite.yaml', test_ids: ['quick'] } });
     expect(r.statusCode).toBe(202);

@@ -22,6 +22,7 @@ export function NewRun({ query }: PageProps) {
   const [workers, setWorkers] = useState('');
   const [testIds, setTestIds] = useState('');
   const [tags, setTags] = useState(query.get('tag') ?? '');
+  const [reuse, setReuse] = useState('');
   const [busy, setBusy] = useState(false);
 
   useEffect(() => {
@@ -54,6 +55,7 @@ export function NewRun({ query }: PageProps) {
     if (ids.length) body.test_ids = ids;
     const tagList = tags.split(/[\s,]+/).filter(Boolean);
     if (tagList.length) body.tags = tagList;
+    if (reuse) body.reuse = reuse === 'reuse';
     const count = ids.length || (opts?.suites.find((x) => x.path === suite)?.test_count ?? 0);
     if (count >= CONFIRM_ABOVE && !window.confirm(`Launch ${count}${tagList.length ? ' or fewer (tag filter)' : ''} tests against ${target || opts?.default_target || 'the default target'}?`)) return;
     setBusy(true);
@@ -105,6 +107,14 @@ export function NewRun({ query }: PageProps) {
         <label>
           <span>Only these test ids <small class="muted">(optional, comma or space separated)</small></span>
           <input type="text" value={testIds} onInput={(e) => setTestIds(e.currentTarget.value)} />
+        </label>
+        <label>
+          <span>Earlier outputs <small class="muted">(--reuse: grade the newest stored output of an unchanged call instead of calling the target)</small></span>
+          <select data-testid="reuse-select" value={reuse} onChange={(e) => setReuse(e.currentTarget.value)}>
+            <option value="">as .agentv/config.yaml says (default: call the target)</option>
+            <option value="reuse">reuse them where the call is unchanged</option>
+            <option value="no-reuse">always call the target</option>
+          </select>
         </label>
         {chosen && (
           <p class="muted" data-testid="test-count">
