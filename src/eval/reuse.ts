@@ -31,13 +31,16 @@ export function isReused(item: WorkItem): boolean {
 export async function applyReuse({ store, plan }: { store: Store; plan: Plan }): Promise<ReuseResult> {
   const tip = await store.tip();
   if (!tip) return { plan, reused: 0, noIndex: false };
-  const wanted = plan.items.filter((i) => !i.stored && i.planned.call_key !== undefined);
+  // A test that reads run-time values (storeOutputAs, _conversation) is keyed by its recipe, not by
+  // the prompt it will be sent: its call is only known when it runs, so it is never reused.
+  const reusable = (i: WorkItem) => !i.stored && !i.test.runtime && i.planned.call_key !== undefined;
+  const wanted = plan.items.filter(reusable);
   if (!(await hasCallIndex(store, tip.tree))) return { plan, reused: 0, noIndex: true };
   const found = await readIndexedRows(store, tip.tree, await lookupCalls(store, tip.tree, wanted.map((i) => i.planned.call_key!)));
   let reused = 0;
   const items = plan.items.map((item): WorkItem => {
     const key = item.planned.call_key;
-    const hit = !item.stored && key !== undefined ? found.get(key) : undefined;
+    const hit = reusable(item) ? found.get(key!) : undefined;
     if (!hit || hit.entry.run_id === plan.runId) return item;
     reused++;
     return { ...item, stored: { row: hit.row, gradeSeq: 0, carriedFrom: hit.entry.run_id } };
