@@ -1,6 +1,7 @@
 // `agentv eval` and `agentv resume`: plan, run, report. Exit codes: 0 all
 // passed, 1 failures or errors, 2 bad input or a refused resume (nothing
 // written), 130/143 stopped by SIGINT/SIGTERM.
+import type { Manifest } from '../../src/schemas/manifest.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { RunEvent } from '../../src/schemas/events.js';
@@ -221,19 +222,7 @@ async function evalSuites(
       // A slice's resume command continues that slice only: the others belong to other machines.
       const resumable = own.counts.completed_count < own.planned || own.counts.errored > 0;
       const resume = resumable ? resumeCommand(m, part?.slice) : null;
-      summaries.push({
-        run_id: m.run_id,
-        status: m.status,
-        outcome: manifestOutcome(m),
-        planned_test_count: m.planned_test_count,
-        completed_count: c.completed_count,
-        passed: c.passed,
-        failed: c.failed,
-        errored: c.errored,
-        pass_rate: c.pass_rate,
-        resume_command: resume,
-        ...(session.reuse.enabled && { reused_count: session.reuse.reused }),
-      });
+      summaries.push({ ...runSummaryJson(m, resume), ...(session.reuse.enabled && { reused_count: session.reuse.reused }) });
       if (signalled()) {
         ctx.io.stderr(`Stopped: ${c.completed_count}/${m.planned_test_count} done.${resume ? ` Resume with: ${resume}` : ''}\n`);
         exitCode = stoppedCode();
@@ -313,4 +302,21 @@ export async function resumeRun(ctx: CommandContext, runId: string, opts: EvalOp
     },
     argv,
   );
+}
+
+/** The `eval --json` summary of a run (SPEC 1), shared by `eval` and `regrade`. */
+export function runSummaryJson(m: Manifest, resume: string | null) {
+  const c = m.counts ?? { completed_count: 0, passed: 0, failed: 0, errored: 0, pass_rate: null, avg_score: null };
+  return {
+    run_id: m.run_id,
+    status: m.status,
+    outcome: manifestOutcome(m),
+    planned_test_count: m.planned_test_count,
+    completed_count: c.completed_count,
+    passed: c.passed,
+    failed: c.failed,
+    errored: c.errored,
+    pass_rate: c.pass_rate,
+    resume_command: resume,
+  };
 }

@@ -8,11 +8,10 @@ import { AgentvError, classifyFault } from '../../src/errors.js';
 import { RunId } from '../../src/schemas/common.js';
 import type { RegradeJson } from '../../src/schemas/regrade.js';
 import { EvalSession, resumeCommand } from '../../src/eval/session.js';
-import { manifestOutcome } from '../../src/store/index.js';
 import type { CommandContext, CommandResult } from '../context.js';
 import { percent } from '../format.js';
 import { Progress } from '../progress.js';
-import { eventSink, positiveInt } from './eval.js';
+import { eventSink, positiveInt, runSummaryJson } from './eval.js';
 
 export interface RegradeOptions {
   grader?: string;
@@ -80,19 +79,7 @@ export async function regrade(ctx: CommandContext, runId: string, opts: RegradeO
   const c = m.counts!;
   const resumable = c.completed_count < m.planned_test_count || c.errored > 0;
   const regraded = m.events.findLast((e) => e.type === 'regraded')?.executed ?? 0;
-  const json: RegradeJson = {
-    run_id: m.run_id,
-    status: m.status,
-    outcome: manifestOutcome(m),
-    planned_test_count: m.planned_test_count,
-    completed_count: c.completed_count,
-    passed: c.passed,
-    failed: c.failed,
-    errored: c.errored,
-    pass_rate: c.pass_rate,
-    resume_command: resumable ? resumeCommand(m) : null,
-    regraded_count: regraded,
-  };
+  const json: RegradeJson = { ...runSummaryJson(m, resumable ? resumeCommand(m) : null), regraded_count: regraded };
   const stoppedCode = signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : null;
   ctx.io.stderr(
     `${stoppedCode ? `Stopped: ${regraded} of ${plan.items.length} re-graded` : `Re-graded ${regraded} test(s) of run ${m.run_id}`} (no target calls); ` +

@@ -94,20 +94,21 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     const callDrift = diffCallIndex(calls, await readCallIndex(store, tree));
     return { walked, drift, damaged: view.damaged, damage: view.damage, countOk, legacy, calls, callDrift };
   };
+  const reportOf = (r: Awaited<ReturnType<typeof compute>>): Report => ({
+    runs: r.walked.summaries.length,
+    drift: r.drift,
+    rewritten: false,
+    call_index: { entries: r.calls.size, drift: r.callDrift },
+    broken: r.walked.broken,
+    damaged: r.damaged,
+    damage: r.damage,
+  });
   const empty: Report = { runs: 0, drift: [], rewritten: false, call_index: { entries: 0, drift: [] }, broken: [], damaged: 0, damage: [] };
   if (check) {
     const tip = await store.tip();
     if (!tip) return empty;
     const r = await compute(tip.tree);
-    return {
-      runs: r.walked.summaries.length,
-      drift: r.drift,
-      rewritten: false,
-      call_index: { entries: r.calls.size, drift: r.callDrift },
-      broken: r.walked.broken,
-      damaged: r.damaged,
-      damage: r.damage,
-    };
+    return reportOf(r);
   }
   let changed: string[] = [];
   await store.commit({
@@ -118,15 +119,7 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     change: async (tip) => {
       if (!tip) return null;
       const r = await compute(tip.tree);
-      report = {
-        runs: r.walked.summaries.length,
-        drift: r.drift,
-        rewritten: false,
-        call_index: { entries: r.calls.size, drift: r.callDrift },
-        broken: r.walked.broken,
-        damaged: r.damaged,
-        damage: r.damage,
-      };
+      report = reportOf(r);
       // Rows written before active_ms are not drift, but a reindex brings them up to date.
       const runsOk = r.drift.length === 0 && r.damaged === 0 && r.countOk && r.legacy === 0;
       if (runsOk && r.callDrift.length === 0) return null;
