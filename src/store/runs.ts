@@ -8,6 +8,7 @@ import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
+import { quickRow } from './row-check.js';
 import { hashObject } from '../git/index.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
@@ -112,7 +113,7 @@ async function readRowsIn(store: Store, tree: string, dir: string, known?: Known
   let damaged = 0;
   bufs.forEach((buf, i) => {
     const oid = chunks[i]!.e.oid;
-    const parsed = buf === null ? { rows: known!.get(oid)!, damaged: 0, bad: [] } : parseJsonl(Row, buf.toString('utf8'));
+    const parsed = buf === null ? { rows: known!.get(oid)!, damaged: 0, bad: [] } : parseJsonl(Row, buf.toString('utf8'), quickRow);
     for (const r of parsed.rows) rows.push(r);
     damaged += parsed.damaged;
     if (parsed.bad.length) damage.push({ file: `${dir}/${chunks[i]!.e.name}`, object: oid, lines: parsed.bad });
