@@ -279,8 +279,10 @@ export async function updateRun({
     if (rows.length) {
       const chunk = Buffer.from(toJsonl(rows));
       edits.set(`${dir}/${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`, chunk);
-      // The blob id of what is written: a later read of this run finds these rows by it.
-      update.known?.set(hashObject('blob', chunk, store.repo.objectFormat).oid, rows);
+      // A later read of this run finds these rows by the blob id of what is written,
+      // exactly as a reader would parse them (a chunk with a rarer row shape is parsed then).
+      const asRead = update.known ? rows.map(quickRow) : [];
+      if (update.known && !asRead.includes(null)) update.known.set(hashObject('blob', chunk, store.repo.objectFormat).oid, asRead as Row[]);
     }
     if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;
