@@ -14,11 +14,19 @@ export class Progress {
   private timer: NodeJS.Timeout | null = null;
   private note = '';
   private readonly c: Colors;
+  /** Plain lines not yet written (`batch`): written together once per turn of the event loop. */
+  private lines: string[] = [];
+  private flushing: NodeJS.Immediate | null = null;
 
   constructor(
     private readonly io: Io,
     total: number,
     env: NodeJS.ProcessEnv = process.env,
+    /**
+     * Write the plain per-test lines once per turn of the event loop instead of one
+     * write each: a re-grade finishes thousands of tests a second. say() and end() write them first.
+     */
+    private readonly batch = false,
   ) {
     this.tally.to_execute = total;
     this.c = colorsFor(env, io.isTTY);
@@ -39,11 +47,24 @@ export class Progress {
       if (word !== 'PASS') this.io.stderr(`\r\x1b[2K${painted} ${e.test_id}${e.reason ? ` - ${e.reason.slice(0, 160)}` : ''}\n`);
       return this.draw();
     }
-    this.io.stderr(`[${this.tally.done}/${this.tally.to_execute}] ${painted} ${e.test_id} (${duration(e.duration_ms)})${e.reason ? ` - ${e.reason.slice(0, 120)}` : ''}\n`);
+    const line = `[${this.tally.done}/${this.tally.to_execute}] ${painted} ${e.test_id} (${duration(e.duration_ms)})${e.reason ? ` - ${e.reason.slice(0, 120)}` : ''}\n`;
+    if (!this.batch) return this.io.stderr(line);
+    this.lines.push(line);
+    this.flushing ??= setImmediate(() => this.flush());
   };
+
+  private flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = null;
+    if (this.lines.length === 0) return;
+    const text = this.lines.join('');
+    this.lines = [];
+    this.io.stderr(text);
+  }
 
   /** A message that stays visible (e.g. "Stopping..."). */
   say(text: string): void {
+    this.flush();
     if (this.io.isTTY) {
       this.io.stderr(`\r\x1b[2K${text}\n`);
       this.draw();
@@ -60,6 +81,7 @@ export class Progress {
   }
 
   end(): void {
+    this.flush();
     if (this.timer) clearInterval(this.timer);
     if (this.io.isTTY) {
       this.draw();

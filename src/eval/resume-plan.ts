@@ -4,7 +4,7 @@
 import { AgentvError } from '../errors.js';
 import type { Manifest, PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
-import { currentRows, effectiveStatus, listRuns, needsRecovery, readRun, recoverRun, resumeFacts } from '../store/index.js';
+import { currentRows, effectiveStatus, listRuns, needsRecovery, readRun, recoverRun, resumeFacts, type KnownChunks } from '../store/index.js';
 import { newRunId } from './plan.js';
 import { classifyTest, regradeItem } from './regrade-plan.js';
 import type { WorkItem } from './runner.js';
@@ -66,7 +66,7 @@ export async function findRun(
   req: EvalRequest,
   suite: Suite,
   config: Awaited<ReturnType<typeof loadTargetsConfig>>,
-): Promise<{ manifest: Manifest; rows: Row[] }> {
+): Promise<{ manifest: Manifest; rows: Row[]; known: KnownChunks }> {
   const { store } = req;
   let runId = req.fromRunId;
   if (!runId) {
@@ -89,13 +89,15 @@ export async function findRun(
       throw new AgentvError('RUN_NOT_FOUND', `no ${req.mode === 'rerun_failed' ? 'run with failed tests' : 'resumable run'} of suite ${suite.name}${target ? ` and target ${target}` : ''}; start a new run with: agentv eval ${suite.path}${target ? ` --target ${target}` : ''}`);
     }
   }
-  let run = await readRun({ store, runId });
-  if (needsRecovery(store, run.manifest) && (await recoverRun({ store, runId }))) run = await readRun({ store, runId });
+  // The chunks parsed here serve this command's later reads of the run (its final counts).
+  const known: KnownChunks = new Map();
+  let run = await readRun({ store, runId, known });
+  if (needsRecovery(store, run.manifest) && (await recoverRun({ store, runId }))) run = await readRun({ store, runId, known });
   const { manifest, rows } = run;
   if (manifest.suite.path !== suite.path && manifest.suite.name !== suite.name) {
     throw new AgentvError('USAGE', `run ${runId} is a run of suite ${manifest.suite.path}, not ${suite.path}`, { run_id: runId });
   }
-  return { manifest, rows };
+  return { manifest, rows, known };
 }
 
 export function diffPlan({

@@ -10,7 +10,7 @@ import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
 import type { Manifest, PlannedTest, SliceRef } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
-import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, localName, readManifestAt, type RunLock, type Store } from '../store/index.js';
+import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, localName, readManifestAt, type KnownChunks, type RunLock, type Store } from '../store/index.js';
 import { prepareSlice, type SlicePlan } from './shard-session.js';
 import { commandLine } from './command-line.js';
 import { planTests, selectTests } from './plan.js';
@@ -118,6 +118,8 @@ export class EvalSession {
   private grading: Pick<ExecuteOptions, 'assertionTimeoutMs' | 'resolveGrader'> = {};
   /** The current rows of the run being continued: later tests may read their outputs (storeOutputAs, _conversation). */
   private priorRows: Row[] = [];
+  /** The run's row chunks parsed while planning: the final counts parse only chunks written since. */
+  private known: KnownChunks = new Map();
   /** With --shard: the slice, and the whole run's planned set (the plan's is the slice's). */
   private slice: SlicePlan | null = null;
 
@@ -280,6 +282,7 @@ export class EvalSession {
     const session = new EvalSession({ ...req, mode, testIds, tags, target: targetName, grader: graderName ?? undefined, ...(workers === undefined ? {} : { workers }) }, plan, registry);
     session.grading = { assertionTimeoutMs: limits.assertion_timeout_ms, resolveGrader };
     if (found) session.priorRows = [...currentRows(found.rows).values()];
+    if (found) session.known = found.known;
     session.slice = slice;
     session.reuse = { enabled: reuse, ...reused };
     report = (pids) => session.watchdog?.update(pids);
@@ -314,7 +317,7 @@ export class EvalSession {
     // If this process is killed outright, the watchdog ends the targets' process groups.
     this.watchdog = new Watchdog({ localDir: store.localDir, runId: localName(plan.runId, shard) });
     sweepScratch({ root: scratchRootOf(store.localDir) });
-    const recorder = new RunRecorder({ store, runId: plan.runId, mode: plan.mode, emit: onEvent, slice: shard });
+    const recorder = new RunRecorder({ store, runId: plan.runId, mode: plan.mode, emit: onEvent, slice: shard, known: this.known });
     let writer: RowWriter | null = null;
     let owned = false;
     try {
@@ -356,7 +359,10 @@ export class EvalSession {
       this.recorder = recorder;
       recorder.planned(plan.planned.length, plan.items.length);
       if (this.stopRequested) recorder.stopping(this.stopRequested.now, this.stopRequested.graceMs);
-      writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit, slice: shard });
+      // Re-grades finish thousands a second and call no target: bigger groups mean
+      // a few commits (each one `git update-ref`) instead of dozens; each row is durable in the journal first.
+      const groups = plan.mode === 'regrade' ? { maxBatch: 4096, maxDelayMs: 1000 } : {};
+      writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit, slice: shard, known: this.known, ...groups });
       this.executor = new Executor({
         items: plan.items,
         target: plan.target,

@@ -7,7 +7,7 @@ import type { Manifest, RunEvent as ManifestEvent, PlannedTest, SliceRef } from 
 import type { EvalMode, EventCounts, RunEvent } from '../schemas/events.js';
 import type { Row } from '../schemas/row.js';
 import { currentOwner } from './owner.js';
-import { countsOf, createRun, currentRows, updateRun } from './runs.js';
+import { countsOf, createRun, currentRows, updateRun, type KnownChunks } from './runs.js';
 import type { Store } from './store.js';
 import { outcomeOf } from './tally.js';
 
@@ -55,6 +55,7 @@ export async function finishRun({
   executed,
   slice,
   regraded,
+  known,
 }: {
   store: Store;
   runId: string;
@@ -66,6 +67,8 @@ export async function finishRun({
   slice?: SliceRef | null;
   /** Stored outputs a resume graded again: recorded as a `regraded` event before the status event. */
   regraded?: number;
+  /** The run's chunks this command has parsed already (counting reads only the others). */
+  known?: KnownChunks;
 }): Promise<{ manifest: Manifest; part: Manifest | null }> {
   const at = store.now().toISOString();
   const { manifest, part } = await updateRun({
@@ -75,6 +78,7 @@ export async function finishRun({
       rows,
       dedupe: rows.length > 0,
       slice,
+      ...(known && { known }),
       subject: `run ${runId}: ${slice ? `slice ${slice.index}/${slice.count} ` : ''}${status}`,
       manifest: (cur, committed) => {
         const events: ManifestEvent[] = [...cur.events];
@@ -103,6 +107,7 @@ export async function recordRegraded({
   regraded,
   planned,
   plannedTests,
+  known,
 }: {
   store: Store;
   runId: string;
@@ -111,12 +116,15 @@ export async function recordRegraded({
   planned?: number;
   /** The run's planned tests with the re-graded ones' current keys. */
   plannedTests?: PlannedTest[];
+  /** The run's chunks this command has parsed already (counting reads only the others). */
+  known?: KnownChunks;
 }): Promise<Manifest> {
   const at = store.now().toISOString();
   const { manifest } = await updateRun({
     store,
     runId,
     update: {
+      ...(known && { known }),
       subject: `run ${runId}: regraded ${regraded}`,
       manifest: (cur, committed) => {
         const planned_tests = plannedTests ?? cur.planned_tests;
@@ -142,7 +150,7 @@ export class RunRecorder {
   private regraded = 0;
 
   constructor(
-    private readonly opts: { store: Store; runId: string; mode: EvalMode; emit?: Emit; slice?: SliceRef | null },
+    private readonly opts: { store: Store; runId: string; mode: EvalMode; emit?: Emit; slice?: SliceRef | null; known?: KnownChunks },
   ) {}
 
   /** The slice's own manifest as last written (sharded runs), for its own exit code. */
@@ -219,7 +227,7 @@ export class RunRecorder {
 
   /** The end of `agentv regrade`: the `regraded` event and counts, the run's status unchanged. */
   async regradeDone({ planned, plannedTests }: { planned: number; plannedTests: PlannedTest[] }): Promise<Manifest> {
-    const m = await recordRegraded({ store: this.opts.store, runId: this.opts.runId, regraded: this.regraded, planned, plannedTests });
+    const m = await recordRegraded({ store: this.opts.store, runId: this.opts.runId, regraded: this.regraded, planned, plannedTests, known: this.opts.known });
     this.emit({ type: 'regraded', regraded: this.regraded, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' });
     return m;
   }
@@ -236,6 +244,7 @@ export class RunRecorder {
       executed: resumed ? this.executed : undefined,
       slice: this.opts.slice,
       regraded,
+      known: this.opts.known,
     });
     this.part = part;
     if (regraded) this.emit({ type: 'regraded', regraded, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' }, m.finished_at ?? undefined);

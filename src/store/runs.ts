@@ -8,6 +8,8 @@ import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
+import { quickRow } from './row-check.js';
+import { hashObject } from '../git/index.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
 import { digestOf, digestPath, serializeDigest, type RowPosition } from './digest.js';
@@ -83,15 +85,23 @@ export interface RunRows {
 }
 
 /**
+ * Row chunks already parsed, by blob id. A blob's content never changes, so a
+ * reader given this map parses only the chunks it does not hold (and adds them);
+ * updateRun adds the chunk it writes. One command keeps one for the run it
+ * continues, so its final manifest update does not parse the run's history again.
+ */
+export type KnownChunks = Map<string, Row[]>;
+
+/**
  * Every row of a run, tolerant of damage (which it lists); readers use requireIntact.
  * A sharded run's rows are its own plus every slice's (slices are disjoint, so
  * their order does not matter); `slice` reads one slice's rows only.
  */
-export async function readRowsAt(store: Store, tree: string, runId: string, slice?: SliceRef | null): Promise<RunRows> {
-  if (slice) return readRowsIn(store, tree, `${partDir(runId, slice)}/${ROWS_DIR}`);
-  const own = await readRowsIn(store, tree, `${runDir(runId)}/${ROWS_DIR}`);
+export async function readRowsAt(store: Store, tree: string, runId: string, slice?: SliceRef | null, known?: KnownChunks): Promise<RunRows> {
+  if (slice) return readRowsIn(store, tree, `${partDir(runId, slice)}/${ROWS_DIR}`, known);
+  const own = await readRowsIn(store, tree, `${runDir(runId)}/${ROWS_DIR}`, known);
   for (const p of await slicePartOids(store, tree, runId)) {
-    const part = await readRowsIn(store, tree, `${runDir(runId)}/${SLICES_DIR}/${p.key}/${ROWS_DIR}`);
+    const part = await readRowsIn(store, tree, `${runDir(runId)}/${SLICES_DIR}/${p.key}/${ROWS_DIR}`, known);
     own.rows.push(...part.rows);
     own.damaged += part.damaged;
     own.damage.push(...part.damage);
@@ -101,23 +111,25 @@ export async function readRowsAt(store: Store, tree: string, runId: string, slic
   return own;
 }
 
-async function readRowsIn(store: Store, tree: string, dir: string): Promise<RunRows> {
+async function readRowsIn(store: Store, tree: string, dir: string, known?: KnownChunks): Promise<RunRows> {
   const entries = (await store.readTree(tree, dir)) ?? [];
   const chunks = entries
     .map((e) => ({ e, seq: parseRowChunkSeq(e.name) }))
     .filter((x): x is { e: (typeof entries)[number]; seq: number } => x.seq !== null)
     .sort((a, b) => a.seq - b.seq);
-  const bufs = await Promise.all(chunks.map((c) => store.readBlobOid(c.e.oid, `${dir}/${c.e.name}`)));
+  const bufs = await Promise.all(chunks.map((c) => (known?.has(c.e.oid) ? null : store.readBlobOid(c.e.oid, `${dir}/${c.e.name}`))));
   const rows: Row[] = [];
   const positions: RowPosition[] = [];
   const damage: RowChunkDamage[] = [];
   let damaged = 0;
   bufs.forEach((buf, i) => {
-    const parsed = parseJsonl(Row, buf.toString('utf8'));
-    rows.push(...parsed.rows);
+    const oid = chunks[i]!.e.oid;
+    const parsed = buf === null ? { rows: known!.get(oid)!, damaged: 0, bad: [] } : parseJsonl(Row, buf.toString('utf8'), quickRow);
+    for (const r of parsed.rows) rows.push(r);
     parsed.rows.forEach((_, line) => positions.push({ chunk: chunks[i]!.seq, line }));
     damaged += parsed.damaged;
-    if (parsed.bad.length) damage.push({ file: `${dir}/${chunks[i]!.e.name}`, object: chunks[i]!.e.oid, lines: parsed.bad });
+    if (parsed.bad.length) damage.push({ file: `${dir}/${chunks[i]!.e.name}`, object: oid, lines: parsed.bad });
+    else if (known && buf !== null) known.set(oid, parsed.rows);
   });
   return { rows, positions, lastChunk: chunks.length ? chunks[chunks.length - 1]!.seq : 0, chunkCount: chunks.length, damaged, damage };
 }
@@ -241,6 +253,8 @@ export interface RunUpdate {
   sourceCommit?: string | null;
   /** The slice of a sharded run this update writes (its part and rows only). */
   slice?: SliceRef | null;
+  /** Chunks of this run (or slice) already parsed: not parsed again; the chunk written here joins them. */
+  known?: KnownChunks;
 }
 
 /**
@@ -277,7 +291,7 @@ export async function updateRun({
     // committed row is for dedupe and manifest counts, which are rare (recovery, finish).
     const needRows = update.dedupe || update.manifest !== undefined;
     const existing = needRows
-      ? requireIntact(runId, await readRowsAt(store, tip.tree, runId, slice))
+      ? requireIntact(runId, await readRowsAt(store, tip.tree, runId, slice, update.known))
       : { rows: [], positions: [], chunkCount: 0, lastChunk: rows.length ? await lastRowChunk(store, tip.tree, runId, slice) : 0 };
     if (update.dedupe) {
       const key = (r: Row) => `${r.test_id}\u0000${r.attempt}\u0000${r.grade_seq ?? 0}`;
@@ -285,10 +299,15 @@ export async function updateRun({
       rows = rows.filter((r) => !have.has(key(r)));
     }
     if (rows.length) {
-      const chunk = `${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`;
-      edits.set(`${dir}/${chunk}`, toJsonl(rows));
+      const name = `${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`;
+      const chunk = Buffer.from(toJsonl(rows));
+      edits.set(`${dir}/${name}`, chunk);
       // The call index follows the rows in the same commit (SPEC 3.9); its paths are relative to the run's directory.
-      await callIndexEdits(store, tip.tree, entriesOfChunk(runId, `${dir.slice(runDir(runId).length + 1)}${slice ? '/' : ''}${chunk}`, numberedRows(rows)), edits);
+      await callIndexEdits(store, tip.tree, entriesOfChunk(runId, `${dir.slice(runDir(runId).length + 1)}${slice ? '/' : ''}${name}`, numberedRows(rows)), edits);
+      // A later read of this run finds these rows by the blob id of what is written,
+      // exactly as a reader would parse them (a chunk with a rarer row shape is parsed then).
+      const asRead = update.known ? rows.map(quickRow) : [];
+      if (update.known && !asRead.includes(null)) update.known.set(hashObject('blob', chunk, store.repo.objectFormat).oid, asRead as Row[]);
     }
     if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;
@@ -329,10 +348,10 @@ export async function updateRun({
   return { manifest: result, part, added };
 }
 
-export async function readRun({ store, runId, tree }: { store: Store; runId: string; tree?: string }) {
+export async function readRun({ store, runId, tree, known }: { store: Store; runId: string; tree?: string; known?: KnownChunks }) {
   const t = tree ?? (await store.tip())?.tree;
   const manifest = t ? await readManifestAt(store, t, runId) : null;
   if (!t || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
-  const rows = requireIntact(runId, await readRowsAt(store, t, runId));
+  const rows = requireIntact(runId, await readRowsAt(store, t, runId, null, known));
   return { manifest, ...rows };
 }

@@ -7,7 +7,7 @@ import type { SliceRef } from '../schemas/manifest.js';
 import { localName } from './layout.js';
 import type { Row } from '../schemas/row.js';
 import { Journal, journalPath, removeJournal } from './journal.js';
-import { updateRun } from './runs.js';
+import { updateRun, type KnownChunks } from './runs.js';
 import type { Store } from './store.js';
 
 export interface RowWriterOptions {
@@ -19,6 +19,8 @@ export interface RowWriterOptions {
   sourceCommit?: string | null;
   /** The slice of a sharded run: its own journal, and rows in its own part. */
   slice?: SliceRef | null;
+  /** Parsed chunks of the run, kept by the command: each chunk committed here joins them. */
+  known?: KnownChunks;
   /** Called when a background group commit fails; the rows stay journaled. */
   onError?: (e: Error) => void;
 }
@@ -71,6 +73,7 @@ export class RowWriter {
             rows: batch,
             inputs,
             slice: this.opts.slice ?? null,
+            ...(this.opts.known && { known: this.opts.known }),
             subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}`,
             ...(this.opts.sourceCommit !== undefined ? { sourceCommit: this.opts.sourceCommit } : {}),
           },

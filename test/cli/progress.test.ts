@@ -59,4 +59,18 @@ describe('eval progress', () => {
     new Progress(pipe.io, 1, {}).onEvent(finished('t1', 'ok'));
     expect(pipe.err.join('')).toBe('[1/1] PASS t1 (1ms)\n');
   });
+
+  it('batched (regrade): plain lines are written together, in order, and before a message or the end', async () => {
+    const { io, err } = capture(false);
+    const p = new Progress(io, 3, { NO_COLOR: '1' }, true);
+    p.onEvent(finished('t1', 'ok'));
+    p.onEvent(finished('t2', 'quality_failure', 'wrong'));
+    expect(err).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    expect(err).toEqual(['[1/3] PASS t1 (1ms)\n[2/3] FAIL t2 (1ms) - wrong\n']);
+    p.onEvent(finished('t3', 'ok'));
+    p.say('Stopping');
+    p.end();
+    expect(err.slice(1)).toEqual(['[3/3] PASS t3 (1ms)\n', 'Stopping\n']);
+  });
 });

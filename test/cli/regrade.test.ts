@@ -31,7 +31,8 @@ function setup(tests: Test[]) {
     ].join('\n'),
   );
   writeSuite(dir, tests);
-  return { dir, calls: () => readLog(log) };
+  // Sorted: tests run side by side, so which target process appends first is a race.
+  return { dir, calls: () => readLog(log).sort() };
 }
 
 function writeSuite(dir: string, tests: Test[]) {

@@ -1,0 +1,136 @@
+// quickRow (the fast reader of stored rows) must agree with the Row schema:
+// the same value, keys in the same order, for everything it accepts, and null
+// (the schema decides) for anything else.
+import { describe, expect, it } from 'vitest';
+import { Row } from '../../src/schemas/row.js';
+import { quickRow } from '../../src/store/row-check.js';
+import { parseJsonl, toJsonl } from '../../src/store/jsonl.js';
+
+const base = {
+  test_id: 't1',
+  input_hash: 'h',
+  execution_status: 'ok',
+  passed: true,
+  score: 1,
+  assertions: [{ type: 'contains', passed: true, score: 1, reason: null }],
+  output: 'hello',
+  error: null,
+  duration_ms: 5,
+  started_at: '2026-01-01T00:00:00.000Z',
+  finished_at: '2026-01-01T00:00:01.000Z',
+  attempt: 1,
+  token_usage: null,
+  cost_usd: null,
+};
+
+// Variations: each is applied to the base row alone and in pairs.
+const variations: Record<string, unknown>[] = [
+  {},
+  { assertions: undefined },
+  { assertions: [] },
+  { assertions: [{ type: 'x', passed: false, score: 0 }] },
+  { assertions: [{ type: 'x', passed: false, score: 0.5, reason: 'r', weight: 2, metric: 'm', required: true, extra: 1 }] },
+  { assertions: [{ type: 'x', passed: 'no', score: 0 }] },
+  { assertions: [{ type: 'x', passed: true, score: 1, reason: 3 }] },
+  { assertions: 'x' },
+  { output: undefined, error: undefined, token_usage: undefined, cost_usd: undefined },
+  { output: null, execution_status: 'execution_error', error: 'boom', error_phase: 'target' },
+  { error_phase: 'grading' },
+  { error_phase: null },
+  { error_phase: 'other' },
+  { execution_status: 'quality_failure', passed: false, score: 0 },
+  { execution_status: 'bogus' },
+  { test_id: '' },
+  { test_id: 3 },
+  { input_hash: null },
+  { passed: 1 },
+  { score: '1' },
+  { duration_ms: -1 },
+  { duration_ms: 0 },
+  { started_at: '' },
+  { finished_at: 5 },
+  { attempt: 0 },
+  { attempt: 1.5 },
+  { attempt: 3 },
+  { token_usage: { prompt: 1, completion: 2, total: 3 } },
+  { token_usage: { prompt: 1 } },
+  { token_usage: { prompt: -1, completion: 2, total: 3 } },
+  { token_usage: { prompt: 1.5 } },
+  { token_usage: [] },
+  { token_usage: { total: 4, extra: 'x' } },
+  { cost_usd: 0.25 },
+  { cost_usd: 'x' },
+  { grade_seq: 0 },
+  { grade_seq: 2 },
+  { grade_seq: -1 },
+  { grade_seq: 1.5 },
+  { input_ref: 'a'.repeat(64) },
+  { input_ref: null },
+  { input_ref: 5 },
+  { call_key: 'c', grading_key: 'g' },
+  { call_key: 1 },
+  { target_ms: 3 },
+  { target_ms: -3 },
+  { carried_from: 'r1' },
+  { carried_from: '..' },
+  { trace: { tool_calls: [{ tool: 'search' }] } },
+  { unknown_field: 'dropped' },
+];
+
+function cases(): unknown[] {
+  const out: unknown[] = [null, 3, 'row', [], [base]];
+  for (const a of variations) {
+    out.push({ ...base, ...a });
+    for (const b of variations) out.push({ ...base, ...a, ...b });
+  }
+  // Keys in another order than the schema's.
+  out.push(Object.fromEntries(Object.entries({ ...base, grade_seq: 1, call_key: 'c' }).reverse()));
+  // Explicitly absent keys are missing from JSON: round-trip every case.
+  return out.map((v) => (v === undefined ? v : JSON.parse(JSON.stringify(v))));
+}
+
+describe('quickRow', () => {
+  it('returns what Row.parse returns, keys in the same order, or null', () => {
+    let quick = 0;
+    for (const v of cases()) {
+      const fast = quickRow(v);
+      const slow = Row.safeParse(v);
+      if (fast === null) continue;
+      quick++;
+      expect(slow.success, JSON.stringify(v)).toBe(true);
+      expect(JSON.stringify(fast)).toBe(JSON.stringify(slow.data));
+      expect(fast).toEqual(slow.data);
+    }
+    // The common shapes take the quick path.
+    expect(quick).toBeGreaterThan(500);
+  });
+
+  it('parseJsonl with quickRow reads a chunk exactly as without it, damaged lines included', () => {
+    const rows = cases().filter((v) => v !== null && typeof v === 'object');
+    const text = `${toJsonl(rows)}{"test_id": "cut`;
+    const a = parseJsonl(Row, text);
+    const b = parseJsonl(Row, text, quickRow);
+    expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+    expect(b.bad.length).toBeGreaterThan(0);
+  });
+});
+
+describe('quickRow keeps up with the Row schema', () => {
+  it('reads every field the schema has (or hands the row to the schema): a new field cannot be dropped silently', () => {
+    // A row with every schema field set: quickRow must return it whole or decline it.
+    const full = {
+      ...base,
+      carried_from: undefined,
+      trace: undefined,
+      error_phase: 'grading',
+      grade_seq: 2,
+      input_ref: 'ab',
+      call_key: 'c',
+      grading_key: 'g',
+      target_ms: 3,
+    };
+    const handled = new Set([...Object.keys(full), 'carried_from', 'trace']);
+    expect(Object.keys(Row.shape).filter((k) => !handled.has(k))).toEqual([]);
+    expect(quickRow(full)).toEqual(Row.parse(full));
+  });
+});
