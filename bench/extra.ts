@@ -15,6 +15,7 @@ import { CatFile, initRepo, writeObject } from '../src/git/index.js';
 import { buildApp } from '../src/server/app.js';
 import { RowWriter, createRun, openStore } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
+import { answeredRow, commitPlannedRun } from './planned-run.js';
 import { measureCompare } from './compare.js';
 import { measureRegrade } from './regrade.js';
 import { mark, n, percentile, timeEach } from './stats.js';
@@ -53,38 +54,8 @@ async function planning(tmp: string): Promise<string[]> {
     const suitePath = path.join(dir, 'suite.yaml');
     const first = await EvalSession.prepare({ store, repoDir: dir, suitePath, target: 'echo', runId: 'plan' });
     const now = new Date().toISOString();
-    const done = first.plan.planned.slice(0, 9_000).map((p) => ({
-      test_id: p.test_id,
-      input_hash: p.input_hash,
-      execution_status: 'ok' as const,
-      passed: true,
-      score: 1,
-      assertions: [{ type: 'contains', passed: true, score: 1, reason: null }],
-      output: 'question',
-      error: null,
-      duration_ms: 1,
-      started_at: now,
-      finished_at: now,
-      attempt: 1,
-      token_usage: null,
-      cost_usd: null,
-    }));
-    const [run] = [...syntheticRuns({ runs: 1, rowsPerRun: 1, startAt: new Date() })];
-    await createRun({
-      store,
-      manifest: {
-        ...run!.manifest,
-        run_id: 'plan',
-        suite: { name: 'bench', path: 'suite.yaml' },
-        target: { name: 'echo', provider: 'echo', config_hash: first.plan.target.configHash },
-        planned_tests: first.plan.planned,
-        planned_test_count: first.plan.planned.length,
-        status: 'stopped',
-        host: 'elsewhere',
-        options: { suite_paths: ['suite.yaml'], target: 'echo', grader: null, workers: null, test_ids: [], tags: [] },
-      },
-      rows: done,
-    });
+    const done = first.plan.planned.slice(0, 9_000).map((p) => answeredRow(p, 'question', 1, now));
+    await commitPlannedRun({ store, plan: first.plan, runId: 'plan', suiteName: 'bench', status: 'stopped', rows: done });
     log('resume planning, 10,000 tests with 9,000 done, 5 times ...');
     let summary = '';
     const t = await timeEach(5, async () => {

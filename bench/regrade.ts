@@ -9,9 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { EvalSession } from '../src/eval/session.js';
 import { initRepo } from '../src/git/index.js';
-import type { Row } from '../src/schemas/row.js';
-import { createRun, openStore } from '../src/store/index.js';
-import { syntheticRuns } from '../src/store/seed.js';
+import { openStore } from '../src/store/index.js';
+import { answeredRow, commitPlannedRun } from './planned-run.js';
 import { mark, n, timeEach } from './stats.js';
 
 const execFileP = promisify(execFile);
@@ -36,38 +35,8 @@ export async function regradeRepo({ dir, calls, tests = TESTS }: { dir: string; 
     const suitePath = path.join(dir, 'suite.yaml');
     const first = await EvalSession.prepare({ store, repoDir: dir, suitePath, target: 'logged', runId: 'regrade' });
     const now = new Date().toISOString();
-    const rows: Row[] = first.plan.planned.map((p, i) => ({
-      ...p,
-      execution_status: 'ok',
-      passed: true,
-      score: 1,
-      assertions: [{ type: 'contains', passed: true, score: 1, reason: null }],
-      output: `question ${i}`,
-      error: null,
-      duration_ms: 50,
-      target_ms: 50,
-      started_at: now,
-      finished_at: now,
-      attempt: 1,
-      token_usage: null,
-      cost_usd: null,
-    }));
-    const [run] = [...syntheticRuns({ runs: 1, rowsPerRun: 1, startAt: new Date() })];
-    await createRun({
-      store,
-      manifest: {
-        ...run!.manifest,
-        run_id: 'regrade',
-        suite: { name: 'bench-regrade', path: 'suite.yaml' },
-        target: { name: 'logged', provider: 'cli', config_hash: first.plan.target.configHash },
-        planned_tests: first.plan.planned,
-        planned_test_count: first.plan.planned.length,
-        status: 'completed',
-        host: 'elsewhere',
-        options: { suite_paths: ['suite.yaml'], target: 'logged', grader: null, workers: null, test_ids: [], tags: [] },
-      },
-      rows,
-    });
+    const rows = first.plan.planned.map((p, i) => ({ ...answeredRow(p, `question ${i}`, 50, now), target_ms: 50 }));
+    await commitPlannedRun({ store, plan: first.plan, runId: 'regrade', suiteName: 'bench-regrade', status: 'completed', rows });
   } finally {
     store.close();
   }

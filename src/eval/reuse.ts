@@ -17,11 +17,6 @@ export interface ReuseResult {
   noIndex: boolean;
 }
 
-/** Items that carry an earlier output instead of calling the target. */
-export function isReused(item: WorkItem): boolean {
-  return item.stored?.carriedFrom !== undefined;
-}
-
 /**
  * Turn the plan's target calls into grading of earlier outputs where the call
  * index has them. Items already carrying a stored output (re-grades) are left

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitJob } from '../helpers/jobs.js';
+import type { JobStatus } from '../../src/schemas/studio.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -8,7 +10,6 @@ import { CLI, ROOT, waitExit } from '../helpers/proc.js';
 import { startCli, waitForStderr } from '../helpers/cli.js';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
 import { createRun, finishRun, openStore, type Store } from '../../src/store/index.js';
-import type { JobStatus } from '../../src/schemas/studio.js';
 
 const AGENT = path.join(ROOT, 'fixtures/agents/sleepy.mjs');
 let dir: string;
@@ -50,21 +51,6 @@ afterAll(async () => {
 
 const json = { 'content-type': 'application/json' };
 
-/** Resolve when the job reaches a state in `states` (event-driven, no polling sleeps). */
-function waitJob(s: StudioApp, id: string, states: string[]): Promise<JobStatus> {
-  return new Promise((resolve) => {
-    let done = false;
-    const check = (st: JobStatus) => {
-      if (!done && states.includes(st.status)) {
-        done = true;
-        off();
-        resolve(st);
-      }
-    };
-    const off = s.jobs.subscribe(id, check);
-    void s.jobs.get(id).then((st) => st && check(st));
-  });
-}
 
 describe('reading runs', () => {
   it('GET /api/config', async () => {

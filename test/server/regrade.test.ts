@@ -2,6 +2,7 @@
 // (202), refuses it read-only (403), for an unknown run (404) and while the run
 // is running (409). The jobs are the real CLI as child processes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitJob } from '../helpers/jobs.js';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -10,7 +11,6 @@ import { CLI, ROOT, waitExit } from '../helpers/proc.js';
 import { runCli, startCli, waitForStderr } from '../helpers/cli.js';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import type { JobStatus } from '../../src/schemas/studio.js';
 
 const AGENT = path.join(ROOT, 'fixtures/agents/sleepy.mjs');
 let dir: string;
@@ -39,20 +39,6 @@ afterAll(async () => {
   cleanupRepos();
 });
 
-function waitJob(id: string, states: string[]): Promise<JobStatus> {
-  return new Promise((resolve) => {
-    let done = false;
-    const check = (st: JobStatus) => {
-      if (!done && states.includes(st.status)) {
-        done = true;
-        off();
-        resolve(st);
-      }
-    };
-    const off = studio.jobs.subscribe(id, check);
-    void studio.jobs.get(id).then((st) => st && check(st));
-  });
-}
 
 const calls = () => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 
@@ -66,7 +52,7 @@ describe('POST /api/runs/:run_id/regrade', () => {
     expect(res.statusCode).toBe(202);
     const body = res.json();
     expect(body).toMatchObject({ run_id: 'rg1', status: 'starting', command: 'agentv regrade rg1' });
-    const done = await waitJob(body.id, ['finished', 'failed', 'stopped']);
+    const done = await waitJob(studio, body.id, ['finished', 'failed', 'stopped']);
     expect(done).toMatchObject({ kind: 'regrade', status: 'finished', exit_code: 1, outcome: 'failed', suite: 'graded', progress: { to_execute: 1, done: 1, failed: 1 } });
     expect(calls()).toEqual(['quick']);
     const detail = (await app.inject('/api/runs/rg1?history=true')).json();
