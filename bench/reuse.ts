@@ -7,8 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EvalSession } from '../src/eval/session.js';
-import { initRepo } from '../src/git/index.js';
-import { openStore } from '../src/store/index.js';
+import { MODE_DIR, initRepo, type TreeEntry } from '../src/git/index.js';
+import { BUCKET_MAX, CALLS_DIR, openStore, readCallIndex, type Store } from '../src/store/index.js';
 import { seedRuns } from '../src/store/seed.js';
 import { mark, n, timeEach } from './stats.js';
 
@@ -29,6 +29,26 @@ async function suiteRepo(dir: string, tests: number, target?: string): Promise<s
   return dir;
 }
 
+/** Loose objects in the repository (the write path writes loose objects; nothing here repacks). */
+async function looseObjects(dir: string): Promise<number> {
+  const { stdout } = await execFileP('git', ['count-objects'], { cwd: dir });
+  return Number(/^(\d+) objects/.exec(stdout)?.[1] ?? 0);
+}
+
+/** How many keys and buckets the call index at the tip holds. */
+async function callIndexShape(store: Store): Promise<{ keys: number; buckets: number }> {
+  const tip = (await store.tip())!;
+  let buckets = 0;
+  const visit = async (entries: TreeEntry[]): Promise<void> => {
+    for (const e of entries) {
+      if (e.mode === MODE_DIR) await visit(await store.treeEntries(e.oid));
+      else buckets++;
+    }
+  };
+  await visit((await store.readTree(tip.tree, CALLS_DIR)) ?? []);
+  return { keys: (await readCallIndex(store, tip.tree)).size, buckets };
+}
+
 async function evalCli(cli: string, dir: string, args: string[]): Promise<{ wall: number; json: { reused_count?: number; passed: number } }> {
   const t0 = performance.now();
   const { stdout } = await execFileP(process.execPath, [cli, 'eval', 'suite.yaml', '--json', ...args], { cwd: dir, maxBuffer: 1 << 26 });
@@ -40,7 +60,9 @@ async function planning(tmp: string, cli: string): Promise<string[][]> {
   const dir = await suiteRepo(path.join(tmp, 'reuse-plan'), TESTS);
   log('reuse: seeding 999 runs of history, then a real 10,000-test run against echo ...');
   await seedRuns({ repoDir: dir, runs: 999, rowsPerRun: 10 });
+  const before = await looseObjects(dir);
   const source = await evalCli(cli, dir, ['--target', 'echo']);
+  const written = (await looseObjects(dir)) - before;
   if (source.json.passed !== TESTS) throw new Error(`source run: expected ${TESTS} passed, got ${source.json.passed}`);
   const store = await openStore({ repoDir: dir });
   const suitePath = path.join(dir, 'suite.yaml');
@@ -58,7 +80,13 @@ async function planning(tmp: string, cli: string): Promise<string[][]> {
     log('reuse end to end: agentv eval --reuse of the unchanged 10,000-test suite ...');
     const e2e = await evalCli(cli, dir, ['--target', 'echo', '--reuse']);
     if (e2e.json.reused_count !== TESTS) throw new Error(`eval --reuse reused ${e2e.json.reused_count} of ${TESTS}`);
+    const shape = await callIndexShape(store);
     return [
+      row(
+        'write path: loose objects one `agentv eval` of 10,000 tests against echo wrote (rows, inputs, call index, manifest and index trees; the call index is one trie of buckets, so a group commit rewrites at most one bucket per row)',
+        `${n(written)} objects = ${(written / TESTS).toFixed(2)} per row; call index: ${n(shape.keys)} keys in ${n(shape.buckets)} buckets of ≤ ${BUCKET_MAX}`,
+        'info',
+      ),
       row(
         '`--reuse` planning: 10,000-test suite against a history of 1,000 runs (load suite, hash, look up 10,000 call keys in the call index, read their rows; ms, median of 5)',
         `${ms(withReuse)} ms (planning without reuse: ${ms(plain)} ms; all 10,000 found, 0 target calls planned)`,

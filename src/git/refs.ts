@@ -1,9 +1,10 @@
 // Refs move only by compare-and-swap: `git update-ref <ref> <new> <old>` uses
 // git's own lock file, so agentv and plain git commands can never both win.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
-import { runGit } from './exec.js';
+import { gitEnv, runGit } from './exec.js';
 
 
 /** The object a ref points at, or null when it does not exist. */
@@ -56,12 +57,135 @@ export async function updateRefCas({
     allowFail: true,
   });
   if (r.code === 0) return true;
-  const lock = /unable to create '([^']+\.lock)'/i.exec(r.stderr)?.[1];
+  return lostRace(ref, r.stderr);
+}
+
+/**
+ * What git's refusal to move `ref` means: false when another writer won (the
+ * ref moved: "is at X but expected Y", "already exists"; or holds the lock right
+ * now: "Unable to create ... .lock"); REF_LOCKED for a leftover lock file; GIT
+ * for anything else.
+ */
+function lostRace(ref: string, stderr: string): false {
+  const lock = /unable to create '([^']+\.lock)'/i.exec(stderr)?.[1];
   if (lock) staleLockCheck(lock, ref);
-  // Lost the race: the ref moved ("is at X but expected Y", "already exists"),
-  // or another writer holds the lock right now ("Unable to create ... .lock").
-  if (/but expected|already exists|unable to create .*\.lock|cannot lock ref/i.test(r.stderr)) return false;
-  throw new AgentvError('GIT', `git update-ref ${ref} failed: ${r.stderr.trim()}`, { ref, stderr: r.stderr });
+  if (/but expected|already exists|unable to create .*\.lock|cannot lock ref/i.test(stderr)) return false;
+  throw new AgentvError('GIT', `git update-ref ${ref} failed: ${stderr.trim()}`, { ref, stderr });
+}
+
+const liveUpdaters = new Set<RefUpdater>();
+process.once('exit', () => {
+  for (const u of liveUpdaters) u.close();
+});
+
+/**
+ * updateRefCas through one long-lived `git update-ref --stdin` process: each
+ * move is one transaction (start, update <ref> <new> <old>, prepare, commit)
+ * under git's own ref lock, exactly what `git update-ref <ref> <new> <old>`
+ * does, without a process start per commit (on a busy 2-core machine a spawn
+ * from a large Node process costs more than the update). Moves are serialized.
+ * A transaction git refuses ends the process ("fatal: ..." on stderr): the
+ * answer is read from that message as updateRefCas reads it, and the next move
+ * starts a fresh process. close() ends it; nothing outlives the owner.
+ */
+export class RefUpdater {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private chain: Promise<unknown> = Promise.resolve();
+  private legacy = false;
+  /** Number of processes started; a test hook. */
+  spawned = 0;
+
+  /** `zeroOid`: the object format's all-zero id ("must not exist" as an old value). */
+  constructor(
+    private readonly cwd: string,
+    private readonly zeroOid: string,
+  ) {}
+
+  /** Move `ref` from `oldOid` (null: must not exist) to `newOid`; false when another writer moved it first. */
+  cas({ ref, newOid, oldOid }: { ref: string; newOid: string; oldOid: string | null }): Promise<boolean> {
+    if (/\s/.test(ref + newOid + (oldOid ?? ''))) return Promise.reject(new AgentvError('USAGE', `invalid ref update of ${JSON.stringify(ref)}`));
+    const next = this.chain.then(() => this.transaction(ref, newOid, oldOid ?? this.zeroOid));
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): void {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    liveUpdaters.delete(this);
+    child.stdin.end();
+    child.kill();
+  }
+
+  private transaction(ref: string, newOid: string, oldOid: string): Promise<boolean> {
+    if (this.legacy) return updateRefCas({ cwd: this.cwd, ref, newOid, oldOid: oldOid === this.zeroOid ? null : oldOid });
+    const child = this.ensure();
+    const hold = (on: boolean) => {
+      for (const h of [child, child.stdout, child.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) (on ? h.ref : h.unref)?.call(h);
+    };
+    return new Promise<boolean>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      const done = () => {
+        child.stdout.off('data', onOut);
+        child.stderr.off('data', onErr);
+        child.off('close', onExit);
+        child.off('error', onExit);
+        hold(false);
+      };
+      const onOut = (d: string) => {
+        out += d;
+        if (/(^|\n)commit: ok\n/.test(out)) {
+          done();
+          resolve(true);
+        }
+      };
+      const onErr = (d: string) => (err = (err + d).slice(-4000));
+      const onExit = () => {
+        done();
+        if (this.child === child) {
+          this.child = null;
+          liveUpdaters.delete(this);
+        }
+        // A git without transactions on --stdin (before 2.28): one process per move, as before.
+        if (/unknown command/i.test(err)) {
+          this.legacy = true;
+          updateRefCas({ cwd: this.cwd, ref, newOid, oldOid: oldOid === this.zeroOid ? null : oldOid }).then(resolve, reject);
+          return;
+        }
+        try {
+          resolve(lostRace(ref, err || 'git update-ref --stdin exited'));
+        } catch (e) {
+          reject(e);
+        }
+      };
+      child.stdout.on('data', onOut);
+      child.stderr.on('data', onErr);
+      // 'close', not 'exit': stderr is read to its end by then.
+      child.once('close', onExit);
+      child.once('error', onExit);
+      // Hold the event loop open only while an answer is awaited: the process
+      // too, not only its output (a refused move is answered by its exit).
+      hold(true);
+      child.stdin.write(`start\nupdate ${ref} ${newOid} ${oldOid}\nprepare\ncommit\n`);
+    });
+  }
+
+  private ensure(): ChildProcessWithoutNullStreams {
+    if (this.child) return this.child;
+    const child = spawn('git', ['update-ref', '-m', 'agentv', '--stdin'], { cwd: this.cwd, env: gitEnv(), stdio: 'pipe' });
+    this.spawned++;
+    this.child = child;
+    liveUpdaters.add(this);
+    // An idle updater must never keep a finished command alive.
+    child.unref();
+    for (const s of [child.stdin, child.stdout, child.stderr] as unknown as { unref?: () => void }[]) s.unref?.();
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdin.on('error', () => undefined); // a process that died is seen through 'exit'
+    return child;
+  }
 }
 
 /** Git holds a ref lock for milliseconds; one this old was left by a process that died. */

@@ -72,7 +72,7 @@ export const ReindexReport = z.object({
   call_index: z
     .object({
       entries: z.number().int().nonnegative(),
-      drift: z.array(z.object({ call_key: z.string(), kind: z.enum(['missing', 'extra', 'different']) })),
+      drift: z.array(z.object({ call_key: z.string(), kind: z.enum(['missing', 'extra', 'different', 'layout']) })),
     })
     .optional(),
 });

@@ -1,5 +1,5 @@
-// An entry of the call index on the ref (index/calls/<ab>/<cd>/<call_key>):
-// where the newest reusable row of one call key lives. It points at the row
+// An entry of the call index on the ref (a line of a bucket under index/calls/,
+// docs/formats.md): where the newest reusable row of one call key lives. It points at the row
 // (run, row chunk relative to the run's directory, 1-based line) instead of
 // copying it, so the index costs a few dozen bytes per call however long the
 // output is.
@@ -17,3 +17,7 @@ export const CallIndexEntry = z.object({
   finished_at: Timestamp,
 });
 export type CallIndexEntry = z.infer<typeof CallIndexEntry>;
+
+/** One line of a call index bucket: the entry with the call key it belongs to. */
+export const CallIndexLine = CallIndexEntry.extend({ call_key: z.string().regex(/^[0-9a-f]{16,128}$/) });
+export type CallIndexLine = z.infer<typeof CallIndexLine>;

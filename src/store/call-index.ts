@@ -1,34 +1,37 @@
 // The call index (SPEC 3.9): call key → where the newest reusable row of that
-// call lives, one small blob per key at index/calls/<ab>/<cd>/<call_key>, so
-// `eval --reuse` finds a test's earlier output with two small tree reads and
-// one blob read, never a scan of runs. It is a projection of the rows:
+// call lives, so `eval --reuse` finds a test's earlier output without ever
+// scanning runs. It is a projection of the rows:
 // - the write path (createRun, updateRun) adds the rows it commits, in the
 //   same commit, keeping an existing entry that is newer;
 // - a merge of two histories takes the union, the newer entry on a clash;
 // - `results reindex` rebuilds it from every run's rows and `--check` proves it.
-// A row is reusable when its output came from a target call in that run: it
-// has a call key and an output, is not carried from elsewhere (its origin is
-// indexed instead), is the row the execution wrote (grade_seq 0: a re-grade
-// has the same output), and is not a target-phase execution_error.
+// Which rows it holds, and reading them back: call-rows.ts.
+//
+// Layout: a trie of bucket files under index/calls/. The root's children are
+// named by a key's first two hex digits; a child is a bucket (a blob of entry
+// lines, one per call key, sorted by key) while it holds at most BUCKET_MAX
+// entries, and otherwise a tree whose children are named by the key's next hex
+// digit, and so on down. The shape is a function of the set of entries alone,
+// so the write path, a merge and a rebuild all arrive at the same tree. A
+// commit of k rows rewrites at most k buckets (one blob each, shared by every
+// row that falls in it) instead of one blob and two trees per row; a lookup
+// of n keys reads at most one bucket per key and, in a history of up to
+// 256 x BUCKET_MAX distinct calls, at most 256 buckets however large n is.
 import { canonicalJson } from '../canonical-json.js';
-import { MODE_DIR, MODE_FILE, encodeTree, sortTreeEntries, type TreeEntry } from '../git/index.js';
-import { CallIndexEntry } from '../schemas/call-index.js';
-import { Row } from '../schemas/row.js';
-import { CALLS_DIR, ROWS_DIR, SLICES_DIR, callEntryPath, parseRowChunkSeq, runDir } from './layout.js';
+import { MODE_DIR, MODE_FILE, encodeTree, hashObject, sortTreeEntries, type TreeEntry } from '../git/index.js';
+import { CallIndexLine, type CallIndexEntry } from '../schemas/call-index.js';
+import { CALLS_DIR } from './layout.js';
 import type { Edits, Store } from './store.js';
 
-const KEY_RE = /^[0-9a-f]{16,128}$/;
+/** What a call key looks like (hex of a hash). */
+export const CALL_KEY_RE = /^[0-9a-f]{16,128}$/;
+const KEY_RE = CALL_KEY_RE;
 
-export function reusableRow(r: Row): r is Row & { call_key: string; output: string } {
-  return (
-    r.call_key !== undefined &&
-    KEY_RE.test(r.call_key) &&
-    r.output !== null &&
-    r.carried_from === undefined &&
-    (r.grade_seq ?? 0) === 0 &&
-    !(r.execution_status === 'execution_error' && r.error_phase !== 'grading')
-  );
-}
+/** A bucket holding more entries than this becomes a tree of 16 buckets (by the next hex digit). */
+export const BUCKET_MAX = 256;
+
+/** Entry lines by call key, as a bucket stores them (canonical JSON, no newline). */
+type Lines = Map<string, string>;
 
 /** The order of entries of one call key: later finished_at wins, then run id, file, line (deterministic on every machine). */
 function rank(e: CallIndexEntry): string {
@@ -39,82 +42,137 @@ export function newerEntry(a: CallIndexEntry, b: CallIndexEntry | null): boolean
   return b === null || rank(a) > rank(b);
 }
 
-export function serializeEntry(e: CallIndexEntry): string {
-  return `${canonicalJson({ run_id: e.run_id, test_id: e.test_id, file: e.file, line: e.line, finished_at: e.finished_at })}\n`;
+/** One bucket line: the entry with its key, as canonical JSON (so `call_key` comes first). */
+export function entryLine(callKey: string, e: CallIndexEntry): string {
+  return canonicalJson({ call_key: callKey, run_id: e.run_id, test_id: e.test_id, file: e.file, line: e.line, finished_at: e.finished_at });
 }
 
-export function parseEntry(buf: Buffer): CallIndexEntry | null {
+const LINE_HEAD = '{"call_key":"';
+
+/** The call key a bucket line names (read without parsing the rest), or null. */
+function keyOfLine(line: string): string | null {
+  if (!line.startsWith(LINE_HEAD)) return null;
+  const end = line.indexOf('"', LINE_HEAD.length);
+  const key = end < 0 ? '' : line.slice(LINE_HEAD.length, end);
+  return KEY_RE.test(key) ? key : null;
+}
+
+/** The entry of a bucket line (null when it does not parse). */
+export function parseLine(line: string): CallIndexEntry | null {
   try {
-    const parsed = CallIndexEntry.safeParse(JSON.parse(buf.toString('utf8')));
-    return parsed.success ? parsed.data : null;
+    const parsed = CallIndexLine.safeParse(JSON.parse(line));
+    if (!parsed.success) return null;
+    const { call_key: _, ...entry } = parsed.data;
+    return entry;
   } catch {
     return null;
   }
 }
 
-/** The newest reusable row per call key among rows of one chunk (`file` relative to the run's directory). */
-export function entriesOfChunk(runId: string, file: string, rows: { row: Row; line: number }[], into = new Map<string, CallIndexEntry>()): Map<string, CallIndexEntry> {
-  for (const { row, line } of rows) {
-    if (!reusableRow(row)) continue;
-    const e: CallIndexEntry = { run_id: runId, test_id: row.test_id, file, line, finished_at: row.finished_at };
-    if (newerEntry(e, into.get(row.call_key) ?? null)) into.set(row.call_key, e);
+/** A bucket's lines by key. A line whose key cannot be read is left out (the index then misses it: fsck reports drift). */
+function parseBucket(buf: Buffer, only?: Set<string>): Lines {
+  const out: Lines = new Map();
+  for (const line of buf.toString('utf8').split('\n')) {
+    const key = keyOfLine(line);
+    if (key && (!only || only.has(key))) out.set(key, line);
   }
-  return into;
+  return out;
 }
 
-/** Rows of a chunk as written (one per line), numbered from 1. */
-export function numberedRows(rows: Row[]): { row: Row; line: number }[] {
-  return rows.map((row, i) => ({ row, line: i + 1 }));
+function bucketText(lines: Lines): string {
+  let text = '';
+  for (const key of [...lines.keys()].sort()) text += `${lines.get(key)}\n`;
+  return text;
+}
+
+/** The name of the trie node at `depth` (1 = a child of index/calls) that holds `key`. */
+function nodeName(key: string, depth: number): string {
+  return depth === 1 ? key.slice(0, 2) : key.charAt(depth);
+}
+
+function groupBy(keys: Iterable<string>, depth: number): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const k of keys) {
+    const name = nodeName(k, depth);
+    const list = out.get(name);
+    if (list) list.push(k);
+    else out.set(name, [k]);
+  }
+  return out;
+}
+
+function pick(lines: Lines, keys: string[]): Lines {
+  return new Map(keys.map((k) => [k, lines.get(k)!]));
+}
+
+/** `a` with `b`'s lines added, the newer entry (a readable one over a damaged one) on a clash. */
+function unionLines(a: Lines, b: Lines): Lines {
+  const out = new Map(a);
+  for (const [k, line] of b) {
+    const mine = out.get(k);
+    if (mine === undefined || mine === line) {
+      out.set(k, line);
+      continue;
+    }
+    const [x, y] = [parseLine(mine), parseLine(line)];
+    if (y && (!x || newerEntry(y, x))) out.set(k, line);
+  }
+  return out;
 }
 
 /**
- * Entries of these call keys in a tree (null where none, or where the blob is
- * unreadable). Level by level, each tree read once however many keys fall in
- * it (concurrent walks from the root would read and parse the shared upper
- * trees once per key), the reads pipelined through the one cat-file reader.
+ * The trie node holding exactly these lines at `depth`: a bucket, or a tree of
+ * smaller nodes once there are more than BUCKET_MAX. `put` writes (or only
+ * hashes) an object and returns its id.
  */
+async function buildNode(put: (type: 'blob' | 'tree', body: Buffer) => Promise<string> | string, lines: Lines, depth: number): Promise<{ mode: string; oid: string }> {
+  if (lines.size <= BUCKET_MAX || depth >= 16) return { mode: MODE_FILE, oid: await put('blob', Buffer.from(bucketText(lines))) };
+  const entries: TreeEntry[] = [];
+  for (const [name, keys] of groupBy(lines.keys(), depth + 1)) entries.push({ name, ...(await buildNode(put, pick(lines, keys), depth + 1)) });
+  return { mode: MODE_DIR, oid: await put('tree', encodeTree(sortTreeEntries(entries))) };
+}
+
+/** Edits that put exactly these lines at the node `path` (depth `depth`), split as the layout says. */
+function nodeEdits(path: string, lines: Lines, depth: number, edits: Edits): void {
+  if (lines.size <= BUCKET_MAX || depth >= 16) {
+    edits.set(path, bucketText(lines));
+    return;
+  }
+  for (const [name, keys] of groupBy(lines.keys(), depth + 1)) nodeEdits(`${path}/${name}`, pick(lines, keys), depth + 1, edits);
+}
+
+async function readBucket(store: Store, oid: string, only?: Set<string>): Promise<Lines> {
+  const obj = await store.reader.read(oid);
+  return obj?.type === 'blob' ? parseBucket(obj.data, only) : new Map();
+}
+
+/**
+ * Walk the trie under `node` (a tree's entries) to the buckets holding `keys`,
+ * each tree and bucket read once however many keys fall in it, the reads
+ * pipelined through the one cat-file reader; `visit` gets each bucket's
+ * entry (absent: no key of the group is indexed) with the keys that fall in it.
+ */
+async function walk(store: Store, node: TreeEntry[], keys: string[], depth: number, visit: (bucket: TreeEntry | null, keys: string[], depth: number, path: string[]) => Promise<void>, path: string[] = []): Promise<void> {
+  const byName = new Map(node.map((e) => [e.name, e]));
+  await Promise.all(
+    [...groupBy(keys, depth)].map(async ([name, group]) => {
+      const child = byName.get(name);
+      if (child?.mode === MODE_DIR) await walk(store, await store.treeEntries(child.oid), group, depth + 1, visit, [...path, name]);
+      else await visit(child ?? null, group, depth, [...path, name]);
+    }),
+  );
+}
+
+/** Entries of these call keys in a tree (null where none, or where the line does not parse). */
 export async function lookupCalls(store: Store, tree: string, keys: Iterable<string>): Promise<Map<string, CallIndexEntry | null>> {
   const wanted = [...new Set(keys)].filter((k) => KEY_RE.test(k));
   const out = new Map<string, CallIndexEntry | null>(wanted.map((k) => [k, null]));
   const root = wanted.length ? await store.readTree(tree, CALLS_DIR) : null;
   if (!root) return out;
-  const group = (ks: string[], at: number) => {
-    const m = new Map<string, string[]>();
-    for (const k of ks) {
-      const g = k.slice(at, at + 2);
-      const list = m.get(g);
-      if (list) list.push(k);
-      else m.set(g, [k]);
-    }
-    return m;
-  };
-  const dirs = (entries: TreeEntry[]) => new Map(entries.filter((e) => e.mode === MODE_DIR).map((e) => [e.name, e.oid]));
-  const rootDirs = dirs(root);
-  const blobs: [string, string][] = [];
-  await Promise.all(
-    [...group(wanted, 0)].map(async ([ab, abKeys]) => {
-      const abOid = rootDirs.get(ab);
-      if (!abOid) return;
-      const abDirs = dirs(await store.treeEntries(abOid));
-      await Promise.all(
-        [...group(abKeys, 2)].map(async ([cd, cdKeys]) => {
-          const cdOid = abDirs.get(cd);
-          if (!cdOid) return;
-          const files = new Map((await store.treeEntries(cdOid)).filter((e) => e.mode !== MODE_DIR).map((e) => [e.name, e.oid]));
-          for (const k of cdKeys) {
-            const oid = files.get(k);
-            if (oid) blobs.push([k, oid]);
-          }
-        }),
-      );
-    }),
-  );
-  await Promise.all(
-    blobs.map(async ([k, oid]) => {
-      const obj = await store.reader.read(oid);
-      if (obj?.type === 'blob') out.set(k, parseEntry(obj.data));
-    }),
-  );
+  await walk(store, root, wanted, 1, async (bucket, group) => {
+    if (!bucket) return;
+    for (const [k, line] of await readBucket(store, bucket.oid, new Set(group))) out.set(k, parseLine(line));
+  });
   return out;
 }
 
@@ -126,168 +184,117 @@ export async function hasCallIndex(store: Store, tree: string): Promise<boolean>
 /**
  * Edits that add these entries to the index at `tree`, each only where it is
  * newer than the entry already there (concurrent writers and resumes of old
- * runs keep the index equal to a rebuild).
+ * runs keep the index equal to a rebuild): each bucket they fall in is read
+ * and written once.
  */
 export async function callIndexEdits(store: Store, tree: string | null, entries: Map<string, CallIndexEntry>, edits: Edits = new Map()): Promise<Edits> {
   if (entries.size === 0) return edits;
-  const existing = tree ? await lookupCalls(store, tree, entries.keys()) : new Map<string, CallIndexEntry | null>();
-  for (const [k, e] of entries) if (newerEntry(e, existing.get(k) ?? null)) edits.set(callEntryPath(k), serializeEntry(e));
+  const fresh: Lines = new Map([...entries].map(([k, e]) => [k, entryLine(k, e)]));
+  const root = tree ? await store.readTree(tree, CALLS_DIR) : null;
+  if (!root) {
+    for (const [name, keys] of groupBy(fresh.keys(), 1)) nodeEdits(`${CALLS_DIR}/${name}`, pick(fresh, keys), 1, edits);
+    return edits;
+  }
+  await walk(store, root, [...fresh.keys()], 1, async (bucket, keys, depth, path) => {
+    const existing = bucket ? await readBucket(store, bucket.oid) : new Map<string, string>();
+    const merged = unionLines(existing, pick(fresh, keys));
+    if (merged.size !== existing.size || keys.some((k) => merged.get(k) !== existing.get(k))) nodeEdits(`${CALLS_DIR}/${path.join('/')}`, merged, depth, edits);
+  });
   return edits;
 }
 
-/** A reusable row found through the index, read from its chunk and checked against its key. */
-export interface IndexedRow {
-  entry: CallIndexEntry;
-  row: Row;
-}
-
-/**
- * The rows the entries point at, each chunk read once. An entry whose row is
- * gone or no longer matches (a chunk replaced by a merge of one run continued
- * on two machines) is left out: reuse then calls the target, never grades a
- * wrong output; fsck and reindex --check report the stale entry.
- */
-export async function readIndexedRows(store: Store, tree: string, found: Map<string, CallIndexEntry | null>): Promise<Map<string, IndexedRow>> {
-  const chunks = new Map<string, Promise<string[] | null>>();
-  const readChunk = (path: string) => {
-    let p = chunks.get(path);
-    if (!p) {
-      p = store
-        .readBlob(tree, path)
-        .then((b) => (b ? b.toString('utf8').split('\n') : null))
-        .catch(() => null);
-      chunks.set(path, p);
-    }
-    return p;
-  };
-  const out = new Map<string, IndexedRow>();
-  await Promise.all(
-    [...found].map(async ([key, entry]) => {
-      if (!entry) return;
-      const lines = await readChunk(`${runDir(entry.run_id)}/${entry.file}`);
-      const text = lines?.[entry.line - 1];
-      if (!text) return;
-      let row: Row;
-      try {
-        const parsed = Row.safeParse(JSON.parse(text));
-        if (!parsed.success) return;
-        row = parsed.data;
-      } catch {
-        return;
-      }
-      if (row.call_key === key && reusableRow(row)) out.set(key, { entry, row });
-    }),
-  );
-  return out;
-}
-
-/** The index a rebuild would write: every reusable row of every run under runs/. */
-export async function buildCallIndex(store: Store, tree: string): Promise<Map<string, CallIndexEntry>> {
-  const out = new Map<string, CallIndexEntry>();
-  const shards = (await store.readTree(tree, 'runs')) ?? [];
-  for (const a of shards) {
-    if (a.mode !== MODE_DIR) continue;
-    for (const b of await store.treeEntries(a.oid)) {
-      if (b.mode !== MODE_DIR) continue;
-      const runs = (await store.treeEntries(b.oid)).filter((e) => e.mode === MODE_DIR);
-      const perRun = await Promise.all(runs.map((r) => runEntries(store, r.name, r.oid)));
-      for (const m of perRun) for (const [k, e] of m) if (newerEntry(e, out.get(k) ?? null)) out.set(k, e);
-    }
-  }
-  return out;
-}
-
-async function runEntries(store: Store, runId: string, dirOid: string): Promise<Map<string, CallIndexEntry>> {
-  const out = new Map<string, CallIndexEntry>();
-  const top = await store.treeEntries(dirOid);
-  await rowsDirEntries(store, runId, top, '', out);
-  // A sharded run's rows live in its slices' parts (shards/<I>-of-<N>/rows).
-  const slices = top.find((e) => e.name === SLICES_DIR && e.mode === MODE_DIR);
-  for (const part of slices ? await store.treeEntries(slices.oid) : []) {
-    if (part.mode === MODE_DIR) await rowsDirEntries(store, runId, await store.treeEntries(part.oid), `${SLICES_DIR}/${part.name}/`, out);
-  }
-  return out;
-}
-
-async function rowsDirEntries(store: Store, runId: string, entries: TreeEntry[], prefix: string, out: Map<string, CallIndexEntry>): Promise<void> {
-  const rowsDir = entries.find((e) => e.name === ROWS_DIR && e.mode === MODE_DIR);
-  if (!rowsDir) return;
-  const chunks = (await store.treeEntries(rowsDir.oid)).filter((e) => e.mode !== MODE_DIR && parseRowChunkSeq(e.name) !== null);
-  const texts = await Promise.all(chunks.map((c) => store.reader.read(c.oid)));
-  chunks.forEach((c, i) => {
-    const obj = texts[i];
-    if (obj?.type !== 'blob') return; // damage: fsck reports the chunk itself
-    const lines = obj.data.toString('utf8').split('\n');
-    const rows: { row: Row; line: number }[] = [];
-    lines.forEach((text, j) => {
-      if (!text.trim()) return;
-      try {
-        const parsed = Row.safeParse(JSON.parse(text));
-        if (parsed.success) rows.push({ row: parsed.data, line: j + 1 });
-      } catch {
-        // a damaged line is reported by fsck as damaged rows
-      }
-    });
-    entriesOfChunk(runId, `${prefix}${ROWS_DIR}/${c.name}`, rows, out);
-  });
-}
-
-/** The index as stored: call key → its blob's text (null when the blob does not parse). */
+/** The index as stored: call key → its entry (null when its line does not parse). */
 export async function readCallIndex(store: Store, tree: string): Promise<Map<string, CallIndexEntry | null>> {
   const out = new Map<string, CallIndexEntry | null>();
-  const root = await store.readTree(tree, CALLS_DIR);
-  if (!root) return out;
-  const leaves: TreeEntry[] = [];
-  for (const a of root.filter((e) => e.mode === MODE_DIR)) {
-    for (const b of (await store.treeEntries(a.oid)).filter((e) => e.mode === MODE_DIR)) {
-      for (const f of await store.treeEntries(b.oid)) if (f.mode !== MODE_DIR) leaves.push(f);
-    }
-  }
-  const objs = await Promise.all(leaves.map((f) => store.reader.read(f.oid)));
-  leaves.forEach((f, i) => out.set(f.name, objs[i]?.type === 'blob' ? parseEntry(objs[i]!.data) : null));
+  const visit = async (node: TreeEntry[]): Promise<void> => {
+    await Promise.all(
+      node.map(async (e) => {
+        if (e.mode === MODE_DIR) await visit(await store.treeEntries(e.oid));
+        else for (const [k, line] of await readBucket(store, e.oid)) out.set(k, parseLine(line));
+      }),
+    );
+  };
+  await visit((await store.readTree(tree, CALLS_DIR)) ?? []);
   return out;
 }
 
-export type CallDrift = { call_key: string; kind: 'missing' | 'extra' | 'different' };
+export type CallDrift = { call_key: string; kind: 'missing' | 'extra' | 'different' | 'layout' };
 
-export function diffCallIndex(expected: Map<string, CallIndexEntry>, actual: Map<string, CallIndexEntry | null>): CallDrift[] {
+function diffEntries(expected: Map<string, CallIndexEntry>, actual: Map<string, CallIndexEntry | null>): CallDrift[] {
   const drift: CallDrift[] = [];
   for (const [k, e] of expected) {
     const a = actual.get(k);
     if (a === undefined) drift.push({ call_key: k, kind: 'missing' });
-    else if (a === null || serializeEntry(a) !== serializeEntry(e)) drift.push({ call_key: k, kind: 'different' });
+    else if (a === null || entryLine(k, a) !== entryLine(k, e)) drift.push({ call_key: k, kind: 'different' });
   }
   for (const k of actual.keys()) if (!expected.has(k)) drift.push({ call_key: k, kind: 'extra' });
   return drift;
 }
 
+/**
+ * How the index at `tree` differs from `expected` (a rebuild). Equal trees are
+ * proved by one hash of the expected tree, computed without writing; otherwise
+ * every entry is compared, and a tree with the right entries in the wrong shape
+ * (a bucket over its size, a key in the wrong bucket) is one `layout` drift.
+ */
+export async function checkCallIndex(store: Store, tree: string, expected: Map<string, CallIndexEntry>): Promise<CallDrift[]> {
+  const actual = (await store.readTree(tree, 'index'))?.find((e) => e.name === 'calls');
+  const canonical = await canonicalCallTree(store, expected);
+  if ((actual?.mode === MODE_DIR ? actual.oid : null) === canonical) return [];
+  const drift = diffEntries(expected, await readCallIndex(store, tree));
+  return drift.length ? drift : [{ call_key: '', kind: 'layout' }];
+}
+
+/** The id of the index/calls tree holding exactly these entries (null: none), hashed without writing. */
+export async function canonicalCallTree(store: Store, entries: Map<string, CallIndexEntry>): Promise<string | null> {
+  if (entries.size === 0) return null;
+  const put = (type: 'blob' | 'tree', body: Buffer) => hashObject(type, body, store.repo.objectFormat).oid;
+  const lines: Lines = new Map([...entries].map(([k, e]) => [k, entryLine(k, e)]));
+  const children: TreeEntry[] = [];
+  for (const [name, keys] of groupBy(lines.keys(), 1)) children.push({ name, ...(await buildNode(put, pick(lines, keys), 1)) });
+  return put('tree', encodeTree(sortTreeEntries(children)));
+}
+
 /** Edits that replace the whole call index with these entries. */
 export function callIndexFiles(entries: Map<string, CallIndexEntry>, edits: Edits = new Map()): Edits {
   edits.set(CALLS_DIR, null);
-  for (const [k, e] of entries) edits.set(callEntryPath(k), serializeEntry(e));
+  const lines: Lines = new Map([...entries].map(([k, e]) => [k, entryLine(k, e)]));
+  for (const [name, keys] of groupBy(lines.keys(), 1)) nodeEdits(`${CALLS_DIR}/${name}`, pick(lines, keys), 1, edits);
   return edits;
 }
 
+/** Every line in the trie node `e` (a bucket or a tree of them). */
+async function linesUnder(store: Store, e: TreeEntry): Promise<Lines> {
+  if (e.mode !== MODE_DIR) return readBucket(store, e.oid);
+  const parts = await Promise.all((await store.treeEntries(e.oid)).map((c) => linesUnder(store, c)));
+  return new Map(parts.flatMap((p) => [...p]));
+}
+
 /**
- * Union of two call index trees (the trees at index/calls): equal subtrees are
- * never opened; a key on both sides keeps the newer entry (a readable one over
- * a damaged one), so every machine merging the same histories gets the same tree.
+ * Union of two trie nodes at `depth` (0: the index/calls trees themselves):
+ * equal nodes are never opened, trees merge child by child, and where a bucket
+ * meets a bucket or a tree their lines are united and laid out again, so every
+ * machine merging the same histories gets the same tree.
  */
+async function mergeNodes(store: Store, a: TreeEntry, b: TreeEntry, depth: number): Promise<{ mode: string; oid: string }> {
+  if (a.oid === b.oid) return a;
+  if (a.mode === MODE_DIR && b.mode === MODE_DIR) {
+    const out = new Map((await store.treeEntries(a.oid)).map((e) => [e.name, e]));
+    for (const e of await store.treeEntries(b.oid)) {
+      const o = out.get(e.name);
+      out.set(e.name, o ? { name: e.name, ...(await mergeNodes(store, o, e, depth + 1)) } : e);
+    }
+    return { mode: MODE_DIR, oid: await store.writeObject('tree', encodeTree(sortTreeEntries([...out.values()]))) };
+  }
+  const [x, y] = await Promise.all([linesUnder(store, a), linesUnder(store, b)]);
+  return buildNode((type, body) => store.writeObject(type, body), unionLines(x, y), depth);
+}
+
+/** Union of two call index trees (the trees at index/calls). */
 export async function mergeCallTrees(store: Store, ours: string | null, theirs: string | null): Promise<string | null> {
   if (!ours || ours === theirs) return theirs ?? ours;
   if (!theirs) return ours;
-  const out = new Map((await store.treeEntries(ours)).map((e) => [e.name, e]));
-  for (const e of await store.treeEntries(theirs)) {
-    const o = out.get(e.name);
-    if (!o) out.set(e.name, e);
-    else if (o.oid === e.oid) continue;
-    else if (o.mode === MODE_DIR && e.mode === MODE_DIR) out.set(e.name, { ...o, oid: (await mergeCallTrees(store, o.oid, e.oid))! });
-    else if (o.mode === MODE_FILE && e.mode === MODE_FILE) {
-      const [a, b] = await Promise.all([store.readBlobOid(o.oid).then(parseEntry, () => null), store.readBlobOid(e.oid).then(parseEntry, () => null)]);
-      if (b && (!a || newerEntry(b, a))) out.set(e.name, e);
-    }
-  }
-  return store.writeObject('tree', encodeTree(sortTreeEntries([...out.values()])));
+  return (await mergeNodes(store, { mode: MODE_DIR, name: 'calls', oid: ours }, { mode: MODE_DIR, name: 'calls', oid: theirs }, 0)).oid;
 }
 
 /**

@@ -168,9 +168,12 @@ async function checkIndex(store: Store, problems: FsckProblem[], checked: Checke
   const calls = r.call_index?.drift ?? [];
   if (calls.length) {
     const kinds = (['missing', 'extra', 'different'] as const).map((k) => [k, calls.filter((d) => d.kind === k).length] as const).filter(([, c]) => c > 0);
+    const what = calls[0]!.kind === 'layout'
+      ? 'holds the right entries in a shape a rebuild would not write (a bucket over its size or a key in the wrong bucket)'
+      : `disagrees with the runs' rows for ${calls.length} call key(s) (${kinds.map(([k, c]) => `${c} ${k}`).join(', ')}, e.g. ${calls[0]!.call_key})`;
     problems.push({
       kind: 'call_index_drift',
-      message: `the call index (index/calls/) disagrees with the runs' rows for ${calls.length} call key(s) (${kinds.map(([k, c]) => `${c} ${k}`).join(', ')}, e.g. ${calls[0]!.call_key}); --repair rebuilds it`,
+      message: `the call index (index/calls/) ${what}; --repair rebuilds it`,
       file: `index/calls`,
       repairable: true,
     });

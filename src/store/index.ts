@@ -21,5 +21,6 @@ export * from './fsck.js';
 export * from './inputs.js';
 export * from './digest.js';
 export * from './call-index.js';
+export * from './call-rows.js';
 export * from './compare.js';
 export * from './baseline.js';

@@ -100,14 +100,8 @@ export function commitMessage({
 }
 
 /**
- * The call index (SPEC 3.9): one small blob per call key at
- * index/calls/<ab>/<cd>/<call_key>, naming where the newest reusable row of
- * that call lives. 256 x 256 shards keep every tree level under ~1,000 entries
- * up to tens of millions of distinct calls; a lookup reads two small trees and
- * one blob whatever the history's size.
+ * The call index (SPEC 3.9): a trie of bucket files under index/calls/
+ * naming where the newest reusable row of each call key lives (layout in
+ * call-index.ts and docs/formats.md).
  */
 export const CALLS_DIR = 'index/calls';
-
-export function callEntryPath(callKey: string): string {
-  return `${CALLS_DIR}/${callKey.slice(0, 2)}/${callKey.slice(2, 4)}/${callKey}`;
-}

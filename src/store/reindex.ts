@@ -6,7 +6,8 @@ import { MODE_DIR } from '../git/index.js';
 import type { ReindexReport } from '../schemas/api.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { IndexView, buildIndexFiles, summaryOf } from './run-index.js';
-import { buildCallIndex, callIndexFiles, diffCallIndex, readCallIndex } from './call-index.js';
+import { callIndexFiles, checkCallIndex } from './call-index.js';
+import { buildCallIndex } from './call-rows.js';
 import { readManifestAt } from './runs.js';
 import type { Edits, Store } from './store.js';
 
@@ -91,7 +92,7 @@ export async function reindex({ store, check = false }: { store: Store; check?: 
     const countOk = (await view.count()) === walked.summaries.length;
     // The call index is a projection of the rows, checked the same way.
     const calls = await buildCallIndex(store, tree);
-    const callDrift = diffCallIndex(calls, await readCallIndex(store, tree));
+    const callDrift = await checkCallIndex(store, tree, calls);
     return { walked, drift, damaged: view.damaged, damage: view.damage, countOk, legacy, calls, callDrift };
   };
   const reportOf = (r: Awaited<ReturnType<typeof compute>>): Report => ({

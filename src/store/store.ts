@@ -17,7 +17,7 @@ import {
   parseTree,
   refTarget,
   sortTreeEntries,
-  updateRefCas,
+  RefUpdater,
   writeObject,
   type Identity,
   type ObjectType,
@@ -58,6 +58,8 @@ export interface StoreOptions {
 
 export class Store {
   readonly reader: CatFile;
+  /** Moves the ref (compare-and-swap) through one long-lived git process. */
+  readonly updater: RefUpdater;
   private identity: Identity | null = null;
   private trees = new Map<string, TreeEntry[]>();
   /** Counts for tests and benchmarks. */
@@ -69,6 +71,7 @@ export class Store {
     readonly now: () => Date,
   ) {
     this.reader = new CatFile(repo.root);
+    this.updater = new RefUpdater(repo.root, '0'.repeat(repo.objectFormat === 'sha256' ? 64 : 40));
   }
 
   get localDir(): string {
@@ -77,6 +80,7 @@ export class Store {
 
   close(): void {
     this.reader.close();
+    this.updater.close();
   }
 
   /**
@@ -197,7 +201,7 @@ export class Store {
         when: this.now(),
       });
       const commit = await this.writeObject('commit', body);
-      if (await updateRefCas({ cwd: this.repo.root, ref: this.ref, newOid: commit, oldOid: tip?.commit ?? null, message: req.subject })) {
+      if (await this.updater.cas({ ref: this.ref, newOid: commit, oldOid: tip?.commit ?? null })) {
         this.stats.commits++;
         return commit;
       }
