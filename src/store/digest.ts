@@ -99,6 +99,11 @@ export function digestOf(planned: { test_id: string }[], rows: Row[], positions:
   return { schema_version: 2, chunks: chunks.count, last_chunk: chunks.last, tests, metrics: metricsOf(planned, current), ...planFacts(planned, current) };
 }
 
+/** The digest of a run's rows as readRowsAt gives them (every chunk, with positions): fsck's check and repair. */
+export function digestOfRows(planned: { test_id: string }[], rows: { rows: Row[]; positions: RowPosition[]; chunkCount: number; lastChunk: number }): RunDigest {
+  return digestOf(planned, rows.rows, rows.positions, { count: rows.chunkCount, last: rows.lastChunk });
+}
+
 /** The digest of a run whose rows are all in its first chunk (none yet, or one group commit): createRun and the seeder. */
 export function firstChunkDigest(planned: { test_id: string }[], rows: Row[]): RunDigest {
   return digestOf(planned, rows, rows.map((_, line) => ({ chunk: 1, line })), rows.length ? { count: 1, last: 1 } : { count: 0, last: 0 });

@@ -8,6 +8,7 @@ import {
   RowWriter,
   createRun,
   finishRun,
+  fsck,
   listRuns,
   openStore,
   reindex,
@@ -87,6 +88,8 @@ describe('seedRuns', () => {
     // The same files as a run the write path made, results digest included.
     expect(runFiles(dir, 'run-1')).toEqual(runFiles(dir, id));
     expect(runFiles(dir, id)).toEqual(['digest.json', 'manifest.json', 'rows/000001.jsonl']);
+    // Every seeded digest is what the write path derives from the rows.
+    expect((await fsck({ store: fresh })).problems.filter((p) => p.kind === 'bad_digest')).toEqual([]);
     const text = `${blob(dir, `${runDir(id)}/manifest.json`)}\n`;
     const manifest = Manifest.parse(JSON.parse(text));
     expect(serializeManifest(manifest)).toBe(text);
