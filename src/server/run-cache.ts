@@ -2,7 +2,7 @@
 // read once, shared by the run document (GET /api/runs/:id?results=false) and
 // its results pages, so opening a run reads each once; every row is read only
 // when a request needs them (a search, a test's history, no usable digest).
-import { currentRows, openRun, readRun, type OpenedRun, type RunRowsView, type Store } from '../store/index.js';
+import { currentRows, needsRecovery, openRun, readRun, type OpenedRun, type RunRowsView, type Store } from '../store/index.js';
 
 export interface OpenRun extends OpenedRun {
   /** The planned test ids (made on first call: the run's first requests do not need them). */
@@ -19,7 +19,12 @@ export class RunCache {
     const tip = await this.store.tip();
     const at = `${tip?.tree ?? ''}\u0000${runId}`;
     const known = this.map.get(at);
-    if (known) return known;
+    if (known) {
+      const run = await known;
+      // Its owner died since it was opened (same tip): open it again, which commits the journaled rows.
+      if (!needsRecovery(this.store, run.manifest)) return run;
+      if (this.map.get(at) === known) this.map.delete(at);
+    }
     // Concurrent requests for the run share one opening.
     const opening = openRun({ store: this.store, runId }).then((o) => this.entry(o));
     this.put(at, opening);
