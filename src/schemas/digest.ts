@@ -5,6 +5,7 @@
 // recovery), from the rows it reads anyway; a projection of the rows, used only
 // while it covers the run's row chunks (`chunks`, `last_chunk`).
 import { z } from 'zod';
+import { RunCounts } from './manifest.js';
 
 /** `o` ok, `q` quality_failure, `e` execution_error. */
 export const DigestStatus = z.enum(['o', 'q', 'e']);
@@ -23,7 +24,8 @@ export const DigestEntry = z.tuple([
 export type DigestEntry = z.infer<typeof DigestEntry>;
 
 export const RunDigest = z.object({
-  schema_version: z.literal(1),
+  /** 2 since the run document's facts are carried; readers use no other version (they read the rows). */
+  schema_version: z.literal(2),
   /** How many row chunks the digest covers, and the newest one's number. */
   chunks: z.number().int().nonnegative(),
   last_chunk: z.number().int().nonnegative(),
@@ -31,6 +33,11 @@ export const RunDigest = z.object({
   tests: z.array(DigestEntry),
   /** Per-metric aggregates over the current rows of the planned tests (as the run document's `metrics`). */
   metrics: z.array(z.object({ metric: z.string(), passed: z.number().int(), total: z.number().int(), avg_score: z.number() })),
+  /** What the run document says of the planned tests' current rows: counts, tests with no row, how many errored, how many are missing or not ok. */
+  counts: RunCounts,
+  missing: z.array(z.string()),
+  errored: z.number().int().nonnegative(),
+  not_ok: z.number().int().nonnegative(),
 });
 export type RunDigest = z.infer<typeof RunDigest>;
 

@@ -16,6 +16,11 @@ export const FsckProblemKind = z.enum([
   'bad_manifest',
   /** A row chunk with lines that do not parse, or a chunk blob that is missing. */
   'damaged_rows',
+  /**
+   * A run's results digest (digest.json) that does not parse, or that covers the
+   * run's row chunks but disagrees with its rows (derivable: --repair rebuilds it).
+   */
+  'bad_digest',
   /** An index file with damaged lines. */
   'damaged_index',
   /** The index disagrees with the manifests (derivable: --repair rebuilds it). */

@@ -16,6 +16,7 @@ import { evalRoutes } from './routes/eval.js';
 import { metaRoutes } from './routes/meta.js';
 import { resultsRoutes } from './routes/results.js';
 import { IndexCache, runsRoutes } from './routes/runs.js';
+import { RunCache } from './run-cache.js';
 import { installSecurity } from './security.js';
 import { SuiteCatalog } from './suites.js';
 import { respond } from './validate.js';
@@ -63,8 +64,9 @@ export async function buildApp(opts: AppOptions): Promise<StudioApp> {
   const jobs = new JobManager({ store, cliPath: opts.cliPath, now: store.now });
   const cache = new IndexCache(store);
 
-  await app.register(runsRoutes, { store, cache });
-  await app.register(resultsRoutes, { store, cache });
+  const runs = new RunCache(store);
+  await app.register(runsRoutes, { store, cache, runs });
+  await app.register(resultsRoutes, { store, cache, runs });
   await app.register(evalRoutes, { store, jobs, catalog });
   await app.register(compareRoutes, { store });
   await app.register(metaRoutes, {

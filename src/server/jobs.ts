@@ -13,6 +13,7 @@ import path from 'node:path';
 import { commandLine } from '../eval/command-line.js';
 import { RUN_ID_PATTERN } from '../schemas/common.js';
 import { RunEvent } from '../schemas/events.js';
+import type { Manifest } from '../schemas/manifest.js';
 import type { EvalRunRequest, JobKind, JobState, JobStatus } from '../schemas/studio.js';
 import {
   applyEvent,
@@ -76,6 +77,18 @@ export function jobStateOf(code: number): JobState {
 
 export function kindOf(req: EvalRunRequest): JobKind {
   return req.resume ? 'resume' : req.rerun_failed ? 'rerun_failed' : req.retry_errors ? 'retry_errors' : 'eval';
+}
+
+/**
+ * The kind of the last command that worked on a run, from its recorded events:
+ * `agentv regrade` records `regraded` last (the run's status stays), while a
+ * resume that re-grades records `regraded` then its end (completed, stopped).
+ */
+export function kindFromEvents(m: Pick<Manifest, 'events' | 'retry_of'>): JobKind {
+  const last = m.events.at(-1);
+  if (last?.type === 'regraded') return 'regrade';
+  const lastResume = m.events.findLast((e) => e.type === 'resumed');
+  return lastResume ? (lastResume.mode === 'rerun_failed' ? 'rerun_failed' : 'resume') : m.retry_of ? 'retry_errors' : 'eval';
 }
 
 export function evalArgs(req: EvalRunRequest & { suite: string }, runId: string | null): string[] {
@@ -322,8 +335,7 @@ export class JobManager {
     const owner = readLockOwner(store.localDir, runId);
     const alive = owner !== null && ownerLiveness(owner) === 'alive';
     const state: JobState = alive || status === 'running' ? 'running' : status === 'completed' ? 'finished' : status === 'stopped' ? 'stopped' : 'failed';
-    const lastResume = m.events.findLast((e) => e.type === 'resumed');
-    const kind: JobKind = lastResume ? (lastResume.mode === 'rerun_failed' ? 'rerun_failed' : 'resume') : m.retry_of ? 'retry_errors' : 'eval';
+    const kind = kindFromEvents(m);
     return {
       id: runId,
       run_id: runId,

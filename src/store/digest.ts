@@ -8,8 +8,11 @@ import { AgentvError } from '../errors.js';
 import { RunDigestHead, isDigestEntry, type DigestEntry, type RunDigest } from '../schemas/digest.js';
 import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl } from './jsonl.js';
+import { quickRow } from './row-check.js';
 import { ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import type { Store } from './store.js';
+import { tallyRows } from './tally.js';
+import type { RunCounts } from '../schemas/manifest.js';
 
 export const DIGEST_FILE = 'digest.json';
 
@@ -41,6 +44,34 @@ export function metricsOf(planned: { test_id: string }[], current: Map<string, M
   return [...by.values()].map(({ sum, ...m }) => ({ ...m, avg_score: m.total ? sum / m.total : 0 }));
 }
 
+/** What the run document says of the planned tests' current rows (`not_ok`: missing or not `ok`). */
+export interface PlanFacts {
+  counts: RunCounts;
+  missing: string[];
+  errored: number;
+  not_ok: number;
+}
+
+/** The run document's facts from the current rows, counted by the one counting function (tally.ts). */
+export function planFacts(planned: { test_id: string }[], current: Map<string, Pick<Row, 'execution_status' | 'passed' | 'score'>>): PlanFacts {
+  const missing: string[] = [];
+  const rows: Pick<Row, 'execution_status' | 'passed' | 'score'>[] = [];
+  let errored = 0;
+  let notOk = 0;
+  for (const p of planned) {
+    const r = current.get(p.test_id);
+    if (!r) {
+      missing.push(p.test_id);
+      notOk++;
+      continue;
+    }
+    rows.push(r);
+    if (r.execution_status === 'execution_error') errored++;
+    if (r.execution_status !== 'ok') notOk++;
+  }
+  return { counts: tallyRows(rows), missing, errored, not_ok: notOk };
+}
+
 const CODE = { ok: 'o', quality_failure: 'q', execution_error: 'e' } as const;
 const STATUS = { o: 'ok', q: 'quality_failure', e: 'execution_error' } as const;
 
@@ -65,7 +96,17 @@ export function digestOf(planned: { test_id: string }[], rows: Row[], positions:
     return [id, at.chunk, at.line, CODE[r.execution_status], r.passed ? 1 : 0, r.score, r.duration_ms, order.has(id) ? 1 : 0];
   });
   const current = new Map(ids.map((id) => [id, rows[cur.get(id)!]!]));
-  return { schema_version: 1, chunks: chunks.count, last_chunk: chunks.last, tests, metrics: metricsOf(planned, current) };
+  return { schema_version: 2, chunks: chunks.count, last_chunk: chunks.last, tests, metrics: metricsOf(planned, current), ...planFacts(planned, current) };
+}
+
+/** The digest of a run's rows as readRowsAt gives them (every chunk, with positions): fsck's check and repair. */
+export function digestOfRows(planned: { test_id: string }[], rows: { rows: Row[]; positions: RowPosition[]; chunkCount: number; lastChunk: number }): RunDigest {
+  return digestOf(planned, rows.rows, rows.positions, { count: rows.chunkCount, last: rows.lastChunk });
+}
+
+/** The digest of a run whose rows are all in its first chunk (none yet, or one group commit): createRun and the seeder. */
+export function firstChunkDigest(planned: { test_id: string }[], rows: Row[]): RunDigest {
+  return digestOf(planned, rows, rows.map((_, line) => ({ chunk: 1, line })), rows.length ? { count: 1, last: 1 } : { count: 0, last: 0 });
 }
 
 export function serializeDigest(d: RunDigest): string {
@@ -85,8 +126,19 @@ export interface DigestItem {
 }
 
 export interface LoadedDigest {
-  items: DigestItem[];
+  /** The run document's facts, as written. */
+  facts: PlanFacts;
   metrics: RunDigest['metrics'];
+  /** How many tests have a current row. */
+  size: number;
+  /** Entries `from` to `to` (display order) as items; cheap for a page. */
+  slice(from: number, to: number): DigestItem[];
+  /** Every entry as an item, made on first call (filters and sorts need them). */
+  items(): DigestItem[];
+}
+
+function itemOf([test_id, chunk, line, s, passed, score, duration_ms, planned]: DigestEntry): DigestItem {
+  return { test_id, chunk, line, execution_status: STATUS[s], passed: passed === 1, score, duration_ms, planned: planned === 1 };
 }
 
 /**
@@ -114,18 +166,15 @@ export async function readDigest(store: Store, tree: string, runId: string): Pro
   if (!parsed.success || parsed.data.chunks !== count || parsed.data.last_chunk !== last) return null;
   const tests = parsed.data.tests;
   if (!tests.every(isDigestEntry)) return null;
+  const entries = tests as DigestEntry[];
+  const { counts, missing, errored, not_ok, metrics } = parsed.data;
+  let items: DigestItem[] | null = null;
   return {
-    metrics: parsed.data.metrics,
-    items: (tests as DigestEntry[]).map(([test_id, chunk, line, s, passed, score, duration_ms, planned]) => ({
-      test_id,
-      chunk,
-      line,
-      execution_status: STATUS[s],
-      passed: passed === 1,
-      score,
-      duration_ms,
-      planned: planned === 1,
-    })),
+    facts: { counts, missing, errored, not_ok },
+    metrics,
+    size: entries.length,
+    slice: (from, to) => entries.slice(from, to).map(itemOf),
+    items: () => (items ??= entries.map(itemOf)),
   };
 }
 
@@ -142,7 +191,7 @@ export async function readDigestRows(store: Store, tree: string, runId: string, 
       const file = `${dir}/${rowChunkName(seq)}`;
       const buf = await store.readBlob(tree, file);
       if (!buf) return;
-      const parsed = parseJsonl(Row, buf.toString('utf8'));
+      const parsed = parseJsonl(Row, buf.toString('utf8'), quickRow);
       if (parsed.bad.length) {
         throw new AgentvError('CORRUPT', `run ${runId}: row chunk ${file} is damaged: ${describeDamage(parsed.bad)}. See: agentv results fsck`, {
           run_id: runId,

@@ -1,7 +1,7 @@
 // `agentv results fsck`: check everything on the results ref and beside it —
 // the history's objects, trees, manifests, row chunks, the index (against a
 // rebuild from manifests), incoming refs and local journals — and name each
-// problem. `repair` rebuilds only what is derivable (the index) and commits
+// problem. `repair` rebuilds only what is derivable (the index, results digests) and commits
 // journaled rows of dead runs; it never deletes a row or a journal line.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,8 +14,12 @@ import { parseLocalName, runShard } from './layout.js';
 import { effectiveStatus, recoverRun } from './recover.js';
 import { reindex } from './reindex.js';
 import { INCOMING_PREFIX } from './remote.js';
-import { readManifestAt, readRowsAt, readSlicePartsAt } from './runs.js';
-import type { Store } from './store.js';
+import { readManifestAt, readRowsAt, readSlicePartsAt, requireIntact, type RunRows } from './runs.js';
+import { digestOfRows, digestPath, serializeDigest } from './digest.js';
+import { RunDigest } from '../schemas/digest.js';
+import type { Manifest } from '../schemas/manifest.js';
+import type { Edits, Store } from './store.js';
+import { isDeepStrictEqual } from 'node:util';
 
 
 type Checked = FsckReport['checked'];
@@ -32,6 +36,8 @@ export async function fsck({ store, repair = false }: { store: Store; repair?: b
     const r = await recoverRun({ store, runId: p.run_id! });
     if (r) repaired.push(p);
   }
+  const digests = first.problems.filter((p) => p.kind === 'bad_digest' && p.run_id);
+  if (digests.length) repaired.push(...(await rebuildDigests(store, digests)));
   const derived = (p: FsckProblem) => p.kind === 'index_drift' || p.kind === 'damaged_index' || p.kind === 'call_index_drift';
   if (first.problems.some(derived)) {
     const r = await reindex({ store });
@@ -110,11 +116,14 @@ async function checkRun(store: Store, tree: string, shard: string, runId: string
     problems.push({ kind: 'bad_tree', message: `run ${runId} is stored under runs/${shard}/, not runs/${runShard(runId)}/: readers cannot find it`, file: dir, run_id: runId, repairable: false });
     return;
   }
+  let m: Manifest | null = null;
+  let sliced = false;
   try {
-    const m = await readManifestAt(store, tree, runId);
+    m = await readManifestAt(store, tree, runId);
     if (!m) problems.push({ kind: 'bad_manifest', message: `run ${runId} has no manifest.json`, file: dir, run_id: runId, repairable: false });
     else if (m.run_id !== runId) {
       problems.push({ kind: 'bad_manifest', message: `the manifest in ${dir} is for run ${m.run_id}`, file: `${dir}/manifest.json`, run_id: runId, repairable: false });
+      m = null;
     }
   } catch (e) {
     if (!isAgentvError(e, 'CORRUPT')) throw e;
@@ -122,14 +131,17 @@ async function checkRun(store: Store, tree: string, shard: string, runId: string
   }
   try {
     // A sharded run's slice parts (the run's manifest.json is derived from them).
-    await readSlicePartsAt(store, tree, runId);
+    sliced = (await readSlicePartsAt(store, tree, runId)).length > 0;
   } catch (e) {
+    sliced = true;
     if (!isAgentvError(e, 'CORRUPT')) throw e;
     problems.push({ kind: 'bad_manifest', message: e.message, file: (e.data.file as string | undefined) ?? dir, run_id: runId, object: e.data.object as string | undefined, repairable: false });
   }
   try {
     const rows = await readRowsAt(store, tree, runId);
     checked.row_chunks += rows.lastChunk;
+    // A sharded run keeps no digest; a run whose rows cannot all be read has no digest to compare with.
+    if (m && !m.slices && !sliced && rows.damage.length === 0) await checkDigest(store, tree, m, rows, problems);
     for (const d of rows.damage) {
       problems.push({
         kind: 'damaged_rows',
@@ -145,6 +157,60 @@ async function checkRun(store: Store, tree: string, shard: string, runId: string
     if (!isAgentvError(e, 'CORRUPT')) throw e;
     problems.push({ kind: 'damaged_rows', message: `run ${runId}: ${e.message}`, run_id: runId, file: e.data.file as string | undefined, object: e.data.object as string | undefined, repairable: false });
   }
+}
+
+/**
+ * A run's digest against its rows. A digest that does not cover the run's row
+ * chunks (rows arrived since: a running run, a merge) is not used by readers
+ * and is not a problem; one that covers them must say what the rows say.
+ */
+async function checkDigest(store: Store, tree: string, m: Manifest, rows: RunRows, problems: FsckProblem[]): Promise<void> {
+  const file = digestPath(m.run_id);
+  const buf = await store.readBlob(tree, file);
+  if (!buf) return; // runs written before digests: readers read their rows
+  const bad = (why: string) =>
+    problems.push({ kind: 'bad_digest', message: `run ${m.run_id}: ${file} ${why}; --repair rebuilds it from the rows`, file, run_id: m.run_id, repairable: true });
+  let json: unknown;
+  try {
+    json = JSON.parse(buf.toString('utf8'));
+  } catch (e) {
+    return void bad(`is not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = RunDigest.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return void bad(`does not match the digest schema (${issue?.path.join('.') || 'value'}: ${issue?.message})`);
+  }
+  const d = parsed.data;
+  if (d.chunks !== rows.chunkCount || d.last_chunk !== rows.lastChunk) return;
+  const want = digestOfRows(m.planned_tests, rows);
+  const differ = (Object.keys(want) as (keyof RunDigest)[]).filter((k) => !isDeepStrictEqual(d[k], want[k]));
+  if (differ.length) bad(`disagrees with the run's rows (${differ.join(', ')})`);
+}
+
+/** Rewrite the digests of these runs from their rows, in one commit. */
+async function rebuildDigests(store: Store, problems: FsckProblem[]): Promise<FsckProblem[]> {
+  const done: FsckProblem[] = [];
+  const runIds = [...new Set(problems.map((p) => p.run_id!))];
+  await store.commit({
+    subject: `fsck: rebuild the results digest of ${runIds.length} run(s)`,
+    runId: runIds,
+    sourceCommit: null,
+    change: async (tip) => {
+      done.length = 0;
+      if (!tip) return null;
+      const edits: Edits = new Map();
+      for (const p of problems) {
+        const m = await readManifestAt(store, tip.tree, p.run_id!);
+        if (!m || m.slices) continue;
+        const rows = requireIntact(p.run_id!, await readRowsAt(store, tip.tree, p.run_id!));
+        edits.set(digestPath(p.run_id!), serializeDigest(digestOfRows(m.planned_tests, rows)));
+        done.push(p);
+      }
+      return edits;
+    },
+  });
+  return done;
 }
 
 /** The index against a rebuild from manifests (reindex --check), damaged lines included. */

@@ -9,8 +9,8 @@ import { withInputs } from './inputs.js';
 import { commitFilter } from './link.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
-import { countsOf, currentRows, readManifestAt, readRun } from './runs.js';
-import { metricsOf, readDigest } from './digest.js';
+import { currentRows, readManifestAt, readRun } from './runs.js';
+import { metricsOf, planFacts, readDigest, type LoadedDigest, type PlanFacts } from './digest.js';
 import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
 
@@ -66,6 +66,14 @@ export interface ResumeFacts {
   errored: string[];
 }
 
+/** Why a run with `missing` tests and `errored` errored ones can be resumed, or null while it runs or has no work left. */
+function resumeReasonOf(m: Manifest, status: Manifest['status'], missing: number, errored: number): ResumeReason | null {
+  if (status === 'running' || missing + errored === 0) return null;
+  // A sharded run with tests missing is `incomplete` whatever its slices' ends: a slice is still to come or to resume.
+  if (m.slices && missing) return 'incomplete';
+  return status === 'interrupted' ? 'interrupted' : status === 'stopped' ? 'stopped' : missing ? 'incomplete' : 'execution_errors';
+}
+
 /** Whether a run has work left, and why (the `resume_reason` of the API). */
 export function resumeFacts(m: Manifest, status: Manifest['status'], current: Map<string, Pick<Row, 'execution_status'>>): ResumeFacts {
   const missing: string[] = [];
@@ -75,40 +83,63 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
     if (!r) missing.push(p.test_id);
     else if (r.execution_status === 'execution_error') errored.push(p.test_id);
   }
-  const work = missing.length + errored.length > 0;
-  if (status === 'running' || !work) return { isResumable: false, reason: null, missing, errored };
-  // A sharded run with tests missing is `incomplete` whatever its slices' ends: a slice is still to come or to resume.
-  const reason: ResumeReason =
-    m.slices && missing.length
-      ? 'incomplete'
-      : status === 'interrupted' ? 'interrupted' : status === 'stopped' ? 'stopped' : missing.length ? 'incomplete' : 'execution_errors';
-  return { isResumable: true, reason, missing, errored };
+  const reason = resumeReasonOf(m, status, missing.length, errored.length);
+  return { isResumable: reason !== null, reason, missing, errored };
 }
 
-/** What a run's facts need of a test's current row. */
-type CurrentFacts = Pick<Row, 'execution_status' | 'passed' | 'score'>;
-
-/** The run document's fields computed from the current rows (or the digest's view of them). */
-function runFacts(manifest: Manifest, status: Manifest['status'], current: Map<string, CurrentFacts>) {
-  const facts = resumeFacts(manifest, status, current);
+/** The run document's fields from the planned tests' facts (from the current rows, or as the digest carries them). */
+function runFacts(manifest: Manifest, status: Manifest['status'], facts: PlanFacts) {
   // Counts from the rows as they are now: a running run's manifest has none yet.
-  const counts = countsOf(manifest.planned_tests, current);
+  const { counts } = facts;
+  const reason = resumeReasonOf(manifest, status, facts.missing.length, facts.errored);
   return {
     run: { ...manifest, status, counts, outcome: outcomeOf({ status, planned_test_count: manifest.planned_test_count, ...counts }) },
     planned_test_count: manifest.planned_test_count,
-    is_resumable: facts.isResumable,
-    resume_reason: facts.reason,
-    has_not_ok: manifest.planned_tests.some((p) => current.get(p.test_id)?.execution_status !== 'ok'),
+    is_resumable: reason !== null,
+    resume_reason: reason,
+    has_not_ok: facts.not_ok > 0,
     missing_test_ids: facts.missing,
     events: manifest.events,
   };
+}
+
+/** A run as read at one tree: its manifest, and its results digest when that covers its rows. */
+export interface OpenedRun {
+  runId: string;
+  tree: string;
+  manifest: Manifest;
+  digest: LoadedDigest | null;
+}
+
+/**
+ * Open a run at the tip: commits rows a dead owner left in its journal first
+ * (as every reader of the run does), then reads its manifest and digest. Studio
+ * keeps the result per (tip, run), so the run document and the first results
+ * page read the manifest and the digest once.
+ */
+export async function openRun({ store, runId, onWarning }: { store: Store; runId: string; onWarning?: (message: string) => void }): Promise<OpenedRun> {
+  let tip = await store.tip();
+  let manifest = tip ? await readManifestAt(store, tip.tree, runId) : null;
+  if (!tip || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
+  if (needsRecovery(store, manifest)) {
+    const recovery = await recoverRun({ store, runId });
+    if (recovery?.warning) onWarning?.(recovery.warning);
+    if (recovery) {
+      tip = (await store.tip())!;
+      manifest = (await readManifestAt(store, tip.tree, runId)) ?? manifest;
+    }
+  }
+  // A run still to be recovered (its owner's journal unreadable here) is read from its rows.
+  const digest = needsRecovery(store, manifest) ? null : await readDigest(store, tip.tree, runId);
+  return { runId, tree: tip.tree, manifest, digest };
 }
 
 /**
  * One run: manifest, current row per test (planned order first), resume facts.
  * Commits rows a dead owner left in its journal first, so nothing finished is hidden.
  * Without results, a run whose digest covers its rows is answered from the
- * manifest and the digest alone: no row is read, however many tests it has.
+ * manifest and the digest alone: no row is read, however many tests it has
+ * (`opened`: the run as the caller already opened it at the tip).
  */
 export async function showRun({
   store,
@@ -116,6 +147,7 @@ export async function showRun({
   history = false,
   onWarning,
   results: withResults = true,
+  opened,
 }: {
   store: Store;
   runId: string;
@@ -124,15 +156,12 @@ export async function showRun({
   onWarning?: (message: string) => void;
   /** false: leave rows out (a page that pages them); counts, facts and missing ids still come from them. */
   results?: boolean;
+  opened?: OpenedRun;
 }): Promise<RunDetailResponse> {
   if (!withResults) {
-    const tip = await store.tip();
-    const manifest = tip ? await readManifestAt(store, tip.tree, runId) : null;
-    if (!tip || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
-    const digest = needsRecovery(store, manifest) ? null : await readDigest(store, tip.tree, runId);
+    const { manifest, digest } = opened ?? (await openRun({ store, runId, onWarning }));
     if (digest) {
-      const current = new Map(digest.items.map((i) => [i.test_id, i]));
-      return RunDetailResponse.parse({ ...runFacts(manifest, effectiveStatus(store, manifest), current), results: [], metrics: digest.metrics });
+      return RunDetailResponse.parse({ ...runFacts(manifest, effectiveStatus(store, manifest), digest.facts), results: [], metrics: digest.metrics });
     }
   }
   let run = await readRun({ store, runId });
@@ -152,7 +181,7 @@ export async function showRun({
   // Inputs are content-addressed and never removed, so any tip at or after the read has them.
   const tree = withResults ? (await store.tip())!.tree : '';
   return RunDetailResponse.parse({
-    ...runFacts(manifest, status, current),
+    ...runFacts(manifest, status, planFacts(manifest.planned_tests, current)),
     results: withResults ? await withInputs(store, tree, results) : [],
     ...(history && withResults ? { history: await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) } : {}),
     metrics: metricsOf(manifest.planned_tests, current),

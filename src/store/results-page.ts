@@ -57,6 +57,11 @@ function encodeCursor(k: Key): string {
   return Buffer.from(JSON.stringify(k)).toString('base64url');
 }
 
+/** The cursor after the item at `index` of the display order (no sort), as pageOf makes it. */
+export function positionCursor(index: number, testId: string): string {
+  return encodeCursor([index, testId]);
+}
+
 function decodeCursor(text: string): Key {
   try {
     const k = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown;
@@ -97,7 +102,8 @@ export function pageOf<T extends Pageable>(items: T[], query: ResultsQuery, matc
   items.forEach((item, i) => {
     if (matchesStatus(item, query.status) && (!match || match(item))) keyed.push({ item, key: keyOf(item, i, query.sort) });
   });
-  keyed.sort((a, b) => cmp(a.key, b.key));
+  // Display order (no sort) is keyed by position: already in order.
+  if (query.sort) keyed.sort((a, b) => cmp(a.key, b.key));
   const after = query.cursor ? decodeCursor(query.cursor) : null;
   const start = after ? keyed.findIndex((k) => cmp(k.key, after) > 0) : 0;
   const from = start < 0 ? keyed.length : start;

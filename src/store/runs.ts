@@ -12,7 +12,7 @@ import { quickRow } from './row-check.js';
 import { hashObject } from '../git/index.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
-import { digestOf, digestPath, serializeDigest, type RowPosition } from './digest.js';
+import { digestOf, digestPath, firstChunkDigest, serializeDigest, type RowPosition } from './digest.js';
 import { callIndexEdits } from './call-index.js';
 import { entriesOfChunk, numberedRows } from './call-rows.js';
 import { indexEdits, summaryOf } from './run-index.js';
@@ -225,8 +225,7 @@ export async function createRun({ store, manifest, rows = [], whole }: { store: 
       }
       // A sharded run has no results digest: its rows live in parts other machines write (readers read them all).
       if (!slice) {
-        const at = rows.map((_, line) => ({ chunk: 1, line }));
-        edits.set(digestPath(m.run_id), serializeDigest(digestOf(m.planned_tests, rows, at, rows.length ? { count: 1, last: 1 } : { count: 0, last: 0 })));
+        edits.set(digestPath(m.run_id), serializeDigest(firstChunkDigest(m.planned_tests, rows)));
       }
       return edits;
     },

@@ -13,6 +13,7 @@ import { Row } from '../schemas/row.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { ROWS_DIR, RESULTS_REF, commitMessage, rowChunkName, runDir } from './layout.js';
 import { IndexView, buildIndexFiles, summaryOf } from './run-index.js';
+import { digestPath, firstChunkDigest, serializeDigest } from './digest.js';
 import { countsOf, currentRows, manifestPath, serializeManifest } from './runs.js';
 import { openStore } from './store.js';
 
@@ -341,9 +342,10 @@ export async function seedRuns({
         if (i === 0 || i === runs - 1 || i % 997 === 0) checkShape(run);
         runIds.push(id);
         summaries.push(summaryOf(run.manifest));
-        // Marks 2i+1 (manifest) and 2i+2 (rows); the commit below names them.
-        await feed.push(`blob\nmark :${2 * i + 1}\n${feed.data(serializeManifest(run.manifest))}`);
-        await feed.push(`blob\nmark :${2 * i + 2}\n${feed.data(rowsBlob(run.rows))}`);
+        // Marks 3i+1 (manifest), 3i+2 (rows) and 3i+3 (results digest, as createRun writes it); the commit below names them.
+        await feed.push(`blob\nmark :${3 * i + 1}\n${feed.data(serializeManifest(run.manifest))}`);
+        await feed.push(`blob\nmark :${3 * i + 2}\n${feed.data(rowsBlob(run.rows))}`);
+        await feed.push(`blob\nmark :${3 * i + 3}\n${feed.data(serializeDigest(firstChunkDigest(run.manifest.planned_tests, run.rows)))}`);
         if (++i % 10_000 === 0 && i < runs) await onProgress?.(i);
       }
       await onProgress?.(runs);
@@ -356,19 +358,19 @@ export async function seedRuns({
         runId: runIds,
         sourceCommit: source.commit,
       });
-      await feed.push(`commit ${ref}\nmark :${2 * runs + 1}\nauthor ${who}\ncommitter ${who}\n${feed.data(message)}`);
+      await feed.push(`commit ${ref}\nmark :${3 * runs + 1}\nauthor ${who}\ncommitter ${who}\n${feed.data(message)}`);
       if (tip) await feed.push(`from ${tip}\n`);
       for (let i = 0; i < runs; i++) {
         const id = runIds[i]!;
         // One row chunk, as a run whose rows all arrived in one group commit.
-        await feed.push(`M 100644 :${2 * i + 1} ${manifestPath(id)}\nM 100644 :${2 * i + 2} ${runDir(id)}/${ROWS_DIR}/${rowChunkName(1)}\n`);
+        await feed.push(`M 100644 :${3 * i + 1} ${manifestPath(id)}\nM 100644 :${3 * i + 2} ${runDir(id)}/${ROWS_DIR}/${rowChunkName(1)}\nM 100644 :${3 * i + 3} ${digestPath(id)}\n`);
       }
       // The index is a projection of every manifest on the ref: rebuild it whole.
       if (tip) await feed.push('D index\n');
       for (const [p, content] of buildIndexFiles([...existing, ...summaries])) {
         await feed.push(`M 100644 inline ${p}\n${feed.data(content)}`);
       }
-      await feed.push(`\nget-mark :${2 * runs + 1}\ndone\n`);
+      await feed.push(`\nget-mark :${3 * runs + 1}\ndone\n`);
       await feed.flush();
       bytes = feed.bytes;
     },

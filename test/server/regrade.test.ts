@@ -61,6 +61,25 @@ describe('POST /api/runs/:run_id/regrade', () => {
     expect((await app.inject({ method: 'POST', url: '/api/runs/20990101-000000-nope00/regrade' })).statusCode).toBe(404);
   });
 
+  it('is still a regrade job after a Studio restart: by job id, in the jobs list, and adopted by run id', async () => {
+    writeFileSync(path.join(dir, 'suite.yaml'), suite('done'));
+    const res = await app.inject({ method: 'POST', url: '/api/runs/rg1/regrade' });
+    expect(res.statusCode).toBe(202);
+    const id = res.json().id as string;
+    // A restart while the job runs: a new app over the same repository.
+    const during = await buildApp({ store, cliPath: CLI });
+    expect((await during.app.inject(`/api/eval/status/${id}`)).json()).toMatchObject({ id, kind: 'regrade', run_id: 'rg1' });
+    await during.app.close();
+    await waitJob(studio, id, ['finished', 'failed', 'stopped']);
+    const after = await buildApp({ store, cliPath: CLI });
+    expect((await after.app.inject(`/api/eval/status/${id}`)).json()).toMatchObject({ id, kind: 'regrade', status: 'finished', outcome: 'passed' });
+    const listed = (await after.app.inject('/api/jobs')).json().jobs.find((j: { id: string }) => j.id === id);
+    expect(listed).toMatchObject({ kind: 'regrade', run_id: 'rg1' });
+    // The run's own page links its job by run id: the kind comes from the run's events (regraded last).
+    expect((await after.app.inject('/api/eval/status/rg1')).json()).toMatchObject({ run_id: 'rg1', kind: 'regrade' });
+    await after.app.close();
+  });
+
   it('409 while the run is running', async () => {
     const child = startCli(['eval', 'suite.yaml', '--run-id', 'rg-live', '--test-id', 'hang'], { cwd: dir });
     await waitForStderr(child, /^run rg-live/);

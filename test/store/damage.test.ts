@@ -13,6 +13,7 @@ import {
   INDEX_HEAD,
   RESULTS_REF,
   createRun,
+  digestPath,
   finishRun,
   manifestPath,
   openStore,
@@ -167,5 +168,43 @@ describe('a missing manifest blob', () => {
     expect(show.stderr).toContain(oid);
     const f = await fsckJson(dir);
     expect(f.report.problems.map((p) => p.kind)).toEqual(expect.arrayContaining(['missing_object', 'bad_manifest']));
+  });
+});
+
+describe('a results digest that disagrees with its rows, or does not parse', () => {
+  it('is bad_digest in fsck (exit 1) and rebuilt from the rows by fsck --repair; a digest rows have outgrown is not a problem', async () => {
+    const { dir, store } = await repoWithRuns();
+    // Rows appended to a running run after its digest was written: readers do not use that digest; fsck is clean.
+    await updateRun({ store, runId: 'a', update: { rows: [makeRow('t1')], subject: 'rows' } });
+    expect((await fsckJson(dir)).code).toBe(0);
+
+    const b = digestPath('b');
+    const good = git(dir, 'show', `${RESULTS_REF}:${b}`);
+    // b's digest still covers its chunks but says t1 failed; c's is cut off.
+    await damage(store, b, (t) => {
+      const d = JSON.parse(t);
+      d.tests[0][3] = 'q';
+      d.tests[0][4] = 0;
+      return `${JSON.stringify(d)}\n`;
+    });
+    await damage(store, digestPath('c'), (t) => t.slice(0, 20));
+
+    const f = await fsckJson(dir);
+    expect(f.code).toBe(1);
+    const bad = f.report.problems.filter((p) => p.kind === 'bad_digest');
+    expect(bad.map((p) => p.run_id).sort()).toEqual(['b', 'c']);
+    expect(bad.find((p) => p.run_id === 'b')).toMatchObject({ file: b, repairable: true, message: expect.stringMatching(/disagrees with the run's rows \(tests\)/) });
+    expect(bad.find((p) => p.run_id === 'c')?.message).toMatch(/not valid JSON/);
+    expect(f.stderr).toMatch(/bad_digest: run b/);
+
+    const repaired = await fsckJson(dir, '--repair');
+    expect(repaired.code).toBe(0);
+    expect(repaired.report.repaired.filter((p) => p.kind === 'bad_digest')).toHaveLength(2);
+    expect(repaired.report.problems).toEqual([]);
+    expect(git(dir, 'show', `${RESULTS_REF}:${b}`)).toBe(good);
+    // Studio answers from the rebuilt digest what every row says.
+    const doc = (await studioGet(store, '/api/runs/b?results=false')).json();
+    expect(doc).toMatchObject({ has_not_ok: false, run: { counts: { completed_count: 4, passed: 4 } } });
+    store.close();
   });
 });

@@ -8,6 +8,7 @@ import {
   RowWriter,
   createRun,
   finishRun,
+  fsck,
   listRuns,
   openStore,
   reindex,
@@ -84,9 +85,11 @@ describe('seedRuns', () => {
     // Same files in the run directory, same manifest bytes after a schema round trip, rows that parse.
     const id = seeded.runIds[123]!;
     expect(runDir(id)).toMatch(/^runs\/[0-9a-f]{2}\/[0-9a-f]{2}\/\d{8}-\d{6}-[a-z2-9]{6}$/);
-    // Seeded runs carry no results digest (readers then read their rows); otherwise the same files.
-    expect(runFiles(dir, 'run-1').filter((f) => f !== 'digest.json')).toEqual(runFiles(dir, id));
-    expect(runFiles(dir, id)).toEqual(['manifest.json', 'rows/000001.jsonl']);
+    // The same files as a run the write path made, results digest included.
+    expect(runFiles(dir, 'run-1')).toEqual(runFiles(dir, id));
+    expect(runFiles(dir, id)).toEqual(['digest.json', 'manifest.json', 'rows/000001.jsonl']);
+    // Every seeded digest is what the write path derives from the rows.
+    expect((await fsck({ store: fresh })).problems.filter((p) => p.kind === 'bad_digest')).toEqual([]);
     const text = `${blob(dir, `${runDir(id)}/manifest.json`)}\n`;
     const manifest = Manifest.parse(JSON.parse(text));
     expect(serializeManifest(manifest)).toBe(text);

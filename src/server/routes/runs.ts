@@ -2,9 +2,10 @@
 // through the long-lived reader; an unchanged ref costs no git call at all.
 import type { FastifyInstance } from 'fastify';
 import { refFingerprint } from '../../git/index.js';
-import { RunDetailResponse, RunsListResponse } from '../../schemas/api.js';
+import { RunsListResponse } from '../../schemas/api.js';
 import { RunDetailQuery, RunParams } from '../../schemas/studio.js';
 import { IndexBlobCache, IndexView, listRuns, showRun, type Store } from '../../store/index.js';
+import type { RunCache } from '../run-cache.js';
 import { parseRequest, respond } from '../validate.js';
 
 /**
@@ -32,7 +33,7 @@ export class IndexCache {
   }
 }
 
-export async function runsRoutes(app: FastifyInstance, { store, cache }: { store: Store; cache: IndexCache }) {
+export async function runsRoutes(app: FastifyInstance, { store, cache, runs }: { store: Store; cache: IndexCache; runs: RunCache }) {
   app.get('/api/runs', async (req) => {
     // listRuns validates the raw query (a bad one is a USAGE error: 400). Without
     // a ref yet there is no view, and listRuns finds no tip: an empty page.
@@ -44,6 +45,10 @@ export async function runsRoutes(app: FastifyInstance, { store, cache }: { store
     const { run_id } = parseRequest(RunParams, req.params, 'run id');
     const { history, results } = parseRequest(RunDetailQuery, req.query, 'query');
     const yes = (v: string | undefined) => v === 'true' || v === '1';
-    return respond(RunDetailResponse, await showRun({ store, runId: run_id, history: yes(history), results: results === undefined || yes(results) }));
+    const withResults = results === undefined || yes(results);
+    // The run page's first request: the run as opened for its results pages too (one read of the manifest and digest).
+    const opened = withResults ? undefined : await runs.get(run_id);
+    // showRun's document is RunDetailResponse.parse'd already (the allow-list holds): parsing 10,000 planned tests twice is not.
+    return showRun({ store, runId: run_id, history: yes(history), results: withResults, opened });
   });
 }
