@@ -10,6 +10,7 @@ import { CALL_KEY_RE, newerEntry } from './call-index.js';
 import { ROWS_DIR, SLICES_DIR, parseRowChunkSeq, runDir } from './layout.js';
 import { quickRow } from './row-check.js';
 import type { Store } from './store.js';
+import { runDirShards } from './walk.js';
 
 export function reusableRow(r: Row): r is Row & { call_key: string; output: string } {
   return (
@@ -89,15 +90,9 @@ export async function readIndexedRows(store: Store, tree: string, found: Map<str
 /** The index a rebuild would write: every reusable row of every run under runs/. */
 export async function buildCallIndex(store: Store, tree: string): Promise<Map<string, CallIndexEntry>> {
   const out = new Map<string, CallIndexEntry>();
-  const shards = (await store.readTree(tree, 'runs')) ?? [];
-  for (const a of shards) {
-    if (a.mode !== MODE_DIR) continue;
-    for (const b of await store.treeEntries(a.oid)) {
-      if (b.mode !== MODE_DIR) continue;
-      const runs = (await store.treeEntries(b.oid)).filter((e) => e.mode === MODE_DIR);
-      const perRun = await Promise.all(runs.map((r) => runEntries(store, r.name, r.oid)));
-      for (const m of perRun) for (const [k, e] of m) if (newerEntry(e, out.get(k) ?? null)) out.set(k, e);
-    }
+  for await (const runs of runDirShards(store, tree)) {
+    const perRun = await Promise.all(runs.map((r) => runEntries(store, r.name, r.oid)));
+    for (const m of perRun) for (const [k, e] of m) if (newerEntry(e, out.get(k) ?? null)) out.set(k, e);
   }
   return out;
 }

@@ -2,12 +2,12 @@
 // them), or with `check` only report where the two disagree.
 import { canonicalJson } from '../canonical-json.js';
 import { isAgentvError } from '../errors.js';
-import { MODE_DIR } from '../git/index.js';
 import type { ReindexReport } from '../schemas/api.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { IndexView, buildIndexFiles, summaryOf } from './run-index.js';
 import { callIndexFiles, checkCallIndex } from './call-index.js';
 import { buildCallIndex } from './call-rows.js';
+import { runDirShards } from './walk.js';
 import { readManifestAt } from './runs.js';
 import type { Edits, Store } from './store.js';
 
@@ -21,27 +21,21 @@ export interface Walked {
 export async function walkManifests(store: Store, tree: string): Promise<Walked> {
   const summaries: RunSummary[] = [];
   const broken: Walked['broken'] = [];
-  const shards = (await store.readTree(tree, 'runs')) ?? [];
-  for (const a of shards) {
-    if (a.mode !== MODE_DIR) continue;
-    for (const b of await store.treeEntries(a.oid)) {
-      if (b.mode !== MODE_DIR) continue;
-      const runs = (await store.treeEntries(b.oid)).filter((e) => e.mode === MODE_DIR);
-      const results = await Promise.all(
-        runs.map(async (r) => {
-          try {
-            const m = await readManifestAt(store, tree, r.name);
-            return m ? { s: summaryOf(m) } : { bad: { run_id: r.name, reason: 'no manifest.json' } };
-          } catch (e) {
-            if (isAgentvError(e, 'CORRUPT')) return { bad: { run_id: r.name, reason: e.message } };
-            throw e;
-          }
-        }),
-      );
-      for (const x of results) {
-        if ('s' in x && x.s) summaries.push(x.s);
-        else if ('bad' in x && x.bad) broken.push(x.bad);
-      }
+  for await (const runs of runDirShards(store, tree)) {
+    const results = await Promise.all(
+      runs.map(async (r) => {
+        try {
+          const m = await readManifestAt(store, tree, r.name);
+          return m ? { s: summaryOf(m) } : { bad: { run_id: r.name, reason: 'no manifest.json' } };
+        } catch (e) {
+          if (isAgentvError(e, 'CORRUPT')) return { bad: { run_id: r.name, reason: e.message } };
+          throw e;
+        }
+      }),
+    );
+    for (const x of results) {
+      if ('s' in x && x.s) summaries.push(x.s);
+      else if ('bad' in x && x.bad) broken.push(x.bad);
     }
   }
   return { summaries, broken };
