@@ -4,7 +4,8 @@
 // cores) at 1,000,000, each measured right after the three kinds of commit
 // that cover many runs: the seed, a `reindex` that rewrites the whole index,
 // and a two-parent merge. Beside them: the tip commit object's size (bounded
-// trailers keep it small however many runs it covers) and `node -e 0`.
+// trailers keep it small however many runs it covers) and `node -e 0`; and the
+// start-up of one-shot commands (runs list, runs show, --help, --version) beside it.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import { initRepo, runGit } from '../src/git/index.js';
 import { buildApp } from '../src/server/app.js';
 import { createRun, mergeRuns, openStore, reindex, type Store } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
-import { n, timeEach } from './stats.js';
+import { median, n, timeEach } from './stats.js';
 
 const execFileP = promisify(execFile);
 const log = (s: string) => void process.stderr.write(`bench: ${s}\n`);
@@ -93,6 +94,52 @@ async function atSize(tmp: string, cli: string, runs: number): Promise<Record<'s
   return { seed, reindex: afterReindex, merge: afterMerge };
 }
 
+// Prints the process's own CPU time (all its threads; not the git children) to stderr at exit.
+const CPU_AT_EXIT = `data:text/javascript,process.on('exit',()=>{const u=process.cpuUsage();process.stderr.write('\\nagentv-bench-cpu '+(u.user+u.system)/1000+'\\n')})`;
+
+/** Median wall and median Node CPU (ms) of `times` spawns of `node args`. */
+async function spawnCost(times: number, args: string[], cwd: string): Promise<{ wall: number; cpu: number }> {
+  const walls: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    const r = await execFileP(process.execPath, ['--import', CPU_AT_EXIT, ...args], { cwd, maxBuffer: 1 << 26 });
+    walls.push(performance.now() - t0);
+    cpus.push(Number(/agentv-bench-cpu (\S+)/.exec(r.stderr)?.[1]));
+  }
+  return { wall: median(walls), cpu: median(cpus) };
+}
+
+/**
+ * One-shot commands beside starting Node (issue 11: within ~1.5x of `node -e 0`),
+ * in the 1,000-run repository: wall and the Node process's CPU, median of 9 each.
+ */
+async function startupRows(dir: string, cli: string): Promise<string[][]> {
+  const base = await spawnCost(9, ['-e', '0'], dir);
+  const list = await execFileP(process.execPath, [cli, 'runs', 'list', '--limit', '1', '--json'], { cwd: dir });
+  const runId = (JSON.parse(list.stdout) as { runs: { run_id: string }[] }).runs[0]!.run_id;
+  const commands: [string, string[]][] = [
+    ['runs list --limit 50 --json', ['runs', 'list', '--limit', '50', '--json']],
+    ['runs list --limit 50', ['runs', 'list', '--limit', '50']],
+    ['runs show <id>', ['runs', 'show', runId]],
+    ['--help', ['--help']],
+    ['--version', ['--version']],
+  ];
+  const rows: string[][] = [[`CLI start-up: \`node -e 0\` (wall / CPU ms, median of 9)`, `${ms(base.wall)} / ${ms(base.cpu)}`, '', '', '', '']];
+  for (const [name, args] of commands) {
+    const c = await spawnCost(9, [cli, ...args], dir);
+    rows.push([
+      `CLI start-up: \`agentv ${name}\`, 1k runs (wall / CPU ms, median of 9)`,
+      `${ms(c.wall)} / ${ms(c.cpu)}`,
+      '',
+      '',
+      `${(c.wall / base.wall).toFixed(2)}x node -e 0 wall, ${(c.cpu / base.cpu).toFixed(2)}x CPU`,
+      '≤ ~1.5x node -e 0',
+    ]);
+  }
+  return rows;
+}
+
 /** Rows for the bench table (the size columns are 1,000 and 1,000,000 here; see the labels). */
 export async function measureDepth({ tmp, cli }: { tmp: string; cli: string }): Promise<string[][]> {
   const nodeE0 = await timeEach(5, () => execFileP(process.execPath, ['-e', '0']));
@@ -124,5 +171,6 @@ export async function measureDepth({ tmp, cli }: { tmp: string; cli: string }): 
     ]);
     rows.push([`tip commit object ${label} (bytes)`, n(a.commitBytes), '', b ? n(b.commitBytes) : '', '', 'small, bounded']);
   }
+  rows.push(...(await startupRows(path.join(tmp, 'depth-1000'), cli)));
   return rows;
 }

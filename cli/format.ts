@@ -1,13 +1,20 @@
 // Human-readable formatting shared by commands: tables, durations, ratios.
 
-export function table(headers: string[], rows: string[][]): string {
+/**
+ * Columns padded to their widest cell. `paint` colours a body cell after it is
+ * padded, so escape codes never count toward a column's width.
+ */
+export function table(headers: string[], rows: string[][], paint?: (cell: string, col: number, row: number) => string): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
+  const line = (cells: string[], row = -1) =>
     cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .map((c, i) => {
+        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i]!);
+        return paint && row >= 0 ? paint(c, i, row) + padded.slice(c.length) : padded;
+      })
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+  return [line(headers), ...rows.map((r, i) => line(r, i))].join('\n') + '\n';
 }
 
 export function duration(ms: number | null): string {

@@ -143,7 +143,7 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
         'agentv runs show 20261122-101500-k3f9qa --format markdown >> "$GITHUB_STEP_SUMMARY"',
       ]),
     )
-    .action((runId: string, opts) => run(async (ctx) => (await import('./commands/runs.js')).runsShow(ctx, runId, opts)));
+    .action((runId: string, opts) => run(async (ctx) => (await import('./commands/runs-show.js')).runsShow(ctx, runId, opts)));
   // Comparing runs and reports (SPEC 3.8): runs diff, report.
   runs
     .command('diff <base> <head>')

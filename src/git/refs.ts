@@ -1,7 +1,7 @@
 // Refs move only by compare-and-swap: `git update-ref <ref> <new> <old>` uses
 // git's own lock file, so agentv and plain git commands can never both win.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { gitEnv, runGit } from './exec.js';
@@ -20,6 +20,23 @@ export async function readRef({ cwd, ref }: { cwd: string; ref: string }): Promi
 export async function refTarget({ cwd, ref }: { cwd: string; ref: string }): Promise<string | null> {
   const r = await runGit({ cwd, args: ['rev-parse', '--verify', '--quiet', '--end-of-options', ref], allowFail: true });
   return r.code === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * False only when no ref under `prefix` (ending in "/") can exist: no loose
+ * ref directory for it, no packed ref naming it, and the files ref backend
+ * (a reftable repository is always asked). Lets a reader skip starting
+ * `git for-each-ref` for refs that are almost always absent.
+ */
+export function mayHaveRefs({ commonDir, prefix }: { commonDir: string; prefix: string }): boolean {
+  if (existsSync(path.join(commonDir, 'reftable')) || existsSync(path.join(commonDir, prefix))) return true;
+  let packed: string;
+  try {
+    packed = readFileSync(path.join(commonDir, 'packed-refs'), 'utf8');
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  return packed.includes(` ${prefix}`);
 }
 
 /** Refs under a prefix (e.g. refs/agentv/incoming/) and the ids they name. */

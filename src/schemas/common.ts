@@ -1,8 +1,9 @@
 // Primitive wire shapes shared by every other schema. Run ids are restricted so
 // that they are safe in git paths, URLs and file names without escaping.
 import { z } from 'zod';
+import { RUN_ID_PATTERN } from './ids.js';
 
-export const RUN_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export { RUN_ID_PATTERN };
 
 export const RunId = z
   .string()

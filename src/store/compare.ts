@@ -8,7 +8,8 @@ import type { Change, CompareDocument, ComparePage, CompareSummary, CompareTest 
 import type { Row } from '../schemas/row.js';
 import type { RunSummary } from '../schemas/summary.js';
 import { withInputs } from './inputs.js';
-import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
+import { effectiveStatus } from './owner.js';
+import { needsRecovery, recoverRun } from './recover.js';
 import { runDir } from './layout.js';
 import { summaryOf } from './run-index.js';
 import { currentRows, readRun } from './runs.js';

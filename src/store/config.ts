@@ -7,7 +7,7 @@ import { existsSync, promises as fsp, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { initRepo, openRepo, type Repo } from '../git/index.js';
-import { AgentvConfig } from '../schemas/config.js';
+import type { AgentvConfig } from '../schemas/config.js';
 import { RESULTS_REF } from './layout.js';
 import type { PromoteResult } from '../schemas/results.js';
 import { Store } from './store.js';
@@ -57,10 +57,10 @@ async function readText(file: string): Promise<string | null> {
   }
 }
 
-// The YAML parser and the remote code load only when a config file or a remote
-// needs them: every command opens the store, most never read either.
+// The YAML parser, the config schema (zod) and the remote code load only when a
+// config file or a remote needs them: every command opens the store, most never read either.
 async function parseConfig(text: string, file: string) {
-  const { LineCounter, parseDocument } = await import('yaml');
+  const [{ LineCounter, parseDocument }, { AgentvConfig }] = await Promise.all([import('yaml'), import('../schemas/config.js')]);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const err = doc.errors[0];

@@ -41,6 +41,47 @@ export function parseJsonl<S extends z.ZodType>(schema: S, text: string, quick?:
   return { rows, damaged: bad.length, bad };
 }
 
+/**
+ * parseJsonl for readers that should not load zod: `quick` reads the common
+ * values, and the schema (loaded by `load`, only when some line needs it)
+ * decides the rest. The same result as parseJsonl(schema, text, quick).
+ */
+export async function parseJsonlLazy<T>(load: () => Promise<z.ZodType<T>>, text: string, quick: (v: unknown) => T | null): Promise<ParsedLines<T>> {
+  const slots: ({ row: T } | { line: number; json: unknown } | DamagedLine)[] = [];
+  const lines = text.split('\n');
+  let pending = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.trim()) continue;
+    let json: unknown;
+    try {
+      json = JSON.parse(line);
+    } catch {
+      slots.push({ line: i + 1, reason: i === lines.length - 1 ? 'is cut off (a torn last write)' : 'is not valid JSON' });
+      continue;
+    }
+    const fast = quick(json);
+    if (fast) slots.push({ row: fast });
+    else {
+      slots.push({ line: i + 1, json });
+      pending++;
+    }
+  }
+  const schema = pending ? await load() : null;
+  const rows: T[] = [];
+  const bad: DamagedLine[] = [];
+  for (const s of slots) {
+    if ('row' in s) rows.push(s.row);
+    else if ('reason' in s) bad.push(s);
+    else {
+      const r = schema!.safeParse(s.json);
+      if (r.success) rows.push(r.data);
+      else bad.push({ line: s.line, reason: `does not match the schema (${r.error.issues[0]?.path.join('.') || 'value'}: ${r.error.issues[0]?.message})` });
+    }
+  }
+  return { rows, damaged: bad.length, bad };
+}
+
 /** "line 3 (is not valid JSON), line 7 (...)" for messages; at most `max` listed. */
 export function describeDamage(bad: DamagedLine[], max = 3): string {
   const shown = bad.slice(0, max).map((b) => `line ${b.line} ${b.reason}`);

@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { ensureDirSync } from './fs.js';
 import { AgentvError } from '../errors.js';
-import type { Owner } from '../schemas/manifest.js';
+import type { RunStatus } from '../schemas/common.js';
+import type { Owner, SliceRef } from '../schemas/manifest.js';
+import { localName } from './layout.js';
+import type { Store } from './store.js';
 
 function readFirst(file: string): string | null {
   try {
@@ -141,4 +144,20 @@ export function acquireRunLock({ localDir, runId, owner = currentOwner() }: { lo
     }
   }
   throw new AgentvError('RUN_LOCKED', `could not take the lock of run ${runId}`, { run_id: runId });
+}
+
+/**
+ * The status a reader should show: `running` only while its owner lives (or
+ * cannot be checked). `run` is a run (its manifest or index row) or a slice's
+ * part (`slice` set: its own lock); a sharded run runs while any local slice's
+ * owner lives, or while a slice on another machine says it runs.
+ */
+export function effectiveStatus(store: Store, run: { run_id: string; status: RunStatus; host?: string; slice?: SliceRef | undefined }): RunStatus {
+  if (run.status !== 'running') return run.status;
+  const holder = readLockOwner(store.localDir, localName(run.run_id, run.slice));
+  if (holder && ownerLiveness(holder) !== 'dead') return 'running';
+  if (!run.slice && liveSliceOwner(store.localDir, run.run_id)) return 'running';
+  // Owned by another machine: we cannot see its processes, so we do not guess.
+  if (run.host && run.host !== os.hostname()) return 'running';
+  return 'interrupted';
 }

@@ -1,63 +1,19 @@
-// The read side used by `runs list`, `runs show` and Studio: pages from the
-// committed index (no per-run reads), one run's detail with resume facts.
+// The read side used by `runs show` and Studio: one run's detail with resume
+// facts. Listing (a page of the index) is list.ts, kept apart so that
+// `runs list` loads none of the manifest, row and input readers below.
 import { AgentvError } from '../errors.js';
-import { RunDetailResponse, RunsListQuery, type ResumeReason, type RunsListResponse } from '../schemas/api.js';
+import { RunDetailResponse, type ResumeReason } from '../schemas/api.js';
 import type { Manifest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
-import type { RunSummary } from '../schemas/summary.js';
 import { withInputs } from './inputs.js';
-import { commitFilter } from './link.js';
-import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
-import { IndexView, readPage } from './run-index.js';
+import { effectiveStatus } from './owner.js';
+import { needsRecovery, recoverRun } from './recover.js';
 import { currentRows, readManifestAt, readRun } from './runs.js';
 import { metricsOf, planFacts, readDigest, type LoadedDigest, type PlanFacts } from './digest.js';
 import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
 
-/**
- * A page of runs, newest first. Pass `view` to reuse chunk caches across calls
- * on the same tip (Studio does).
- * @example await listRuns({ store, query: { limit: 50 } })
- */
-export async function listRuns({
-  store,
-  query,
-  view,
-}: {
-  store: Store;
-  // Raw values (strings from argv or a querystring) are validated and coerced here.
-  query: Record<string, unknown>;
-  view?: IndexView;
-}): Promise<RunsListResponse> {
-  const parsed = RunsListQuery.safeParse(query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new AgentvError('USAGE', `${issue.path.join('.') || 'query'}: ${issue.message}`, { issues: parsed.error.issues });
-  }
-  const q = parsed.data;
-  let v = view;
-  if (!v) {
-    const tip = await store.tip();
-    if (!tip) return { runs: [], next_cursor: null, total: 0 };
-    v = new IndexView(store, tip.tree);
-  }
-  const live = (s: RunSummary): RunSummary => {
-    const status = s.status === 'running' ? effectiveStatus(store, s) : s.status;
-    return { ...s, status, outcome: outcomeOf({ ...s, status }) };
-  };
-  // --commit also finds runs linked to the commit by trailer or note (link.ts).
-  const ofCommit = q.commit ? await commitFilter({ store, rev: q.commit }) : null;
-  const filter =
-    q.suite || q.target || q.status || ofCommit
-      ? (s: RunSummary) =>
-          (!q.suite || s.suite === q.suite) &&
-          (!q.target || s.target === q.target) &&
-          (!ofCommit || ofCommit(s)) &&
-          (!q.status || live(s).status === q.status)
-      : undefined;
-  const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
-  return { runs: page.runs.map(live), next_cursor: page.nextCursor, total: filter ? null : await v.count() };
-}
+export { listRuns } from './list.js';
 
 export interface ResumeFacts {
   isResumable: boolean;

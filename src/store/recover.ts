@@ -2,33 +2,16 @@
 // `interrupted`; the next command that touches it commits any rows its journal
 // holds that never reached the ref, marks it interrupted, and drops the journal.
 import { existsSync } from 'node:fs';
-import os from 'node:os';
 import { isAgentvError } from '../errors.js';
 import type { RunStatus } from '../schemas/common.js';
 import type { Manifest, SliceRef } from '../schemas/manifest.js';
 import { localName } from './layout.js';
 import { journalPath, keepDamagedJournal, readJournal, removeJournal } from './journal.js';
 import { describeDamage } from './jsonl.js';
-import { acquireRunLock, liveSliceOwner, ownerLiveness, readLockOwner } from './owner.js';
+import { acquireRunLock, effectiveStatus } from './owner.js';
 import { markInterrupted } from './lifecycle.js';
 import { readManifestAt, updateRun } from './runs.js';
 import type { Store } from './store.js';
-
-/**
- * The status a reader should show: `running` only while its owner lives (or
- * cannot be checked). `run` is a run (its manifest or index row) or a slice's
- * part (`slice` set: its own lock); a sharded run runs while any local slice's
- * owner lives, or while a slice on another machine says it runs.
- */
-export function effectiveStatus(store: Store, run: { run_id: string; status: RunStatus; host?: string; slice?: SliceRef | undefined }): RunStatus {
-  if (run.status !== 'running') return run.status;
-  const holder = readLockOwner(store.localDir, localName(run.run_id, run.slice));
-  if (holder && ownerLiveness(holder) !== 'dead') return 'running';
-  if (!run.slice && liveSliceOwner(store.localDir, run.run_id)) return 'running';
-  // Owned by another machine: we cannot see its processes, so we do not guess.
-  if (run.host && run.host !== os.hostname()) return 'running';
-  return 'interrupted';
-}
 
 export interface Recovery {
   recovered: number;

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
-import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, openRepo, pushRefs, setTrackingRef, type PushRefsResult } from '../git/index.js';
+import { deleteRefCas, fetchObjects, fetchRefs, initPartialCache, isPromisor, listRefs, listRemotes, mayHaveRefs, openRepo, pushRefs, setTrackingRef, type PushRefsResult } from '../git/index.js';
 import { RESULTS_REF } from './layout.js';
 import type { MergeKind } from './merge.js';
 import { Store } from './store.js';
@@ -60,6 +60,8 @@ export interface IncomingRef {
  * @example const pending = await listIncoming({ store })
  */
 export async function listIncoming({ store }: { store: Store }): Promise<IncomingRef[]> {
+  // Most repositories never have any: then no `git for-each-ref` is started (`runs list` asks every time).
+  if (!mayHaveRefs({ commonDir: store.repo.commonDir, prefix: INCOMING_PREFIX })) return [];
   return listRefs({ cwd: store.repo.root, prefix: INCOMING_PREFIX });
 }
 

@@ -5,11 +5,12 @@
 // whose order is the key order. Writing one run rewrites the head only, and a
 // page of 50 reads the head (plus a chunk or two), whatever the number of runs.
 import { AgentvError } from '../errors.js';
-import { RunSummary } from '../schemas/summary.js';
+import type { RunSummary } from '../schemas/summary.js';
 import type { Manifest } from '../schemas/manifest.js';
-import { describeDamage, parseJsonl, toJsonl, type DamagedLine, type ParsedLines } from './jsonl.js';
+import { describeDamage, parseJsonlLazy, toJsonl, type DamagedLine, type ParsedLines } from './jsonl.js';
 import { INDEX_COUNT, INDEX_HEAD, INDEX_SEALED, sealedChunkPath } from './layout.js';
 import type { Edits, Store } from './store.js';
+import { quickSummary } from './summary-check.js';
 import { activeTime } from './tally.js';
 
 export const SEAL = 128;
@@ -45,9 +46,14 @@ const byKey = (a: RunSummary, b: RunSummary) => (keyOf(a) < keyOf(b) ? -1 : keyO
 
 export type ParsedIndex = ParsedLines<RunSummary>;
 
-/** Parse an index file; damaged lines are collected (IndexView decides whether that is fatal). */
-export function parseIndex(buf: Buffer | null): ParsedIndex {
-  return buf ? parseJsonl(RunSummary, buf.toString('utf8')) : { rows: [], damaged: 0, bad: [] };
+/**
+ * Parse an index file; damaged lines are collected (IndexView decides whether that is fatal).
+ * Rows of the common shape are read by hand: the RunSummary schema (and zod) loads only for a line
+ * that is not one, so listing runs does not pay for loading zod.
+ */
+export async function parseIndex(buf: Buffer | null): Promise<ParsedIndex> {
+  if (!buf) return { rows: [], damaged: 0, bad: [] };
+  return parseJsonlLazy(async () => (await import('../schemas/summary.js')).RunSummary, buf.toString('utf8'), quickSummary);
 }
 
 export function serializeIndex(rows: RunSummary[]): string {
@@ -110,7 +116,7 @@ export class IndexView {
     const entry = (await this.store.readTree(this.tree, file.slice(0, i)))?.find((e) => e.name === file.slice(i + 1));
     if (!entry) return [];
     const parsed = await this.blobs.load(entry.oid, async () => {
-      const p = parseIndex(await this.store.readBlobOid(entry.oid, file));
+      const p = await parseIndex(await this.store.readBlobOid(entry.oid, file));
       p.rows.sort(byKey);
       return p;
     });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { seedRuns } from '../../src/store/seed.js';
-import { RESULTS_REF, RowWriter, createRun, finishRun, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
+import { RESULTS_REF, RowWriter, createRun, finishRun, mergeRuns, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
 
 afterEach(cleanupRepos);
 
@@ -81,6 +81,21 @@ describe('the results ref', () => {
     expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run,valueonly)').split('\n').filter(Boolean)).toHaveLength(20);
     expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run-Count,valueonly)')).toBe('45');
     store.close();
+  });
+
+  it('a merge commit joining many runs names at most 20 in trailers and says how many it joins', async () => {
+    const dir = makeRepo();
+    const side = 'refs/agentv/test/side';
+    // The merge keeps the bigger side's index and names the other side's runs: 25 of them here.
+    await seedRuns({ repoDir: dir, runs: 25, rowsPerRun: 1 });
+    await seedRuns({ repoDir: dir, runs: 30, rowsPerRun: 1, ref: side });
+    const store = await openStore({ repoDir: dir });
+    const m = await mergeRuns({ store, theirs: git(dir, 'rev-parse', side), subject: 'merge the side ref' });
+    store.close();
+    expect(m.kind).toBe('merged');
+    expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%P').split(' ')).toHaveLength(2);
+    expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run,valueonly)').split('\n').filter(Boolean)).toHaveLength(20);
+    expect(git(dir, 'log', '-1', RESULTS_REF, '--format=%(trailers:key=Agentv-Run-Count,valueonly)')).toBe('25');
   });
 
   it('is invisible to git branch -a and to a default clone', async () => {

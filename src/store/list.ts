@@ -1,0 +1,62 @@
+// `runs list` and GET /api/runs: a page of the committed index (no per-run
+// reads). What this module imports is what listing loads: no zod (index rows
+// and the query are read by summary-check.ts; the schemas load only to explain
+// a value those readers decline), no manifests, no journals.
+import { AgentvError } from '../errors.js';
+import type { RunsListQuery, RunsListResponse } from '../schemas/api.js';
+import type { RunSummary } from '../schemas/summary.js';
+import { effectiveStatus } from './owner.js';
+import { IndexView, readPage } from './run-index.js';
+import { quickListQuery } from './summary-check.js';
+import { outcomeOf } from './tally.js';
+import type { Store } from './store.js';
+
+/** The query, validated and coerced; a USAGE error names the first problem. */
+async function parseQuery(query: Record<string, unknown>): Promise<RunsListQuery> {
+  const quick = quickListQuery(query);
+  if (quick) return quick;
+  const parsed = (await import('../schemas/api.js')).RunsListQuery.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  throw new AgentvError('USAGE', `${issue.path.join('.') || 'query'}: ${issue.message}`, { issues: parsed.error.issues });
+}
+
+/**
+ * A page of runs, newest first. Pass `view` to reuse chunk caches across calls
+ * on the same tip (Studio does).
+ * @example await listRuns({ store, query: { limit: 50 } })
+ */
+export async function listRuns({
+  store,
+  query,
+  view,
+}: {
+  store: Store;
+  // Raw values (strings from argv or a querystring) are validated and coerced here.
+  query: Record<string, unknown>;
+  view?: IndexView;
+}): Promise<RunsListResponse> {
+  const q = await parseQuery(query);
+  let v = view;
+  if (!v) {
+    const tip = await store.tip();
+    if (!tip) return { runs: [], next_cursor: null, total: 0 };
+    v = new IndexView(store, tip.tree);
+  }
+  const live = (s: RunSummary): RunSummary => {
+    const status = s.status === 'running' ? effectiveStatus(store, s) : s.status;
+    return { ...s, status, outcome: outcomeOf({ ...s, status }) };
+  };
+  // --commit also finds runs linked to the commit by trailer or note (link.ts).
+  const ofCommit = q.commit ? await (await import('./link.js')).commitFilter({ store, rev: q.commit }) : null;
+  const filter =
+    q.suite || q.target || q.status || ofCommit
+      ? (s: RunSummary) =>
+          (!q.suite || s.suite === q.suite) &&
+          (!q.target || s.target === q.target) &&
+          (!ofCommit || ofCommit(s)) &&
+          (!q.status || live(s).status === q.status)
+      : undefined;
+  const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
+  return { runs: page.runs.map(live), next_cursor: page.nextCursor, total: filter ? null : await v.count() };
+}
