@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitJob } from '../helpers/jobs.js';
-import type { JobStatus } from '../../src/schemas/studio.js';
+import { SuiteEntry, type JobStatus } from '../../src/schemas/studio.js';
+import { suiteEntry } from '../../src/server/suite-worker.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -106,11 +107,27 @@ describe('reading runs', () => {
   it('GET /api/suites lists loadable suites and configured targets', async () => {
     const r = (await app.inject('/api/suites')).json();
     expect(r.suites).toEqual([
-      { path: 'flaky.yaml', name: 'flaky', test_count: 2 },
-      { path: 'suite.yaml', name: 'sleepy', test_count: 2 },
+      { path: 'flaky.yaml', name: 'flaky', test_count: 2, tag_sets: [] },
+      { path: 'suite.yaml', name: 'sleepy', test_count: 2, tag_sets: [{ tags: ['slow'], test_count: 1 }] },
     ]);
     expect(r.targets.map((t: { name: string }) => t.name)).toEqual(['sleepy', 'echo', 'mock']);
     expect(r.default_target).toBe('sleepy');
+  });
+
+  it('a suite entry carries its tag sets, so the form counts what a tag selection picks', () => {
+    const tests = [{ tags: ['slow', 'smoke'] }, { tags: ['smoke', 'slow'] }, { tags: ['smoke'] }, { tags: [] }];
+    const e = SuiteEntry.parse(suiteEntry({ path: 'x.yaml', name: 'x', tests }));
+    expect(e).toEqual({
+      path: 'x.yaml',
+      name: 'x',
+      test_count: 4,
+      tag_sets: [
+        { tags: ['slow', 'smoke'], test_count: 2 },
+        { tags: ['smoke'], test_count: 1 },
+      ],
+    });
+    // Too many distinct sets to be worth sending: null, and the form falls back to typed tags.
+    expect(suiteEntry({ path: 'y.yaml', name: 'y', tests: Array.from({ length: 500 }, (_, i) => ({ tags: [`t${i}`] })) }).tag_sets).toBeNull();
   });
 });
 
