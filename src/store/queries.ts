@@ -9,7 +9,7 @@ import { withInputs } from './inputs.js';
 import { commitFilter } from './link.js';
 import { effectiveStatus, needsRecovery, recoverRun } from './recover.js';
 import { IndexView, readPage } from './run-index.js';
-import { countsOf, currentRows, readManifestAt, readRun } from './runs.js';
+import { countsOf, currentRows, readManifestAt, readRowsAt, readRun, type KnownChunks } from './runs.js';
 import { metricsOf, readDigest } from './digest.js';
 import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
@@ -23,11 +23,14 @@ export async function listRuns({
   store,
   query,
   view,
+  known,
 }: {
   store: Store;
   // Raw values (strings from argv or a querystring) are validated and coerced here.
   query: Record<string, unknown>;
   view?: IndexView;
+  /** Row chunks already parsed, by blob id (Studio keeps one across requests). */
+  known?: KnownChunks;
 }): Promise<RunsListResponse> {
   const parsed = RunsListQuery.safeParse(query);
   if (!parsed.success) {
@@ -56,7 +59,27 @@ export async function listRuns({
           (!q.status || live(s).status === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
-  return { runs: page.runs.map(live), next_cursor: page.nextCursor, total: filter ? null : await v.count() };
+  const at = v;
+  const runs = await Promise.all(page.runs.map(async (s) => live(s.status === 'running' ? await progressOf(store, at.tree, s, known) : s)));
+  return { runs, next_cursor: page.nextCursor, total: filter ? null : await at.count() };
+}
+
+/**
+ * A running run's index row and manifest counts are written when it starts and
+ * when it ends; in between its rows are appended alone. A list shows a running
+ * run's progress from its rows, counted by the one counting function (countsOf).
+ * `known` (chunks by blob id) spares re-parsing the chunks a previous page read.
+ */
+async function progressOf(store: Store, tree: string, s: RunSummary, known?: KnownChunks): Promise<RunSummary> {
+  try {
+    const m = await readManifestAt(store, tree, s.run_id);
+    if (!m || m.status !== 'running' || m.slices) return s;
+    const { rows } = await readRowsAt(store, tree, s.run_id, null, known);
+    const c = countsOf(m.planned_tests, currentRows(rows));
+    return { ...s, passed: c.passed, failed: c.failed, errored: c.errored, pass_rate: c.pass_rate, avg_score: c.avg_score };
+  } catch {
+    return s; // a damaged run still lists, from its index row; fsck names the damage
+  }
 }
 
 export interface ResumeFacts {
