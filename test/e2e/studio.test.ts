@@ -149,6 +149,21 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio in Chromium', () 
     await page.getByTestId('not-run').waitFor();
   });
 
+  it('a running run updates live in the list, links to its job and is stopped from its row', async () => {
+    const launched = await studio.app.inject({ method: 'POST', url: '/api/eval/run', headers: { 'content-type': 'application/json' }, payload: { suite: 'live.yaml', workers: 3 } });
+    const { run_id, id } = launched.json();
+    await expect.poll(async () => (await studio.app.inject(`/api/eval/status/${id}`)).json().status, { timeout: 300_000 }).toBe('running');
+    await page.goto(`${base}/?suite=live`);
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${run_id}"]`);
+    // No reload: the list's own refresh shows the two quick tests passing.
+    await expect.poll(() => row.textContent(), { timeout: 300_000 }).toContain('2 of 2 run passed');
+    expect(await row.getByTestId('run-badge').textContent()).toBe('running');
+    expect(await row.getByTestId('row-job-link').getAttribute('href')).toBe(`/jobs/${run_id}`);
+    await row.getByTestId('row-stop-button').click();
+    await expect.poll(() => row.getByTestId('run-badge').getAttribute('data-status'), { timeout: 300_000 }).toBe('stopped');
+    expect(await row.getByTestId('row-stop-button').count()).toBe(0);
+  });
+
   it('a completed run with 0 % passing wears a failed badge, and still offers Rerun failed cases', async () => {
     await createRun({ store, manifest: makeManifest('zero1', { tests: 3, suite: { name: 'zero', path: 'triage.yaml' }, target: { name: 'sleepy', provider: 'cli', config_hash: 'x' } }) });
     await updateRun({ store, runId: 'zero1', update: { subject: 'rows', rows: ['t1', 't2', 't3'].map((t) => makeRow(t, { passed: false, score: 0, execution_status: 'quality_failure' })) } });
