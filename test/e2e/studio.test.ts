@@ -113,6 +113,8 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio in Chromium', () 
     const stop = page.getByTestId('stop-button');
     await stop.click();
     await page.getByText('Stopping…').first().waitFor();
+    // While stopping, the same button is "Stop now" (the second signal).
+    await expect.poll(() => stop.textContent()).toBe('Stop now');
     await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 300_000 }).toBe('stopped');
     await expect.poll(() => stop.count()).toBe(0);
     await page.getByTestId('run-link').click();
