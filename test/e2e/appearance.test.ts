@@ -143,6 +143,9 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio appearance in Chr
       let page = await open(ctx, '/', 'run-row');
       expect(await page.locator('.vhead').isVisible()).toBe(false);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      // The trend charts do not push the list off the first screen.
+      await page.getByTestId('trend-chart').waitFor();
+      expect(await page.getByTestId('run-row').first().evaluate((el) => el.getBoundingClientRect().top)).toBeLessThan(844);
       await shot(page, 'runs-phone');
       page = await open(ctx, '/runs/mixed1', 'test-row');
       expect(await overflowing(page, '.tests')).toEqual([]);
