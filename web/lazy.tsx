@@ -1,4 +1,4 @@
-// A page loaded on first visit, as its own chunk (the Compare page and its diff
+// A page loaded on first visit, as its own chunk (the launch form; the Compare page and its diff
 // library), so the first bundle stays within its budget.
 import type { FunctionComponent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';

@@ -16,8 +16,22 @@ export type ConfigResponse = z.infer<typeof ConfigResponse>;
 export const LinksResponse = z.object({ commit_url: z.string().nullable() });
 export type LinksResponse = z.infer<typeof LinksResponse>;
 
+/**
+ * A suite the launch form offers. `tag_sets`: each distinct set of tags its tests
+ * carry, with how many tests carry exactly that set (untagged tests are left
+ * out), so the form can count what any tag selection picks (--tag matches a test
+ * with any of the tags); `null` when a suite has more sets than are worth sending.
+ */
+export const SuiteEntry = z.object({
+  path: z.string(),
+  name: z.string(),
+  test_count: z.number().int().nonnegative(),
+  tag_sets: z.array(z.object({ tags: z.array(z.string()), test_count: z.number().int().positive() })).nullable(),
+});
+export type SuiteEntry = z.infer<typeof SuiteEntry>;
+
 export const SuitesResponse = z.object({
-  suites: z.array(z.object({ path: z.string(), name: z.string(), test_count: z.number().int().nonnegative() })),
+  suites: z.array(SuiteEntry),
   targets: z.array(z.object({ name: z.string(), provider: z.string() })),
   default_target: z.string().nullable(),
   default_grader: z.string().nullable(),

@@ -4,6 +4,24 @@
 import { parentPort } from 'node:worker_threads';
 import { AgentvError } from '../errors.js';
 import { loadSuite } from '../eval/suite.js';
+import type { SuiteEntry } from '../schemas/studio.js';
+
+/** At most this many distinct tag sets are sent per suite; beyond it the form cannot count a tag selection. */
+const MAX_TAG_SETS = 200;
+
+/** What the launch form knows of a loaded suite: its size and the tag sets its tests carry. */
+export function suiteEntry(s: { path: string; name: string; tests: { tags: string[] }[] }): SuiteEntry {
+  const sets = new Map<string, { tags: string[]; test_count: number }>();
+  for (const t of s.tests) {
+    if (!t.tags.length) continue;
+    const tags = [...new Set(t.tags)].sort();
+    const key = tags.join('\u0000');
+    const e = sets.get(key);
+    if (e) e.test_count++;
+    else sets.set(key, { tags, test_count: 1 });
+  }
+  return { path: s.path, name: s.name, test_count: s.tests.length, tag_sets: sets.size > MAX_TAG_SETS ? null : [...sets.values()] };
+}
 
 export interface SuiteJob {
   id: number;
@@ -12,14 +30,14 @@ export interface SuiteJob {
 }
 
 export type SuiteAnswer =
-  | { id: number; ok: true; suite: { path: string; name: string; test_count: number } }
+  | { id: number; ok: true; suite: SuiteEntry }
   | { id: number; ok: false; error: { code: string; message: string; data: Record<string, unknown> } };
 
 parentPort?.on('message', async (job: SuiteJob) => {
   let answer: SuiteAnswer;
   try {
     const s = await loadSuite({ path: job.path, repoDir: job.repoDir });
-    answer = { id: job.id, ok: true, suite: { path: s.path, name: s.name, test_count: s.tests.length } };
+    answer = { id: job.id, ok: true, suite: suiteEntry(s) };
   } catch (e) {
     answer =
       e instanceof AgentvError

@@ -10,17 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { AgentvError, type ErrorCode } from '../errors.js';
 import { listFiles } from '../git/index.js';
-import type { SuitesResponse } from '../schemas/studio.js';
+import type { SuiteEntry, SuitesResponse } from '../schemas/studio.js';
 import { loadSuite } from '../eval/suite.js';
-import type { SuiteAnswer, SuiteJob } from './suite-worker.js';
+import { suiteEntry, type SuiteAnswer, type SuiteJob } from './suite-worker.js';
 import { defaultGraderName, defaultTargetName, loadTargetsConfig } from '../eval/targets/index.js';
 
 const BUILT_IN = [
   { name: 'echo', provider: 'echo' },
   { name: 'mock', provider: 'mock' },
 ];
-
-type SuiteEntry = SuitesResponse['suites'][number];
 
 /**
  * One long-lived worker that loads suites in turn. Built code has dist/suite-worker.js
@@ -36,7 +34,7 @@ class SuiteLoader {
   async load(abs: string, repoDir: string): Promise<SuiteEntry> {
     if (!existsSync(this.file)) {
       const s = await loadSuite({ path: abs, repoDir });
-      return { path: s.path, name: s.name, test_count: s.tests.length };
+      return suiteEntry(s);
     }
     const worker = this.start();
     const id = this.next++;

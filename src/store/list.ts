@@ -9,6 +9,7 @@ import { effectiveStatus } from './owner.js';
 import { IndexView, readPage } from './run-index.js';
 import { quickListQuery } from './summary-check.js';
 import { outcomeOf } from './tally.js';
+import type { KnownChunks } from './runs.js';
 import type { Store } from './store.js';
 
 /** The query, validated and coerced; a USAGE error names the first problem. */
@@ -30,11 +31,14 @@ export async function listRuns({
   store,
   query,
   view,
+  known,
 }: {
   store: Store;
   // Raw values (strings from argv or a querystring) are validated and coerced here.
   query: Record<string, unknown>;
   view?: IndexView;
+  /** Row chunks already parsed, by blob id (Studio keeps one across requests). */
+  known?: KnownChunks;
 }): Promise<RunsListResponse> {
   const q = await parseQuery(query);
   let v = view;
@@ -58,5 +62,9 @@ export async function listRuns({
           (!q.status || live(s).status === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
-  return { runs: page.runs.map(live), next_cursor: page.nextCursor, total: filter ? null : await v.count() };
+  // A running run is counted from its rows (list-progress.ts, loaded only when a page holds one).
+  const at = v;
+  const progress = page.runs.some((s) => s.status === 'running') ? (await import('./list-progress.js')).progressOf : null;
+  const runs = await Promise.all(page.runs.map(async (s) => live(progress && s.status === 'running' ? await progress(store, at.tree, s, known) : s)));
+  return { runs, next_cursor: page.nextCursor, total: filter ? null : await at.count() };
 }

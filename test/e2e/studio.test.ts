@@ -113,6 +113,8 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio in Chromium', () 
     const stop = page.getByTestId('stop-button');
     await stop.click();
     await page.getByText('Stopping…').first().waitFor();
+    // While stopping, the same button is "Stop now" (the second signal).
+    await expect.poll(() => stop.textContent()).toBe('Stop now');
     await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 300_000 }).toBe('stopped');
     await expect.poll(() => stop.count()).toBe(0);
     await page.getByTestId('run-link').click();
@@ -147,6 +149,21 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio in Chromium', () 
     await expect.poll(() => page.getByTestId('run-status').getAttribute('data-status'), { timeout: 300_000 }).toBe('stopped');
     expect(await page.getByTestId('run-status').textContent()).toBe('stopped · incomplete');
     await page.getByTestId('not-run').waitFor();
+  });
+
+  it('a running run updates live in the list, links to its job and is stopped from its row', async () => {
+    const launched = await studio.app.inject({ method: 'POST', url: '/api/eval/run', headers: { 'content-type': 'application/json' }, payload: { suite: 'live.yaml', workers: 3 } });
+    const { run_id, id } = launched.json();
+    await expect.poll(async () => (await studio.app.inject(`/api/eval/status/${id}`)).json().status, { timeout: 300_000 }).toBe('running');
+    await page.goto(`${base}/?suite=live`);
+    const row = page.locator(`[data-testid="run-row"][data-run-id="${run_id}"]`);
+    // No reload: the list's own refresh shows the two quick tests passing.
+    await expect.poll(() => row.textContent(), { timeout: 300_000 }).toContain('2 of 2 run passed');
+    expect(await row.getByTestId('run-badge').textContent()).toBe('running');
+    expect(await row.getByTestId('row-job-link').getAttribute('href')).toBe(`/jobs/${run_id}`);
+    await row.getByTestId('row-stop-button').click();
+    await expect.poll(() => row.getByTestId('run-badge').getAttribute('data-status'), { timeout: 300_000 }).toBe('stopped');
+    expect(await row.getByTestId('row-stop-button').count()).toBe(0);
   });
 
   it('a completed run with 0 % passing wears a failed badge, and still offers Rerun failed cases', async () => {

@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitJob } from '../helpers/jobs.js';
-import type { JobStatus } from '../../src/schemas/studio.js';
+import { SuiteEntry, type JobStatus } from '../../src/schemas/studio.js';
+import { suiteEntry } from '../../src/server/suite-worker.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { cleanupRepos, makeRepo } from '../helpers/repo.js';
-import { makeManifest } from '../helpers/runs.js';
+import { makeManifest, makeRow } from '../helpers/runs.js';
 import { CLI, ROOT, waitExit } from '../helpers/proc.js';
 import { startCli, waitForStderr } from '../helpers/cli.js';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
-import { createRun, finishRun, openStore, type Store } from '../../src/store/index.js';
+import { createRun, finishRun, openStore, updateRun, type Store } from '../../src/store/index.js';
 
 const AGENT = path.join(ROOT, 'fixtures/agents/sleepy.mjs');
 let dir: string;
@@ -106,11 +107,27 @@ describe('reading runs', () => {
   it('GET /api/suites lists loadable suites and configured targets', async () => {
     const r = (await app.inject('/api/suites')).json();
     expect(r.suites).toEqual([
-      { path: 'flaky.yaml', name: 'flaky', test_count: 2 },
-      { path: 'suite.yaml', name: 'sleepy', test_count: 2 },
+      { path: 'flaky.yaml', name: 'flaky', test_count: 2, tag_sets: [] },
+      { path: 'suite.yaml', name: 'sleepy', test_count: 2, tag_sets: [{ tags: ['slow'], test_count: 1 }] },
     ]);
     expect(r.targets.map((t: { name: string }) => t.name)).toEqual(['sleepy', 'echo', 'mock']);
     expect(r.default_target).toBe('sleepy');
+  });
+
+  it('a suite entry carries its tag sets, so the form counts what a tag selection picks', () => {
+    const tests = [{ tags: ['slow', 'smoke'] }, { tags: ['smoke', 'slow'] }, { tags: ['smoke'] }, { tags: [] }];
+    const e = SuiteEntry.parse(suiteEntry({ path: 'x.yaml', name: 'x', tests }));
+    expect(e).toEqual({
+      path: 'x.yaml',
+      name: 'x',
+      test_count: 4,
+      tag_sets: [
+        { tags: ['slow', 'smoke'], test_count: 2 },
+        { tags: ['smoke'], test_count: 1 },
+      ],
+    });
+    // Too many distinct sets to be worth sending: null, and the form falls back to typed tags.
+    expect(suiteEntry({ path: 'y.yaml', name: 'y', tests: Array.from({ length: 500 }, (_, i) => ({ tags: [`t${i}`] })) }).tag_sets).toBeNull();
   });
 });
 
@@ -304,5 +321,17 @@ describe('jobs', () => {
     const s = (await other.app.inject(`/api/eval/status/${r.id}`)).json();
     expect(s).toMatchObject({ id: r.id, run_id: r.run_id, status: 'finished', exit_code: 0 });
     await other.app.close();
+  });
+});
+
+describe('a running run in the list', () => {
+  it('GET /api/runs shows its progress counted from its rows (its index row is written only at start and end)', async () => {
+    await createRun({ store, manifest: makeManifest('livecount1', { tests: 4, suite: { name: 'livecount', path: 'suite.yaml' } }) });
+    await updateRun({ store, runId: 'livecount1', update: { subject: 'rows', rows: [makeRow('t1'), makeRow('t2', { passed: false, score: 0, execution_status: 'quality_failure' })] } });
+    const [row] = (await app.inject('/api/runs?suite=livecount')).json().runs;
+    expect(row).toMatchObject({ run_id: 'livecount1', planned_test_count: 4, passed: 1, failed: 1, errored: 0, pass_rate: 0.5 });
+    await finishRun({ store, runId: 'livecount1', status: 'completed' });
+    const [done] = (await app.inject('/api/runs?suite=livecount')).json().runs;
+    expect(done).toMatchObject({ status: 'completed', passed: 1, failed: 1, outcome: 'incomplete' });
   });
 });

@@ -21,3 +21,10 @@ export function RunBadge({ status, outcome, testid }: { status: string; outcome:
     </span>
   );
 }
+
+/** A job's colour: its run's outcome wins over "finished" (an exit-1 job is red, an incomplete one amber). */
+export function jobTone(job: { status: string; outcome: string | null | undefined }): string {
+  if (job.outcome === 'failed') return 'failed';
+  if (job.outcome === 'incomplete' && job.status === 'finished') return 'stopped';
+  return job.status;
+}

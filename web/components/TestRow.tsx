@@ -40,9 +40,9 @@ export function TestRow({ runId, row: r, open, onToggle }: { runId: string; row:
         <td>
           <StatusBadge status={testState(r)} />
         </td>
-        <td class="num">{score(r.score)}</td>
-        <td class="num">{duration(r.duration_ms)}</td>
-        <td class="num">{r.attempt}</td>
+        <td class="num" data-label="score">{score(r.score)}</td>
+        <td class="num" data-label="duration">{duration(r.duration_ms)}</td>
+        <td class="num" data-label="attempt">{r.attempt}</td>
       </tr>
       {open && (
         <tr class="detail">

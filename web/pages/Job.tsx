@@ -7,7 +7,7 @@ import { ApiError, api, errorMessage } from '../api.js';
 import { config, isReadOnly, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
 import { span } from '../format.js';
-import { StatusBadge } from '../components/StatusBadge.js';
+import { StatusBadge, jobTone } from '../components/StatusBadge.js';
 import { PassBar } from '../components/PassBar.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Time } from '../components/Time.js';
@@ -114,7 +114,7 @@ export function Job({ params }: PageProps) {
   const terminal = TERMINAL.has(job.status);
   const stopping = stopClicked || job.status === 'stopping';
   const canStop = !isReadOnly(cfg) && !terminal && ['starting', 'running', 'stopping'].includes(job.status);
-  const tone = job.outcome === 'failed' ? 'failed' : job.outcome === 'incomplete' && job.status === 'finished' ? 'stopped' : job.status;
+  const tone = jobTone(job);
   const resumed = job.kind === 'resume' || job.kind === 'rerun_failed';
   const title = job.suite ? `${job.suite}${job.target ? ` · ${job.target}` : ''}` : 'Job';
   if (typeof document !== 'undefined') document.title = `${title} · job · agentv Studio`;

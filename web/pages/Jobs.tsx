@@ -5,6 +5,7 @@ import type { JobStatus } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 import { Time } from '../components/Time.js';
+import { jobTone } from '../components/StatusBadge.js';
 
 const TERMINAL = new Set(['finished', 'failed', 'stopped']);
 
@@ -37,7 +38,7 @@ export function Jobs() {
       {jobs && jobs.length === 0 && <p class="empty">No job yet. Launch one from New run, or from a run's page.</p>}
       <div class="vlist joblist" data-testid="jobs-list">
         {jobs?.map((j) => {
-          const tone = j.outcome === 'failed' ? 'failed' : j.status;
+          const tone = jobTone(j);
           return (
             <div class="vrow" key={j.id} data-testid="job-row" data-job-id={j.id}>
               <a class="mono" href={`/jobs/${encodeURIComponent(j.id)}`}>

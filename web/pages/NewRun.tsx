@@ -3,7 +3,7 @@
 // Nothing is preselected (a click must never start an expensive run by accident),
 // the number of tests is shown, and a large launch asks first.
 import { useEffect, useState } from 'preact/hooks';
-import type { EvalRunRequest, SuitesResponse } from '../../src/schemas/studio.js';
+import type { EvalRunRequest, SuiteEntry, SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
 import { launchAndFollow } from '../launch.js';
 import { config, useSignal } from '../state.js';
@@ -12,6 +12,15 @@ import { ErrorBox } from '../components/ErrorBox.js';
 
 /** Launches of at least this many tests ask for confirmation. */
 const CONFIRM_ABOVE = 100;
+
+const list = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+
+/** How many of the suite's tests a tag selection picks (a test with any of the tags), when the server sent its tag sets. */
+export function taggedCount(suite: SuiteEntry, tags: string[]): number | null {
+  if (!tags.length) return suite.test_count;
+  if (!suite.tag_sets) return null;
+  return suite.tag_sets.reduce((n, set) => (set.tags.some((t) => tags.includes(t)) ? n + set.test_count : n), 0);
+}
 
 export function NewRun({ query }: PageProps) {
   const cfg = useSignal(config);
@@ -45,19 +54,42 @@ export function NewRun({ query }: PageProps) {
     );
   }
 
+  const chosen = opts?.suites.find((x) => x.path === suite) ?? null;
+  const tagList = list(tags);
+  const allTags = chosen?.tag_sets ? [...new Set(chosen.tag_sets.flatMap((x) => x.tags))].sort((a, b) => a.localeCompare(b)) : null;
+  const tagCount = (t: string) => chosen?.tag_sets?.reduce((n, x) => (x.tags.includes(t) ? n + x.test_count : n), 0) ?? 0;
+  // The suite, target and tags live in the URL (replaced, not pushed): a launch form can be shared as a link.
+  const remember = (k: string, v: string) => {
+    const q = new URLSearchParams(window.location.search);
+    if (v) q.set(k, v);
+    else q.delete(k);
+    const qs = q.toString();
+    window.history.replaceState(null, '', `/new${qs ? `?${qs}` : ''}`);
+  };
+  const pickSuite = (v: string) => {
+    setSuite(v);
+    setTags('');
+    remember('suite', v);
+    remember('tag', '');
+  };
+  const pickTags = (v: string[]) => {
+    setTags(v.join(','));
+    remember('tag', v.join(','));
+  };
+
   const onSubmit = (e: Event) => {
     e.preventDefault();
     const body: EvalRunRequest = { suite };
     if (target) body.target = target;
     const w = Number(workers);
     if (workers.trim() && Number.isInteger(w) && w > 0) body.workers = w;
-    const ids = testIds.split(/[\s,]+/).filter(Boolean);
+    const ids = list(testIds);
     if (ids.length) body.test_ids = ids;
-    const tagList = tags.split(/[\s,]+/).filter(Boolean);
     if (tagList.length) body.tags = tagList;
     if (reuse) body.reuse = reuse === 'reuse';
-    const count = ids.length || (opts?.suites.find((x) => x.path === suite)?.test_count ?? 0);
-    if (count >= CONFIRM_ABOVE && !window.confirm(`Launch ${count}${tagList.length ? ' or fewer (tag filter)' : ''} tests against ${target || opts?.default_target || 'the default target'}?`)) return;
+    const exact = chosen ? taggedCount(chosen, tagList) : null;
+    const count = ids.length || (exact ?? chosen?.test_count ?? 0);
+    if (count >= CONFIRM_ABOVE && !window.confirm(`Launch ${count}${exact === null && !ids.length ? ' or fewer (tag filter)' : ''} tests against ${target || opts?.default_target || 'the default target'}?`)) return;
     setBusy(true);
     setError(null);
     launchAndFollow(body).catch((err) => {
@@ -67,7 +99,9 @@ export function NewRun({ query }: PageProps) {
   };
 
   const none = opts !== null && opts.suites.length === 0;
-  const chosen = opts?.suites.find((x) => x.path === suite) ?? null;
+  const ids = list(testIds);
+  const exact = chosen ? taggedCount(chosen, tagList) : null;
+  const willRun = ids.length || exact;
   return (
     <section class="narrow">
       <h1>New run</h1>
@@ -76,7 +110,7 @@ export function NewRun({ query }: PageProps) {
       <form class="form" onSubmit={onSubmit}>
         <label>
           <span>Suite</span>
-          <select data-testid="suite-select" value={suite} onChange={(e) => setSuite(e.currentTarget.value)} required disabled={!opts}>
+          <select data-testid="suite-select" value={suite} onChange={(e) => pickSuite(e.currentTarget.value)} required disabled={!opts}>
             <option value="">{opts ? 'Choose a suite…' : 'Loading…'}</option>
             {opts?.suites.map((s) => (
               <option key={s.path} value={s.path}>
@@ -87,7 +121,10 @@ export function NewRun({ query }: PageProps) {
         </label>
         <label>
           <span>Target</span>
-          <select data-testid="target-select" value={target} onChange={(e) => setTarget(e.currentTarget.value)} disabled={!opts}>
+          <select data-testid="target-select" value={target} onChange={(e) => {
+              setTarget(e.currentTarget.value);
+              remember('target', e.currentTarget.value);
+            }} disabled={!opts}>
             <option value="">{opts?.default_target ? `configured default (${opts.default_target})` : 'choose a target…'}</option>
             {opts?.targets.map((t) => (
               <option key={t.name} value={t.name}>
@@ -100,10 +137,31 @@ export function NewRun({ query }: PageProps) {
           <span>Workers <small class="muted">(optional)</small></span>
           <input type="number" min={1} max={64} step={1} value={workers} onInput={(e) => setWorkers(e.currentTarget.value)} placeholder="default" />
         </label>
-        <label>
-          <span>Only tests with these tags <small class="muted">(optional, as --tag)</small></span>
-          <input type="text" data-testid="tags-input" value={tags} onInput={(e) => setTags(e.currentTarget.value)} placeholder="smoke, slow" />
-        </label>
+        {allTags && allTags.length > 0 ? (
+          <fieldset class="tags" data-testid="tags-picker">
+            <legend>
+              Only tests with any of these tags <small class="muted">(optional, as --tag)</small>
+            </legend>
+            {allTags.map((t) => (
+              <label key={t} class="tag" data-testid={`tag-${t}`}>
+                <input
+                  type="checkbox"
+                  checked={tagList.includes(t)}
+                  onChange={(e) => pickTags(e.currentTarget.checked ? [...tagList, t] : tagList.filter((x) => x !== t))}
+                />{' '}
+                {t} ({tagCount(t)})
+              </label>
+            ))}
+          </fieldset>
+        ) : (
+          <label>
+            <span>Only tests with these tags <small class="muted">(optional, as --tag)</small></span>
+            <input type="text" data-testid="tags-input" value={tags} onInput={(e) => {
+                setTags(e.currentTarget.value);
+                remember('tag', list(e.currentTarget.value).join(','));
+              }} placeholder="smoke, slow" />
+          </label>
+        )}
         <label>
           <span>Only these test ids <small class="muted">(optional, comma or space separated)</small></span>
           <input type="text" value={testIds} onInput={(e) => setTestIds(e.currentTarget.value)} />
@@ -118,9 +176,8 @@ export function NewRun({ query }: PageProps) {
         </label>
         {chosen && (
           <p class="muted" data-testid="test-count">
-            {testIds.trim() ? `${testIds.split(/[\s,]+/).filter(Boolean).length} selected tests` : `${chosen.test_count} tests`}
-            {tags.trim() ? ' before the tag filter' : ''} will run
-            {chosen.test_count >= CONFIRM_ABOVE ? ' (you will be asked to confirm)' : ''}.
+            {ids.length ? `${ids.length} selected tests` : exact === null ? `${chosen.test_count} tests before the tag filter` : `${exact} tests`} will run
+            {(willRun ?? chosen.test_count) >= CONFIRM_ABOVE ? ' (you will be asked to confirm)' : ''}.
           </p>
         )}
         <div class="actions">

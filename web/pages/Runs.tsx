@@ -7,7 +7,7 @@ import { useWindowVirtualizer } from '../virtual.js';
 import type { RunSummary } from '../../src/schemas/summary.js';
 import type { SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
-import { config, navigate, useSignal } from '../state.js';
+import { config, isReadOnly, navigate, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
 import { duration, passCounts, percent, summaryDurationMs } from '../format.js';
 import { RunBadge } from '../components/StatusBadge.js';
@@ -236,6 +236,7 @@ export function Runs({ query }: PageProps) {
               index={it.index}
               picked={picked.some((p) => p.run_id === s.runs[it.index]!.run_id)}
               onPick={togglePick}
+              canStop={!isReadOnly(cfg)}
             />
           ))}
         </div>
@@ -266,7 +267,16 @@ function pairsOf(runs: RunSummary[]): { suite: string; target: string }[] {
   return [...seen.values()];
 }
 
-function RunRow({ run: r, top, index, picked, onPick }: { run: RunSummary; top: number; index: number; picked: boolean; onPick: (r: RunSummary) => void }) {
+interface RowProps {
+  run: RunSummary;
+  top: number;
+  index: number;
+  picked: boolean;
+  onPick: (r: RunSummary) => void;
+  canStop: boolean;
+}
+
+function RunRow({ run: r, top, index, picked, onPick, canStop }: RowProps) {
   const total = r.planned_test_count;
   const completed = r.passed + r.failed + r.errored;
   // Time spent running (active_ms from the index, plus the current span while running): stopped time is not counted.
@@ -298,8 +308,43 @@ function RunRow({ run: r, top, index, picked, onPick }: { run: RunSummary; top: 
         <Time iso={r.started_at} />
       </span>
       <span>{dur}</span>
-      <span class="num">{r.status === 'running' ? <a href={`/jobs/${encodeURIComponent(r.run_id)}`}>job</a> : `${completed}/${total}`}</span>
+      <span class="num">
+        {r.status === 'running' ? (
+          <>
+            {completed}/{total}{' '}
+            <a href={`/jobs/${encodeURIComponent(r.run_id)}`} data-testid="row-job-link">
+              job
+            </a>
+            {canStop && <StopButton runId={r.run_id} />}
+          </>
+        ) : (
+          `${completed}/${total}`
+        )}
+      </span>
     </div>
+  );
+}
+
+/** Stop a running run from its row (its job is found by the run id, as the run page does); the list's live refresh shows it stopped. */
+function StopButton({ runId }: { runId: string }) {
+  const [state, setState] = useState<'idle' | 'stopping' | 'error'>('idle');
+  return (
+    <button
+      type="button"
+      class="btn btn-sm row-stop"
+      data-testid="row-stop-button"
+      disabled={state === 'stopping'}
+      title={state === 'error' ? 'the stop request failed: open the job to retry' : 'finish the tests in flight, then stop'}
+      onClick={() => {
+        setState('stopping');
+        api.stop(runId).then(
+          () => undefined,
+          () => setState('error'),
+        );
+      }}
+    >
+      {state === 'stopping' ? 'Stopping…' : 'Stop'}
+    </button>
   );
 }
 

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { refFingerprint } from '../../git/index.js';
 import { RunsListResponse } from '../../schemas/api.js';
 import { RunDetailQuery, RunParams } from '../../schemas/studio.js';
-import { IndexBlobCache, IndexView, listRuns, showRun, type Store } from '../../store/index.js';
+import { IndexBlobCache, IndexView, listRuns, showRun, type KnownChunks, type Store } from '../../store/index.js';
 import type { RunCache } from '../run-cache.js';
 import { parseRequest, respond } from '../validate.js';
 
@@ -16,7 +16,14 @@ export class IndexCache {
   private fingerprint = '';
   private view: Promise<IndexView | null> = Promise.resolve(null);
   private readonly blobs = new IndexBlobCache(4_000);
+  private readonly chunks: KnownChunks = new Map();
   gitLookups = 0;
+
+  /** Row chunks of running runs parsed for the list's live counts, by blob id; dropped whole past a bound. */
+  known(): KnownChunks {
+    if (this.chunks.size > 2_000) this.chunks.clear();
+    return this.chunks;
+  }
 
   constructor(private readonly store: Store) {}
 
@@ -38,7 +45,7 @@ export async function runsRoutes(app: FastifyInstance, { store, cache, runs }: {
     // listRuns validates the raw query (a bad one is a USAGE error: 400). Without
     // a ref yet there is no view, and listRuns finds no tip: an empty page.
     const view = (await cache.current()) ?? undefined;
-    return respond(RunsListResponse, await listRuns({ store, query: req.query as Record<string, unknown>, view }));
+    return respond(RunsListResponse, await listRuns({ store, query: req.query as Record<string, unknown>, view, known: cache.known() }));
   });
 
   app.get('/api/runs/:run_id', async (req) => {
