@@ -6,6 +6,8 @@ export default defineConfig({
     // and a busy 2-core machine may run one test many times slower than a quiet one.
     testTimeout: 600_000,
     hookTimeout: 600_000,
+    // expect.poll waits for a condition; its 1 s default is a speed assumption a loaded machine breaks.
+    expect: { poll: { timeout: 120_000, interval: 100 } },
     // Kills what a test started and removes temp repositories, pass or fail.
     setupFiles: ['test/helpers/setup.ts'],
     // Tests spawn git and child processes; two cores do not gain from more.
