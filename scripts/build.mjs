@@ -2,13 +2,15 @@
 // and the Studio viewer (browser, minified). Type checking is `tsc --noEmit`.
 import { build } from 'esbuild';
 import { mkdirSync, copyFileSync, chmodSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const define = { __AGENTV_VERSION__: JSON.stringify(pkg.version) };
 // zod is bundled into the CLI's chunks: as a package it is ~95 ES modules that
 // Node resolves, reads and links one by one on every command (most of the cost
 // of `agentv runs list` beyond starting Node); every other package stays external.
-const BUNDLED = new Set(['zod']);
+// yaml too (~60 CommonJS modules for Node): its ES module build is bundled instead.
+const BUNDLED = new Set(['zod', 'yaml']);
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter((d) => !BUNDLED.has(d));
 
 await build({
@@ -20,6 +22,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external,
+  alias: { yaml: fileURLToPath(new URL('../node_modules/yaml/browser/index.js', import.meta.url)) },
   sourcemap: 'linked',
   define,
   banner: { js: '#!/usr/bin/env node' },
