@@ -60,10 +60,10 @@ export class Journal {
     this.size = fstatSync(this.fd).size;
   }
 
-  /** Resolves once the row is on disk. `line`: the row's JSONL line, when the caller has it already. */
-  append(row: Row, line = `${JSON.stringify(row)}\n`): Promise<void> {
+  /** Resolves once the row is on disk. */
+  append(row: Row): Promise<void> {
     return new Promise((done, fail) => {
-      this.waiting.push({ line, done, fail });
+      this.waiting.push({ line: `${JSON.stringify(row)}\n`, done, fail });
       if (!this.syncing) this.drain();
     });
   }

@@ -250,8 +250,6 @@ export async function createRun({ store, manifest, rows = [], whole }: { store: 
 export interface RunUpdate {
   /** Rows to add as a new chunk (skipping any (test_id, attempt) already committed when `dedupe`). */
   rows?: Row[];
-  /** `rows` as JSONL lines (`JSON.stringify(row)` and a newline each), when the caller wrote them already. */
-  jsonl?: string[];
   dedupe?: boolean;
   /** Inputs the rows name (input_ref → document), stored content-addressed in the same commit. */
   inputs?: Map<string, StoredInput>;
@@ -316,7 +314,7 @@ export async function updateRun({
     }
     if (rows.length) {
       const name = `${ROWS_DIR}/${rowChunkName(existing.lastChunk + 1)}`;
-      const chunk = Buffer.from(update.jsonl && rows === update.rows ? update.jsonl.join('') : toJsonl(rows));
+      const chunk = Buffer.from(toJsonl(rows));
       edits.set(`${dir}/${name}`, chunk);
       // The call index follows the rows in the same commit (SPEC 3.9); its paths are relative to the run's directory.
       await callIndexEdits(store, tip.tree, entriesOfChunk(runId, `${dir.slice(runDir(runId).length + 1)}${slice ? '/' : ''}${name}`, numberedRows(rows)), edits);

@@ -28,8 +28,6 @@ export interface RowWriterOptions {
 export class RowWriter {
   readonly journal: Journal;
   private pending: Row[] = [];
-  /** The JSONL line of each pending row: written once, to the journal and then into the group's chunk. */
-  private pendingLines: string[] = [];
   private pendingInputs = new Map<string, StoredInput>();
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -46,10 +44,8 @@ export class RowWriter {
    * crash before that commit leaves the row readable with `input: null`).
    */
   async add(row: Row, input?: StoredInput): Promise<void> {
-    const line = `${JSON.stringify(row)}\n`;
-    await this.journal.append(row, line);
+    await this.journal.append(row);
     this.pending.push(row);
-    this.pendingLines.push(line);
     if (input && row.input_ref) this.pendingInputs.set(row.input_ref, input);
     if (this.pending.length >= (this.opts.maxBatch ?? 256)) void this.flush().catch(() => {});
     else if (!this.timer) {
@@ -64,10 +60,8 @@ export class RowWriter {
       this.timer = null;
     }
     const batch = this.pending;
-    const lines = this.pendingLines;
     const inputs = this.pendingInputs;
     this.pending = [];
-    this.pendingLines = [];
     this.pendingInputs = new Map();
     if (batch.length === 0) return this.chain;
     this.chain = this.chain.then(async () => {
@@ -77,7 +71,6 @@ export class RowWriter {
           runId: this.opts.runId,
           update: {
             rows: batch,
-            jsonl: lines,
             inputs,
             slice: this.opts.slice ?? null,
             ...(this.opts.known && { known: this.opts.known }),
@@ -89,7 +82,6 @@ export class RowWriter {
       } catch (e) {
         // Keep the rows for the next flush; they are safe in the journal meanwhile.
         this.pending.unshift(...batch);
-        this.pendingLines.unshift(...lines);
         for (const [k, v] of inputs) this.pendingInputs.set(k, v);
         this.lastError = e as Error;
         this.opts.onError?.(e as Error);
