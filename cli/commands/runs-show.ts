@@ -35,6 +35,7 @@ export async function runsShow(ctx: CommandContext, runId: string, opts: { json?
   out(`  suite    ${m.suite.name} (${m.suite.path})\n`);
   out(`  target   ${m.target.name} [${m.target.provider}]${m.grader ? `  grader ${m.grader.name}` : ''}\n`);
   out(`  source   ${m.source_commit ?? '-'}${m.source_dirty ? ' (dirty)' : ''}\n`);
+  if (m.options.reuse) out(`  reuse    on: outputs of unchanged calls were taken from earlier runs (no target call for them)\n`);
   // Duration excludes the time the run sat stopped between a stop and a resume.
   out(`  started  ${shortTime(m.started_at)}   duration ${duration(activeMs(detail.events, m.started_at, m.status === 'running' ? null : m.finished_at))}\n`);
   out(

@@ -157,19 +157,29 @@ async function verdictOf(spec: AssertionSpec, ctx: GradeContext, output: string)
   return spec.threshold === undefined || OWN_THRESHOLD.has(spec.type) ? v : { ...v, pass: v.pass && v.score >= spec.threshold };
 }
 
-async function evaluateOne(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<{ result: AssertionResult; error?: string }> {
-  const result: AssertionResult = { type: `${spec.negate ? 'not-' : ''}${spec.type}`, passed: false, score: 0, reason: null };
-  let error: string | undefined;
+type Graded = { result: AssertionResult; error?: string };
+
+async function evaluateOne(spec: AssertionSpec, ctx: GradeContext, output: string): Promise<Graded> {
   try {
     const seen = spec.transform !== undefined ? await applyTransform({ transform: spec.transform, output, spec, ctx }) : output;
-    const v = await verdictOf(spec, ctx, seen);
+    return gradedOf(spec, await verdictOf(spec, ctx, seen));
+  } catch (err) {
+    return gradedOf(spec, null, err);
+  }
+}
+
+/** One assertion's result from its verdict, or from the error that kept it from judging (`v` null). */
+function gradedOf(spec: AssertionSpec, v: Verdict | null, err?: unknown): Graded {
+  const result: AssertionResult = { type: `${spec.negate ? 'not-' : ''}${spec.type}`, passed: false, score: 0, reason: null };
+  let error: string | undefined;
+  if (v) {
     result.passed = spec.negate ? !v.pass : v.pass;
     result.score = clamp01(spec.negate ? 1 - v.score : v.score);
     // agentv's `required: 0.6`: this assertion passes when its score reaches 0.6.
     const gate = spec.options?.required_score;
     if (typeof gate === 'number') result.passed = result.score >= gate - 1e-9;
     result.reason = result.passed && !EXPLAINED.has(spec.type) ? null : v.reason;
-  } catch (err) {
+  } else {
     result.reason = err instanceof Error ? err.message : String(err);
     error = result.reason;
   }
@@ -177,6 +187,46 @@ async function evaluateOne(spec: AssertionSpec, ctx: GradeContext, output: strin
   if (spec.metric !== undefined) result.metric = spec.metric;
   if (spec.required) result.required = true;
   return error === undefined ? { result } : { result, error };
+}
+
+/**
+ * evaluateAssertions without promises, for tests whose assertions all judge the
+ * output itself (contains, equals, is-json, latency, ...: evaluateDeterministic)
+ * with no transform and no scoring function; null for any other test. The same
+ * outcome as evaluateAssertions: a re-grade of 10,000 such tests then costs no
+ * promise per assertion.
+ */
+export function evaluateAssertionsSync(o: EvaluateAssertionsOptions): AssertionOutcome | null {
+  if (o.scoringFunction !== undefined) return null;
+  const graded: Graded[] = [];
+  for (const spec of o.assertions) {
+    if (spec.transform !== undefined) return null;
+    let v: Verdict | null;
+    try {
+      v = evaluateDeterministic({ spec, output: o.output, latencyMs: o.latencyMs, costUsd: o.response?.costUsd });
+    } catch (err) {
+      graded.push(gradedOf(spec, null, err));
+      continue;
+    }
+    if (!v) return null;
+    graded.push(gradedOf(spec, v));
+  }
+  return combine(o, graded);
+}
+
+/** The test's outcome from its assertions' results: the weighted mean, the threshold, `required`. */
+function combine(o: EvaluateAssertionsOptions, graded: Graded[]): AssertionOutcome {
+  const results = graded.map((g) => g.result);
+  const error = graded.find((g) => g.error !== undefined)?.error;
+  const withError = <T extends object>(x: T) => (error === undefined ? x : { ...x, error });
+  if (results.length === 0) return withError({ passed: true, score: 1, results });
+  const score = weightedMean(results.map((r) => r.score), o.assertions.map((a) => a.weight));
+  const threshold = o.test.threshold;
+  const passed =
+    threshold === undefined
+      ? results.every((r) => r.passed)
+      : score >= threshold - 1e-9 && results.every((r, i) => r.passed || !o.assertions[i]?.required);
+  return withError({ passed, score, results });
 }
 
 /**
@@ -199,22 +249,14 @@ export async function evaluateAssertions(o: EvaluateAssertionsOptions): Promise<
     timeoutMs: o.timeoutMs ?? o.scriptTimeoutMs ?? DEFAULT_ASSERTION_TIMEOUT_MS,
   };
   const graded = await Promise.all(o.assertions.map((spec) => evaluateOne(spec, ctx, o.output)));
-  const results = graded.map((g) => g.result);
   const error = graded.find((g) => g.error !== undefined)?.error;
-  const withError = <T extends object>(x: T) => (error === undefined ? x : { ...x, error });
-  if (results.length === 0) return withError({ passed: true, score: 1, results });
-  if (o.scoringFunction !== undefined && error === undefined) {
+  if (graded.length > 0 && o.scoringFunction !== undefined && error === undefined) {
+    const results = graded.map((g) => g.result);
     const v = await scoreWithFunction({ ref: o.scoringFunction, results, threshold: o.test.threshold, ctx }).catch((err: Error) => err);
     if (v instanceof Error) return { passed: false, score: 0, results, error: v.message };
     return { passed: v.pass, score: v.score, results };
   }
-  const score = weightedMean(results.map((r) => r.score), o.assertions.map((a) => a.weight));
-  const threshold = o.test.threshold;
-  const passed =
-    threshold === undefined
-      ? results.every((r) => r.passed)
-      : score >= threshold - 1e-9 && results.every((r, i) => r.passed || !o.assertions[i]?.required);
-  return withError({ passed, score, results });
+  return combine(o, graded);
 }
 
 /**

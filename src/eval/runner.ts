@@ -8,7 +8,7 @@ import type { PlannedTest } from '../schemas/manifest.js';
 import type { StoredInput } from '../schemas/input.js';
 import type { Row } from '../schemas/row.js';
 import { inputRefOf, type RowWriter } from '../store/index.js';
-import { DEFAULT_ASSERTION_TIMEOUT_MS, evaluateAssertions } from './assertions.js';
+import { DEFAULT_ASSERTION_TIMEOUT_MS, evaluateAssertions, evaluateAssertionsSync } from './assertions.js';
 import { applyTransform } from './assertions/code.js';
 import { storedInputOf } from './input.js';
 import { RuntimeValueError, RuntimeVars } from './runtime-vars.js';
@@ -262,7 +262,7 @@ export class Executor {
       latencyMs = performance.now() - t0;
     }
     const { output, ...reported } = response;
-    const outcome = await evaluateAssertions({
+    const grading = {
       assertions: test.assertions,
       output,
       test,
@@ -275,7 +275,9 @@ export class Executor {
       registry: this.opts.registry,
       ...(this.opts.assertionTimeoutMs !== undefined && { timeoutMs: this.opts.assertionTimeoutMs }),
       ...((test.assertScoringFunction ?? this.opts.scoringFunction) !== undefined && { scoringFunction: test.assertScoringFunction ?? this.opts.scoringFunction }),
-    });
+    };
+    // Assertions that judge the output alone (contains, equals, ...) are graded without a promise each.
+    const outcome = evaluateAssertionsSync(grading) ?? (await evaluateAssertions(grading));
     if (signal.aborted) return null;
     const trace = traceOf(response.trace);
     const usage = {

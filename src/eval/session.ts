@@ -437,6 +437,7 @@ export class EvalSession {
         workers: req.workers ?? null,
         test_ids: req.testIds ?? [],
         tags: req.tags ?? [],
+        reuse: this.reuse.enabled,
       },
       owner: currentOwner(),
       events: [{ type: 'started', at: startedAt }],

@@ -3,13 +3,13 @@
 // never rewrites earlier rows), update the manifest, read a run back.
 // Every write is a change applied by Store.commit, re-applied on a lost race.
 import { AgentvError } from '../errors.js';
-import { Manifest, ManifestHead, plannedTestsOf, type RunCounts, type SliceRef } from '../schemas/manifest.js';
+import { Manifest, ManifestHead, parseManifestValue, plannedTestsOf, type RunCounts, type SliceRef } from '../schemas/manifest.js';
 import { Row } from '../schemas/row.js';
 import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.js';
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
 import { quickRow } from './row-check.js';
-import { hashObject } from '../git/index.js';
+import { MODE_DIR, hashObject } from '../git/index.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
 import { digestOf, digestPath, firstChunkDigest, serializeDigest, type RowPosition } from './digest.js';
@@ -28,10 +28,24 @@ export function serializeManifest(m: Manifest): string {
   return `${JSON.stringify(m, null, 1)}\n`;
 }
 
+/**
+ * The manifest each store parsed last, by blob id: a command reads its run's
+ * manifest several times (planning, then each commit's change re-reads it on
+ * the new tip), and a 10,000-test manifest costs milliseconds to parse. A blob
+ * never changes, so the same id is the same manifest; callers never mutate it.
+ */
+const lastParsed = new WeakMap<Store, { oid: string; manifest: Manifest }>();
+
 export async function readManifestAt(store: Store, tree: string, runId: string, slice?: SliceRef | null): Promise<Manifest | null> {
-  const buf = await store.readBlob(tree, manifestPath(runId, slice));
-  if (!buf) return null;
-  return parseManifest(buf, slice ? `run ${runId} slice ${sliceKey(slice)}` : `run ${runId}`, runId);
+  const file = manifestPath(runId, slice);
+  const i = file.lastIndexOf('/');
+  const entry = (await store.readTree(tree, file.slice(0, i)))?.find((e) => e.name === MANIFEST_FILE);
+  if (!entry || entry.mode === MODE_DIR) return null;
+  const hit = lastParsed.get(store);
+  if (hit?.oid === entry.oid) return hit.manifest;
+  const manifest = parseManifest(await store.readBlobOid(entry.oid, file), slice ? `run ${runId} slice ${sliceKey(slice)}` : `run ${runId}`, runId);
+  lastParsed.set(store, { oid: entry.oid, manifest });
+  return manifest;
 }
 
 /** The manifest parts of a sharded run's slices present in `tree`, by slice index. */
@@ -314,7 +328,7 @@ export async function updateRun({
     result = current;
     part = slice ? current : null;
     if (update.manifest && current) {
-      let next = Manifest.parse(update.manifest(current, [...existing.rows, ...rows]));
+      let next = parseManifestValue(update.manifest(current, [...existing.rows, ...rows]));
       if (slice) {
         // The slice's part changed: the run's manifest.json follows from all parts.
         part = next;

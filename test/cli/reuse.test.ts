@@ -149,6 +149,12 @@ describe('eval --reuse', () => {
     const forced = await evalJson(dir, '--no-reuse');
     expect(forced.json.reused_count).toBeUndefined();
     expect(calls(log)).toHaveLength(4);
+    // The manifest records whether the run reused, and `runs show` says so.
+    const manifestOf = async (id: string) => JSON.parse((await cliOk(dir, 'runs', 'show', id, '--json')).stdout).run;
+    expect((await manifestOf(second.json.run_id)).options.reuse).toBe(true);
+    expect((await manifestOf(forced.json.run_id)).options.reuse).toBe(false);
+    expect((await cliOk(dir, 'runs', 'show', second.json.run_id)).stdout).toContain('reuse    on');
+    expect((await cliOk(dir, 'runs', 'show', forced.json.run_id)).stdout).not.toContain('reuse ');
     for (const row of Object.values(await results(dir, forced.json.run_id))) expect(row.carried_from).toBeUndefined();
     // --rerun-failed exists to call again: with --reuse it is a usage error, and the config does not apply to it.
     const refused = await runCli(['eval', 'suite.yaml', '--rerun-failed', forced.json.run_id, '--reuse'], { cwd: dir, env: envOf(dir) });

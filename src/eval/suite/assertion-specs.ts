@@ -2,6 +2,7 @@
 // syntax, is-json schemas) and normalisation with the test's vars. Moved here unchanged
 // from the old single-file loader; the kinds themselves belong to src/eval/assertions/.
 import { SuiteAssertion, parseAssertionType, type SuiteProblemCode } from '../../schemas/suite.js';
+import { quickAssertion } from '../../schemas/suite-check.js';
 import { jsonSchemaProblems } from '../assertions/json-schema.js';
 import { normaliseAssertion as normaliseAssertionSpec } from '../assertions/normalise.js';
 import { checkTemplate } from '../template.js';
@@ -43,7 +44,8 @@ export function parseAssertionList(o: { list: unknown; file: string; lineOf: Lin
   const out: SourcedAssertion[] = [];
   o.list.forEach((item, i) => {
     const at = [...o.at, i];
-    const r = SuiteAssertion.safeParse(item);
+    const quick = quickAssertion(item);
+    const r = quick ? ({ success: true, data: quick } as const) : SuiteAssertion.safeParse(item);
     if (!r.success) {
       o.problems.addZod(r.error, { file: o.file, lineOf: o.lineOf, at, testId: o.testId });
       return;

@@ -9,6 +9,7 @@ import * as nodePath from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { AgentvError } from '../../errors.js';
 import { DefaultTestInput, SuiteTestInput, type SuiteProblemCode } from '../../schemas/suite.js';
+import { quickTestInput } from '../../schemas/suite-check.js';
 import { TemplateError, checkTemplate, isChatMessages, renderPromptTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from '../types.js';
 import { usesGrader } from '../assertions/normalise.js';
@@ -274,7 +275,8 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     const { skipDefaults } = takeExecution({ t: t5, raw, problems, testId });
     const { rest, options } = splitOptions(t5, where, problems);
     const { assert, ...fields } = rest;
-    const r = SuiteTestInput.safeParse(fields);
+    const quick = quickTestInput(fields);
+    const r = quick ? ({ success: true, data: quick } as const) : SuiteTestInput.safeParse(fields);
     if (!r.success) problems.addZod(r.error, { ...where, feature: 'a test' });
     const aWhere = { file: raw.file, lineOf: raw.lineOf, at: ['assert'] as PathSeg[] };
     const own = parseAssertionList({ ...aWhere, testId, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems))), problems });
