@@ -3,9 +3,10 @@
 // trend charts inside their cards, a run's tests as cards on a phone, and the
 // launch form's tag selection with the number of tests it picks.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, shot } from '../helpers/browser.js';
 import { cleanupRepos, makeRepo } from '../helpers/repo.js';
 import { CLI, ROOT } from '../helpers/proc.js';
 import { waitJob } from '../helpers/jobs.js';
@@ -15,8 +16,6 @@ import { createRun, finishRun, openStore, updateRun, type Store } from '../../sr
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { seedRuns } from '../../src/store/seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
 
 let dir: string;
 let store: Store;
@@ -24,14 +23,6 @@ let studio: StudioApp;
 let base: string;
 let browser: Browser;
 let jobId: string;
-
-async function shot(page: Page, name: string, fullPage = false) {
-  mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage });
-  // `AGENTV_UPDATE_SCREENSHOTS=1 npx vitest run test/e2e` refreshes the committed copies.
-  if (process.env.AGENTV_UPDATE_SCREENSHOTS) copyFileSync(file, path.join(ROOT, 'docs/screenshots', `${name}.png`));
-}
 
 const SUITE = [
   'name: tagged',
@@ -74,10 +65,7 @@ beforeAll(async () => {
   const launched = await studio.app.inject({ method: 'POST', url: '/api/eval/run', headers: { 'content-type': 'application/json' }, payload: { suite: 'tagged.yaml' } });
   jobId = launched.json().id;
   await waitJob(studio, jobId, ['finished', 'failed', 'stopped']);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

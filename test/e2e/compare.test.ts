@@ -5,22 +5,23 @@
 // picking two runs in the list; the run page's expanded test shows its input,
 // expected against actual, and JSON output pretty-printed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, shot as shotOf } from '../helpers/browser.js';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { ANSWERS, compareRepo, evalRun, setAnswers } from '../helpers/compare-repo.js';
 import { CLI, ROOT } from '../helpers/proc.js';
 import { cleanupRepos } from '../helpers/repo.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 let store: Store;
 let studio: StudioApp;
 let base: string;
 let browser: Browser;
 let page: Page;
+const shot = (name: string) => shotOf(page, name, true);
 let baseRun: string;
 let headRun: string;
 
@@ -37,10 +38,7 @@ beforeAll(async () => {
   store = await openStore({ repoDir: dir });
   studio = await buildApp({ store, cliPath: CLI, webRoot: path.join(ROOT, 'dist/web'), version: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version });
   base = await studio.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 });
 
@@ -52,12 +50,6 @@ afterAll(async () => {
 });
 
 const POLL = { timeout: 120_000 };
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
-
-async function shot(name: string) {
-  mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
 
 describe('GET /api/baseline', () => {
   it('names the run `eval --baseline REV` would pick, and refuses a revision that does not resolve', async () => {

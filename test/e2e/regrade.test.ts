@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { cleanupRepos, makeRepo, tempDir } from '../helpers/repo.js';
 import { runCli } from '../helpers/cli.js';
 import { CLI, ROOT } from '../helpers/proc.js';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WEB = path.join(ROOT, 'dist/web');
 
 let dir: string;
@@ -35,7 +35,7 @@ beforeAll(async () => {
   store = await openStore({ repoDir: dir });
   studio = await buildApp({ store, cliPath: CLI, webRoot: WEB });
   base = await studio.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 });
 

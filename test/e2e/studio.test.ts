@@ -2,9 +2,10 @@
 // scroll thousands of runs, launch a run from the form, stop it from the job
 // page, resume it from the run page, and see it complete.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium, shot as shotOf } from '../helpers/browser.js';
 import { cleanupRepos, makeRepo, tempDir } from '../helpers/repo.js';
 import { CLI, ROOT } from '../helpers/proc.js';
 import { buildApp, type StudioApp } from '../../src/server/app.js';
@@ -12,9 +13,7 @@ import { createRun, finishRun, openStore, updateRun, type Store } from '../../sr
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { seedRuns } from '../../src/store/seed.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const AGENT = path.join(ROOT, 'fixtures/agents/sleepy.mjs');
-const SHOTS = path.join(ROOT, 'test-results/screenshots');
 
 let dir: string;
 let store: Store;
@@ -22,15 +21,8 @@ let studio: StudioApp;
 let base: string;
 let browser: Browser;
 let page: Page;
+const shot = (name: string) => shotOf(page, name);
 const pidsDir = tempDir();
-
-async function shot(name: string) {
-  mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: false });
-  // `AGENTV_UPDATE_SCREENSHOTS=1 npx vitest run test/e2e` refreshes the committed copies.
-  if (process.env.AGENTV_UPDATE_SCREENSHOTS) copyFileSync(file, path.join(ROOT, 'docs/screenshots', `${name}.png`));
-}
 
 beforeAll(async () => {
   dir = makeRepo();
@@ -59,10 +51,7 @@ beforeAll(async () => {
   process.env.AGENTV_PIDS_DIR = pidsDir;
   studio = await buildApp({ store, cliPath: CLI, webRoot: path.join(ROOT, 'dist/web'), version: JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version });
   base = await studio.app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 });
 
