@@ -17,7 +17,6 @@ import { RowWriter, createRun, openStore } from '../src/store/index.js';
 import { seedRuns, syntheticRuns } from '../src/store/seed.js';
 import { answeredRow, commitPlannedRun } from './planned-run.js';
 import { measureCompare } from './compare.js';
-import { measureRegrade } from './regrade.js';
 import { mark, n, percentile, timeEach } from './stats.js';
 
 const execFileP = promisify(execFile);
@@ -192,6 +191,5 @@ export async function measureExtras({ tmp, cli }: { tmp: string; cli: string }):
     ...(await gitAccess(tmp)),
     bundle(path.dirname(cli)),
     ...(await measureCompare({ tmp, cli })),
-    ...(await measureRegrade({ tmp, cli })),
   ];
 }
