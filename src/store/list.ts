@@ -22,6 +22,15 @@ async function parseQuery(query: Record<string, unknown>): Promise<RunsListQuery
   throw new AgentvError('USAGE', `${issue.path.join('.') || 'query'}: ${issue.message}`, { issues: parsed.error.issues });
 }
 
+/** Running runs' progress counted at one tree, per store (the latest tree only). */
+const counts = new WeakMap<Store, { tree: string; runs: Map<string, Promise<RunSummary>> }>();
+
+function countedAt(store: Store, tree: string): Map<string, Promise<RunSummary>> {
+  let c = counts.get(store);
+  if (!c || c.tree !== tree) counts.set(store, (c = { tree, runs: new Map() }));
+  return c.runs;
+}
+
 /**
  * A page of runs, newest first. Pass `view` to reuse chunk caches across calls
  * on the same tip (Studio does).
@@ -62,9 +71,16 @@ export async function listRuns({
           (!q.status || live(s).status === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
-  // A running run is counted from its rows (list-progress.ts, loaded only when a page holds one).
+  // A running run is counted from its rows (list-progress.ts, loaded only when a page holds one),
+  // once per tree: a repeated page at an unchanged tip reads nothing again.
   const at = v;
   const progress = page.runs.some((s) => s.status === 'running') ? (await import('./list-progress.js')).progressOf : null;
-  const runs = await Promise.all(page.runs.map(async (s) => live(progress && s.status === 'running' ? await progress(store, at.tree, s, known) : s)));
+  const memo = progress ? countedAt(store, at.tree) : null;
+  const counted = (s: RunSummary) => {
+    let p = memo!.get(s.run_id);
+    if (!p) memo!.set(s.run_id, (p = progress!(store, at.tree, s, known)));
+    return p;
+  };
+  const runs = await Promise.all(page.runs.map(async (s) => live(progress && s.status === 'running' ? await counted(s) : s)));
   return { runs, next_cursor: page.nextCursor, total: filter ? null : await at.count() };
 }
