@@ -8,7 +8,7 @@ import type { Manifest, PlannedTest } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import { currentRows, effectiveStatus } from '../store/index.js';
 import type { Base, EvalMode, Plan } from './resume-plan.js';
-import { liveMessage } from './resume-plan.js';
+import { liveRunError } from './resume-plan.js';
 import type { WorkItem } from './runner.js';
 import type { EvalRequest } from './session.js';
 import type { Suite, SuiteTest } from './types.js';
@@ -70,13 +70,7 @@ export function regradePlan({
   grader,
   planned,
 }: Base & { req: EvalRequest; previous: Manifest; rows: Row[]; tests: Suite['tests'] }): Plan {
-  const status = effectiveStatus(req.store, previous);
-  if (status === 'running') {
-    throw new AgentvError('RUN_LIVE', liveMessage(previous.run_id, previous.owner?.pid, previous.owner?.host ?? previous.host), {
-      run_id: previous.run_id,
-      owner: previous.owner,
-    });
-  }
+  if (effectiveStatus(req.store, previous) === 'running') throw liveRunError(previous);
   const current = currentRows(rows);
   const items: WorkItem[] = [];
   const keysOf = new Map<string, PlannedTest>();

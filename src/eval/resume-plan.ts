@@ -36,8 +36,14 @@ export interface Plan {
   previous?: Manifest;
 }
 
-export function liveMessage(runId: string, pid: number | undefined, host: string): string {
-  return `run ${runId} is running in process ${pid ?? '?'} on ${host}; stop it first (Ctrl+C there, or Stop in Studio) or wait for it to finish`;
+/** The refusal of a plan over a run whose owner is alive (RUN_LIVE), naming the owner. */
+export function liveRunError(run: Manifest): AgentvError {
+  const host = run.owner?.host ?? run.host;
+  return new AgentvError(
+    'RUN_LIVE',
+    `run ${run.run_id} is running in process ${run.owner?.pid ?? '?'} on ${host}; stop it first (Ctrl+C there, or Stop in Studio) or wait for it to finish`,
+    { run_id: run.run_id, owner: run.owner },
+  );
 }
 
 export type Base = { suite: Suite; target: Target; grader: Target | null; planned: PlannedTest[] };
@@ -114,10 +120,7 @@ export function diffPlan({
   const { store } = req;
   const status = effectiveStatus(store, previous);
   if (status === 'running' && mode !== 'retry_errors') {
-    throw new AgentvError('RUN_LIVE', liveMessage(previous.run_id, previous.owner?.pid, previous.owner?.host ?? previous.host), {
-      run_id: previous.run_id,
-      owner: previous.owner,
-    });
+    throw liveRunError(previous);
   }
   const current = currentRows(rows);
   const attempts = new Map<string, number>();

@@ -31,7 +31,6 @@ import { Watchdog } from './watchdog.js';
 import { scratchRootOf, sweepScratch } from './process/scratch.js';
 
 export type { EvalMode, Plan } from './resume-plan.js';
-export { liveMessage } from './resume-plan.js';
 
 declare const __AGENTV_VERSION__: string;
 const VERSION = typeof __AGENTV_VERSION__ === 'string' ? __AGENTV_VERSION__ : '0.0.0';
