@@ -3,9 +3,9 @@
 // resume after a grading-only change judge the stored outputs again and never
 // call the target; earlier verdicts stay as history.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanupRepos, makeRepo, tempDir } from '../helpers/repo.js';
+import { cleanupRepos, makeRepo, tempDir, shTarget } from '../helpers/repo.js';
 import { waitExit } from '../helpers/proc.js';
 import { runCli, startCli, waitForStderr } from '../helpers/cli.js';
 
@@ -17,19 +17,7 @@ type Test = { id: string; input?: string; assert?: string; fail?: boolean };
 function setup(tests: Test[]) {
   const dir = makeRepo();
   const log = path.join(tempDir(), 'calls.log');
-  mkdirSync(path.join(dir, '.agentv'));
-  writeFileSync(
-    path.join(dir, '.agentv/targets.yaml'),
-    [
-      'targets:',
-      '  - name: sh',
-      '    provider: cli',
-      `    command: "echo {TEST_ID} >> ${log}; case {PROMPT} in *fail*) exit 1;; *sleep*) sleep 30;; esac; echo hello {PROMPT}"`,
-      'defaults:',
-      '  target: sh',
-      '',
-    ].join('\n'),
-  );
+  shTarget(dir, `echo {TEST_ID} >> ${log}; case {PROMPT} in *fail*) exit 1;; *sleep*) sleep 30;; esac; echo hello {PROMPT}`);
   writeSuite(dir, tests);
   // Sorted: tests run side by side, so which target process appends first is a race.
   return { dir, calls: () => readLog(log).sort() };

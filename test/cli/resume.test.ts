@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
+import { cleanupRepos, git, makeRepo, tempDir, shTarget } from '../helpers/repo.js';
 import { waitExit } from '../helpers/proc.js';
 import { runCli, startCli, waitForStderr } from '../helpers/cli.js';
 
@@ -17,19 +17,7 @@ function setup(tests: Test[]) {
   const log = path.join(scratch, 'executions.log');
   const heal = () => writeFileSync(path.join(scratch, 'healed'), '');
   writeSuite(dir, tests);
-  mkdirSync(path.join(dir, '.agentv'));
-  writeFileSync(
-    path.join(dir, '.agentv/targets.yaml'),
-    [
-      'targets:',
-      '  - name: sh',
-      '    provider: cli',
-      `    command: "echo {TEST_ID} >> ${log}; case {PROMPT} in *fail*) [ -f ${scratch}/healed ] || exit 1;; *) sleep {PROMPT};; esac; echo done"`,
-      'defaults:',
-      '  target: sh',
-      '',
-    ].join('\n'),
-  );
+  shTarget(dir, `echo {TEST_ID} >> ${log}; case {PROMPT} in *fail*) [ -f ${scratch}/healed ] || exit 1;; *) sleep {PROMPT};; esac; echo done`);
   return { dir, log, heal };
 }
 

@@ -2,12 +2,12 @@
 // a target that logs every call: earlier outputs of the same call are graded
 // again instead of calling the target, found through the call index on the ref.
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openStore } from '../../src/store/index.js';
 import { runCli } from '../helpers/cli.js';
 import { cliOk } from '../helpers/expect.js';
-import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
+import { cleanupRepos, git, makeRepo, tempDir, shTarget } from '../helpers/repo.js';
 
 afterEach(cleanupRepos);
 
@@ -20,19 +20,7 @@ const envOf = (dir: string) => ({ REUSE_LOG: logs.get(dir)! });
 /** A `sh` target that appends each call's test id to `log`, fails for inputs containing "fail" until `heal()`, else echoes its prompt. */
 function targets(dir: string, log: string) {
   logs.set(dir, log);
-  mkdirSync(path.join(dir, '.agentv'), { recursive: true });
-  writeFileSync(
-    path.join(dir, '.agentv/targets.yaml'),
-    [
-      'targets:',
-      '  - name: sh',
-      '    provider: cli',
-      '    command: "echo {TEST_ID} >> $REUSE_LOG; case {PROMPT} in *fail*) [ -f $REUSE_LOG.healed ] || exit 1;; esac; echo {PROMPT}"',
-      'defaults:',
-      '  target: sh',
-      '',
-    ].join('\n'),
-  );
+  shTarget(dir, 'echo {TEST_ID} >> $REUSE_LOG; case {PROMPT} in *fail*) [ -f $REUSE_LOG.healed ] || exit 1;; esac; echo {PROMPT}');
   return () => writeFileSync(`${log}.healed`, '');
 }
 

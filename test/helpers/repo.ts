@@ -1,6 +1,6 @@
 // Real temporary git repositories for tests: a fresh one per test, removed after.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { killChildren } from './proc.js';
@@ -48,4 +48,10 @@ export function tempDir(): string {
 export function cleanupRepos(): void {
   killChildren();
   for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+}
+
+/** `.agentv/targets.yaml` in `dir` with one `cli` target `sh` running `command`, the default target. */
+export function shTarget(dir: string, command: string): void {
+  mkdirSync(path.join(dir, '.agentv'), { recursive: true });
+  writeFileSync(path.join(dir, '.agentv/targets.yaml'), ['targets:', '  - name: sh', '    provider: cli', `    command: ${JSON.stringify(command)}`, 'defaults:', '  target: sh', ''].join('\n'));
 }
