@@ -9,3 +9,4 @@ export * from './remote.js';
 export * from './notes.js';
 export * from './verify.js';
 export * from './history.js';
+export * from './pack.js';

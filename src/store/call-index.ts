@@ -142,7 +142,7 @@ function nodeEdits(path: string, lines: Lines, depth: number, edits: Edits): voi
 }
 
 async function readBucket(store: Store, oid: string, only?: Set<string>): Promise<Lines> {
-  const obj = await store.reader.read(oid);
+  const obj = await store.readObject(oid);
   return obj?.type === 'blob' ? parseBucket(obj.data, only) : new Map();
 }
 

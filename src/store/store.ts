@@ -2,12 +2,14 @@
 // compare-and-swap commit loop that every write goes through. A change is a
 // function of the current tip, so a writer that loses a race re-applies it
 // on the new tip and nothing another writer committed is lost.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import {
   CatFile,
   MODE_DIR,
+  ObjectBatch,
   MODE_FILE,
   commitIdentity,
   encodeCommit,
@@ -16,9 +18,11 @@ import {
   parseCommitMessage,
   parseTree,
   refTarget,
+  rollUpPacks,
   sortTreeEntries,
   RefUpdater,
   writeObject,
+  writePack,
   type Identity,
   type ObjectType,
   type Repo,
@@ -36,6 +40,12 @@ export interface Tip {
 
 /** A value, or a function read after change() ran, for trailers only the change can know. */
 export type AfterChange<T> = T | (() => T);
+
+/** A commit attempt with at least this many objects is written as one pack instead of loose objects. */
+const PACK_MIN = 16;
+/** Recently packed blobs kept for reading back: up to this many bytes, each at most RECENT_MAX_BLOB. */
+const RECENT_BYTES = 16 << 20;
+const RECENT_MAX_BLOB = 256 << 10;
 
 const resolve = <T>(v: AfterChange<T>): T => (typeof v === 'function' ? (v as () => T)() : v);
 
@@ -62,8 +72,12 @@ export class Store {
   readonly updater: RefUpdater;
   private identity: Identity | null = null;
   private trees = new Map<string, TreeEntry[]>();
+  private readonly recent = new Map<string, { type: ObjectType; body: Buffer }>();
+  private recentBytes = 0;
+  /** The object batch of the commit attempt running in this async context, if any. */
+  private readonly batch = new AsyncLocalStorage<ObjectBatch>();
   /** Counts for tests and benchmarks. */
-  readonly stats = { commits: 0, casRetries: 0 };
+  readonly stats = { commits: 0, casRetries: 0, packs: 0, rollUps: 0 };
 
   constructor(
     readonly repo: Repo,
@@ -131,9 +145,62 @@ export class Store {
     return { commit: info.oid, tree };
   }
 
-  /** Write an object in the repository's own object format. */
+  /**
+   * Write an object in the repository's own object format. Inside a commit
+   * attempt it joins that attempt's batch (one pack, written before the ref
+   * moves); anywhere else it is written loose at once.
+   */
   writeObject(type: ObjectType, body: Buffer): Promise<string> {
+    const batch = this.batch.getStore();
+    if (batch) return Promise.resolve(batch.add(type, body));
     return writeObject({ commonDir: this.repo.commonDir, type, body, format: this.repo.objectFormat });
+  }
+
+  /** Write a commit attempt's objects: one pack when there are many, else loose. */
+  private async flush(batch: ObjectBatch): Promise<boolean> {
+    if (batch.size >= PACK_MIN) {
+      await writePack(this.repo.commonDir, batch);
+      this.remember(batch);
+      return true;
+    }
+    const { commonDir, objectFormat: format } = this.repo;
+    await Promise.all([...batch.entries()].map(([, o]) => writeObject({ commonDir, type: o.type, body: o.body, format })));
+    return false;
+  }
+
+  /** Keep this module's packs few (geometric roll-up); a failure only leaves more packs. */
+  private async rollUp(): Promise<void> {
+    this.stats.packs++;
+    if ((await rollUpPacks(this.repo.commonDir, this.repo.objectFormat).catch(() => 0)) > 0) this.stats.rollUps++;
+  }
+
+  /**
+   * An object this store wrote: pending in the current commit attempt, or
+   * among the recent blobs it packed (the next group commit reads back the
+   * call-index buckets the last one wrote; this spares a cat-file round trip each).
+   */
+  private written(oid: string): { type: ObjectType; data: Buffer } | undefined {
+    const o = this.batch.getStore()?.get(oid) ?? this.recent.get(oid);
+    return o && { type: o.type, data: o.body };
+  }
+
+  /** Remember a packed batch's smaller blobs (objects never change, so a hit is always right). */
+  private remember(batch: ObjectBatch): void {
+    for (const [oid, o] of batch.entries()) {
+      if (o.type !== 'blob' || o.body.length > RECENT_MAX_BLOB || this.recent.has(oid)) continue;
+      this.recent.set(oid, o);
+      this.recentBytes += o.body.length;
+    }
+    for (const [oid, o] of this.recent) {
+      if (this.recentBytes <= RECENT_BYTES) break;
+      this.recent.delete(oid);
+      this.recentBytes -= o.body.length;
+    }
+  }
+
+  /** An object by id: one this store wrote recently, else through the reader (null if absent). */
+  async readObject(oid: string): Promise<{ type: string; data: Buffer } | null> {
+    return this.written(oid) ?? this.reader.read(oid);
   }
 
   /** Entries of the tree at `dir` below `treeOid` (cached: trees are immutable); null if absent. */
@@ -151,7 +218,7 @@ export class Store {
   async treeEntries(oid: string): Promise<TreeEntry[]> {
     const hit = this.trees.get(oid);
     if (hit) return hit;
-    const obj = await this.reader.read(oid);
+    const obj = await this.readObject(oid);
     if (!obj || obj.type !== 'tree') throw new AgentvError('CORRUPT', `tree ${oid} is ${obj ? `a ${obj.type}, not a tree` : 'missing'}`, { object: oid });
     let entries: TreeEntry[];
     try {
@@ -175,7 +242,7 @@ export class Store {
 
   /** A blob by id; `file` names it in the error when it is missing. */
   async readBlobOid(oid: string, file?: string): Promise<Buffer> {
-    const obj = await this.reader.read(oid);
+    const obj = await this.readObject(oid);
     if (!obj || obj.type !== 'blob') {
       const what = obj ? `a ${obj.type}, not a blob` : 'missing';
       throw new AgentvError('CORRUPT', `${file ?? 'blob'} (blob ${oid}) on ${this.ref} is ${what}`, { object: oid, ...(file ? { file } : {}) });
@@ -189,20 +256,26 @@ export class Store {
     const identity = (this.identity ??= await commitIdentity({ cwd: this.repo.root }));
     for (let attempt = 0; attempt < maxAttempts; attempt++) {
       const tip = await this.tip();
-      const edits = await req.change(tip);
-      if (!edits || edits.size === 0) return tip?.commit ?? null;
-      const tree = await this.applyEdits(tip?.tree ?? null, edits);
-      if (tip && tree === tip.tree) return tip.commit;
-      const body = encodeCommit({
-        tree,
-        parents: tip ? [tip.commit] : [],
-        message: commitMessage({ subject: req.subject, runId: resolve(req.runId), sourceCommit: resolve(req.sourceCommit) }),
-        author: identity,
-        when: this.now(),
+      const batch = new ObjectBatch(this.repo.objectFormat);
+      const commit = await this.batch.run(batch, async () => {
+        const edits = await req.change(tip);
+        if (!edits || edits.size === 0) return null;
+        const tree = await this.applyEdits(tip?.tree ?? null, edits);
+        if (tip && tree === tip.tree) return null;
+        const body = encodeCommit({
+          tree,
+          parents: tip ? [tip.commit] : [],
+          message: commitMessage({ subject: req.subject, runId: resolve(req.runId), sourceCommit: resolve(req.sourceCommit) }),
+          author: identity,
+          when: this.now(),
+        });
+        return this.writeObject('commit', body);
       });
-      const commit = await this.writeObject('commit', body);
+      if (!commit) return tip?.commit ?? null;
+      const packed = await this.flush(batch);
       if (await this.updater.cas({ ref: this.ref, newOid: commit, oldOid: tip?.commit ?? null })) {
         this.stats.commits++;
+        if (packed) await this.rollUp();
         return commit;
       }
       this.stats.casRetries++;
