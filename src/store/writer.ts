@@ -25,12 +25,17 @@ export interface RowWriterOptions {
   onError?: (e: Error) => void;
 }
 
+/** Rows one group commit writes at most (one row chunk). */
+const MAX_CHUNK_ROWS = 1024;
+
 export class RowWriter {
   readonly journal: Journal;
   private pending: Row[] = [];
   private pendingInputs = new Map<string, StoredInput>();
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
+  /** The commit queued behind the one under way, if any: it takes all pending rows when it starts. */
+  private queued: Promise<void> | null = null;
   private lastError: Error | null = null;
   committedRows = 0;
 
@@ -53,50 +58,70 @@ export class RowWriter {
     }
   }
 
-  /** Commit everything added so far. */
+  /**
+   * Commit everything added so far. While a commit is under way the next one
+   * waits, and takes every row added by the time it starts: a backlog becomes
+   * one larger commit, not a queue of small ones.
+   */
   flush(): Promise<void> {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const batch = this.pending;
-    const inputs = this.pendingInputs;
-    this.pending = [];
-    this.pendingInputs = new Map();
-    if (batch.length === 0) return this.chain;
-    this.chain = this.chain.then(async () => {
-      try {
-        await updateRun({
-          store: this.opts.store,
-          runId: this.opts.runId,
-          update: {
-            rows: batch,
-            inputs,
-            slice: this.opts.slice ?? null,
-            ...(this.opts.known && { known: this.opts.known }),
-            subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}`,
-            ...(this.opts.sourceCommit !== undefined ? { sourceCommit: this.opts.sourceCommit } : {}),
-          },
-        });
-        this.committedRows += batch.length;
-      } catch (e) {
-        // Keep the rows for the next flush; they are safe in the journal meanwhile.
-        this.pending.unshift(...batch);
-        for (const [k, v] of inputs) this.pendingInputs.set(k, v);
-        this.lastError = e as Error;
-        this.opts.onError?.(e as Error);
+    if (this.pending.length === 0) return this.chain;
+    this.queued ??= this.chain = this.chain.then(() => this.commitPending());
+    return this.queued;
+  }
+
+  private async commitPending(): Promise<void> {
+    this.queued = null;
+    if (this.pending.length === 0) return;
+    // At most MAX_CHUNK_ROWS a commit (a chunk stays cheap to read for one page); the rest follow at once.
+    const batch = this.pending.splice(0, MAX_CHUNK_ROWS);
+    let inputs = this.pendingInputs;
+    if (this.pending.length) {
+      // This chunk's inputs go with it; a later row naming the same input finds it on the ref (content-addressed).
+      inputs = new Map();
+      for (const { input_ref: ref } of batch) {
+        const input = ref ? this.pendingInputs.get(ref) : undefined;
+        if (!ref || !input) continue;
+        inputs.set(ref, input);
+        this.pendingInputs.delete(ref);
       }
-    });
-    return this.chain;
+    } else this.pendingInputs = new Map();
+    try {
+      await updateRun({
+        store: this.opts.store,
+        runId: this.opts.runId,
+        update: {
+          rows: batch,
+          inputs,
+          slice: this.opts.slice ?? null,
+          ...(this.opts.known && { known: this.opts.known }),
+          subject: `run ${this.opts.runId}: ${batch.length} row${batch.length === 1 ? '' : 's'}`,
+          ...(this.opts.sourceCommit !== undefined ? { sourceCommit: this.opts.sourceCommit } : {}),
+        },
+      });
+      this.committedRows += batch.length;
+      if (this.pending.length >= MAX_CHUNK_ROWS) void this.flush();
+    } catch (e) {
+      // Keep the rows for the next flush; they are safe in the journal meanwhile.
+      this.pending.unshift(...batch);
+      for (const [k, v] of inputs) if (!this.pendingInputs.has(k)) this.pendingInputs.set(k, v);
+      this.lastError = e as Error;
+      this.opts.onError?.(e as Error);
+    }
   }
 
   /** Flush, then fail if anything could not be committed. */
   async drain(): Promise<void> {
-    await this.flush();
-    if (this.pending.length) {
+    let failures = 0;
+    do {
+      const before = this.committedRows;
       await this.flush();
-      if (this.pending.length) throw this.lastError ?? new Error('rows left uncommitted');
-    }
+      // Commits take MAX_CHUNK_ROWS at a time: only a flush that commits nothing, twice, is a failure.
+      if (this.pending.length && this.committedRows === before && ++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
+    } while (this.pending.length);
   }
 
   /** After the final manifest commit: the journal is no longer needed. */

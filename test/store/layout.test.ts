@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { seedRuns } from '../../src/store/seed.js';
+import { inputRefOf } from '../../src/store/inputs.js';
 import { RESULTS_REF, RowWriter, createRun, finishRun, mergeRuns, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
 
 afterEach(cleanupRepos);
@@ -52,6 +53,61 @@ describe('the results ref', () => {
     expect(detail.run.status).toBe('completed');
     expect(detail.results.map((r) => r.test_id)).toEqual(['t1', 't2', 't3']);
     expect(detail.run.counts?.passed).toBe(3);
+    store.close();
+  });
+
+  it('writes a group commit as one pack, rolls its packs up and leaves git fsck clean', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    const loose = () => Number(/^count: (\d+)/m.exec(git(dir, 'count-objects', '-v'))![1]);
+    await createRun({ store, manifest: makeManifest('run-1') });
+    const looseBefore = loose();
+    const writer = new RowWriter({ store, runId: 'run-1' });
+    for (let commit = 0; commit < 8; commit++) {
+      for (let i = 0; i < 40; i++) {
+        const input = { prompt: `question ${commit}-${i}`, messages: null, vars: {}, expected_output: null };
+        await writer.add(makeRow(`t${commit}-${i}`, { input_ref: inputRefOf(input) }), input);
+      }
+      await writer.drain();
+    }
+    writer.finish();
+    // Each group commit was packed, and the packs were rolled up as they came (never one per commit).
+    expect(store.stats.packs).toBeGreaterThanOrEqual(8);
+    expect(store.stats.rollUps).toBeGreaterThan(0);
+    expect(loose()).toBe(looseBefore);
+    const ours = readdirSync(path.join(dir, '.git/agentv/packs'));
+    expect(ours.length).toBeLessThanOrEqual(4);
+    expect(readdirSync(path.join(dir, '.git/objects/pack')).filter((f) => f.endsWith('.pack')).sort()).toEqual(ours.map((h) => `pack-${h}.pack`).sort());
+    // The same store reads what it packed, and so does git.
+    const detail = await showRun({ store, runId: 'run-1' });
+    expect(detail.results).toHaveLength(320);
+    expect(detail.results.every((r) => r.input?.prompt?.startsWith('question'))).toBe(true);
+    expect(git(dir, 'fsck', '--strict', '--no-dangling')).toBe('');
+    store.close();
+  });
+
+  it('a backlog is committed in row chunks of at most 1,024, each with its inputs, and drain() waits for all of them', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    // Nothing triggers a commit before drain(): 2,500 rows are waiting when it starts.
+    const writer = new RowWriter({ store, runId: 'run-1', maxBatch: 1e9, maxDelayMs: 1e9 });
+    const shared = { prompt: 'the same question', messages: null, vars: {}, expected_output: null };
+    await Promise.all(
+      Array.from({ length: 2500 }, (_, i) => {
+        const input = i % 2 ? shared : { prompt: `question ${i}`, messages: null, vars: {}, expected_output: null };
+        return writer.add(makeRow(`t${i}`, { input_ref: inputRefOf(input) }), input);
+      }),
+    );
+    await writer.drain();
+    writer.finish();
+    const chunks = git(dir, 'ls-tree', '--name-only', `${RESULTS_REF}:${runDir('run-1')}/rows`).split('\n');
+    const sizes = chunks.map((c) => git(dir, 'cat-file', '-p', `${RESULTS_REF}:${runDir('run-1')}/rows/${c}`).split('\n').length);
+    expect(sizes).toEqual([1024, 1024, 452]);
+    const detail = await showRun({ store, runId: 'run-1' });
+    expect(new Set(detail.results.map((r) => r.test_id)).size).toBe(2500);
+    // Every row's input is on the ref, the shared one included (written once, found by every row naming it).
+    expect(detail.results.every((r) => r.input?.prompt === (Number(r.test_id.slice(1)) % 2 ? 'the same question' : `question ${r.test_id.slice(1)}`))).toBe(true);
     store.close();
   });
 
