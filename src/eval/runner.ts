@@ -54,8 +54,8 @@ function traceOf(trace: TargetTrace | undefined): Row['trace'] | undefined {
   };
 }
 
-/** Re-graded rows that may wait for the journal at once (each holds its row and input). */
-const MAX_UNSETTLED_REGRADES = 1024;
+/** Rows written to the journal that may wait for its sync at once (each holds its row and input). */
+const MAX_UNSYNCED = 1024;
 
 export interface ProgressEvent {
   row: Row;
@@ -136,10 +136,13 @@ export class Executor {
     let cutShort = 0;
     const runtime = this.runtimeVars();
     const take = schedule(items, runtime !== null);
-    // Stored outputs being graded again do not wait for their own fsync: a
-    // crash can only cost re-grades (no target call is lost), and rows queued
-    // meanwhile share one journal sync, so 10,000 re-grades cost a few dozen
-    // syncs instead of thousands. Each is still reported only once durable.
+    // A worker goes on to its next test once its row is written to the journal
+    // (in the page cache: a killed process loses nothing written), not once it
+    // is fsync'd: rows finishing meanwhile share one sync, so a fast target is
+    // not held to one sync per worker. A row is still reported (progress line,
+    // events, counts) only once durable, in order. So a killed process costs at
+    // most the `workers` tests executing; a machine that loses power can also
+    // cost the rows awaiting their sync (at most MAX_UNSYNCED, a few ms' worth).
     const settling = new Set<Promise<void>>();
     let writeFailure: unknown = null;
     const durable = (row: Row, input: StoredInput | undefined) =>
@@ -147,9 +150,6 @@ export class Executor {
         rows.push(row);
         this.opts.onRow?.({ row, done: rows.length, total: items.length });
       });
-    // A worker takes its next test only once its row is durable: at any moment
-    // at most `workers` tests are unsettled, which is what a crash or a stop can
-    // cost. Rows finishing together still share one fsync (Journal batches them).
     const worker = async () => {
       while (!this.stopping && writeFailure === null) {
         const next = take.next();
@@ -182,15 +182,11 @@ export class Executor {
             cutShort++;
             continue;
           }
-          if (!item.stored) {
-            await durable(row, input);
-            continue;
-          }
           const p: Promise<void> = durable(row, input)
             .catch((e) => void (writeFailure ??= e))
             .finally(() => settling.delete(p));
           settling.add(p);
-          if (settling.size >= MAX_UNSETTLED_REGRADES) await Promise.race(settling);
+          if (settling.size >= MAX_UNSYNCED) await Promise.race(settling);
         } finally {
           this.inFlight--;
           take.settle(item.test.id);

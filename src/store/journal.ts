@@ -1,6 +1,7 @@
 // The per-run local journal: every finished row is appended and fdatasync'd
 // before the runner reports it, so a crash loses only tests still in flight.
-// Rows that arrive while a sync is in progress share the next sync (group fsync).
+// A row is written at once; rows written while a sync is in progress share the
+// next sync (group fsync).
 // Lives in <git-common-dir>/agentv/journal/<run_id>.jsonl, outside the work tree.
 import { closeSync, existsSync, fdatasync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -48,7 +49,8 @@ export function removeJournal(file: string): void {
 
 export class Journal {
   private fd: number;
-  private waiting: { line: string; done: () => void; fail: (e: Error) => void }[] = [];
+  /** Rows written since the sync in progress began: the next sync covers them. */
+  private unsynced: { done: () => void; fail: (e: Error) => void }[] = [];
   private syncing = false;
 
   /** Bytes of whole lines written so far: a failed write is cut back to this. */
@@ -60,31 +62,15 @@ export class Journal {
     this.size = fstatSync(this.fd).size;
   }
 
-  /** Resolves once the row is on disk. */
+  /**
+   * Write the row at once (before this returns it is in the page cache, so a
+   * killed process loses nothing appended) and resolve once a sync covers it.
+   * Rows appended while a sync is in progress share the next one.
+   */
   append(row: Row): Promise<void> {
-    return new Promise((done, fail) => {
-      this.waiting.push({ line: `${JSON.stringify(row)}\n`, done, fail });
-      if (!this.syncing) this.drain();
-    });
-  }
-
-  private drain(): void {
-    const batch = this.waiting;
-    if (batch.length === 0) {
-      this.syncing = false;
-      return;
-    }
-    this.waiting = [];
-    this.syncing = true;
-    const data = Buffer.from(batch.map((b) => b.line).join(''));
-    const finish = (err: Error | null) => {
-      for (const b of batch) (err ? b.fail(err) : b.done());
-      this.drain();
-    };
-    // The write lands in the page cache at once; only the sync waits on the disk,
-    // so a batch costs one thread-pool round trip, not two.
+    const data = Buffer.from(`${JSON.stringify(row)}\n`);
     // A short write (the disk filling up) continues until the OS says why it
-    // cannot (ENOSPC); then the partial batch is cut off again, so the journal
+    // cannot (ENOSPC); then the partial line is cut off again, so the journal
     // never holds a torn line and the space it took is given back.
     try {
       let written = 0;
@@ -95,10 +81,27 @@ export class Journal {
       } catch {
         // the torn tail stays; readers report it as a damaged line
       }
-      return finish(e as Error);
+      return Promise.reject(e as Error);
     }
     this.size += data.length;
-    fdatasync(this.fd, (e) => finish(e));
+    return new Promise((done, fail) => {
+      this.unsynced.push({ done, fail });
+      if (!this.syncing) this.sync();
+    });
+  }
+
+  private sync(): void {
+    const batch = this.unsynced;
+    if (batch.length === 0) {
+      this.syncing = false;
+      return;
+    }
+    this.unsynced = [];
+    this.syncing = true;
+    fdatasync(this.fd, (err) => {
+      for (const b of batch) (err ? b.fail(err) : b.done());
+      this.sync();
+    });
   }
 
   close(): void {
