@@ -1,6 +1,8 @@
 // A run's watchdog: if the runner itself dies (kill -9, a crash), nobody is left
 // to end the targets' process groups, and they would outlive the run. So each
-// run starts this small detached process. It polls the runner's pid and, when
+// run starts this small detached process — when its first process group is
+// registered (a run whose targets and graders spawn nothing, such as echo,
+// never pays for a second Node). It polls the runner's pid and, when
 // the runner is gone, SIGKILLs every group listed in the run's pgid file. It
 // exits as soon as the runner removes that file (a normal end) or the runner dies.
 import { spawn } from 'node:child_process';
@@ -33,18 +35,26 @@ const timer = setInterval(() => {
 
 export class Watchdog {
   private readonly file: string;
+  private started = false;
+  private stopped = false;
 
-  /** Start watching the current process on behalf of run `runId`. */
+  /** Watch the current process on behalf of run `runId` (the process starts with the first group). */
   constructor({ localDir, runId }: { localDir: string; runId: string }) {
     this.file = path.join(localDir, 'pgids', `${runId}.${process.pid}`);
-    mkdirSync(path.dirname(this.file), { recursive: true });
-    writeFileSync(this.file, '');
+  }
+
+  /** The process groups to end if the runner dies (written atomically; the file before the watcher). */
+  update(pids: number[]): void {
+    if (this.stopped || (!this.started && pids.length === 0)) return;
+    if (!this.started) mkdirSync(path.dirname(this.file), { recursive: true });
+    this.write(pids);
+    if (this.started) return;
+    this.started = true;
     const child = spawn(process.execPath, ['-e', SCRIPT, String(process.pid), this.file], { detached: true, stdio: 'ignore' });
     child.unref();
   }
 
-  /** The process groups to end if the runner dies (written atomically). */
-  update(pids: number[]): void {
+  private write(pids: number[]): void {
     const tmp = `${this.file}.tmp`;
     try {
       writeFileSync(tmp, pids.map((p) => `${p}\n`).join(''));
@@ -56,6 +66,7 @@ export class Watchdog {
 
   /** The run ended in this process: the watchdog exits on its next poll. */
   stop(): void {
+    this.stopped = true;
     rmSync(this.file, { force: true });
   }
 }

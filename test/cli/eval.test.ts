@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { CLI, ROOT, isAlive, waitExit } from '../helpers/proc.js';
@@ -85,6 +85,16 @@ describe('agentv eval', () => {
     expect(detail.run.planned_tests).toHaveLength(4);
     expect(detail.results.map((x: { test_id: string }) => x.test_id)).toEqual(['t1', 't2', 't3', 't4']);
     expect(git(dir, 'status', '--porcelain')).toBe('?? .agentv/\n?? suite.yaml');
+  });
+
+  it('a run whose target spawns nothing (echo) starts no watchdog; one that spawns registers its groups with one', async () => {
+    const { dir, env } = setup(2, () => '5');
+    const echo = await runCli(['eval', 'suite.yaml', '--target', 'echo', '--json'], { cwd: dir, env });
+    expect(echo.code, echo.stderr).toBe(1); // echo answers the prompt, not "done"
+    expect(existsSync(path.join(dir, '.git/agentv/pgids'))).toBe(false);
+    const cli = await runCli(['eval', 'suite.yaml', '--json'], { cwd: dir, env });
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(existsSync(path.join(dir, '.git/agentv/pgids'))).toBe(true);
   });
 
   it('exits 0 when every test passes, and records source commit, argv and target hash', async () => {
