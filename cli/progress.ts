@@ -14,7 +14,11 @@ export class Progress {
   private timer: NodeJS.Timeout | null = null;
   private note = '';
   private readonly c: Colors;
-  /** Plain lines not yet written (`batch`): written together once per turn of the event loop. */
+  /**
+   * Plain lines not yet written: written together once per turn of the event
+   * loop instead of one write each (a re-grade, or a fast target, finishes
+   * thousands of tests a second). say() and end() write them first.
+   */
   private lines: string[] = [];
   private flushing: NodeJS.Immediate | null = null;
 
@@ -22,11 +26,6 @@ export class Progress {
     private readonly io: Io,
     total: number,
     env: NodeJS.ProcessEnv = process.env,
-    /**
-     * Write the plain per-test lines once per turn of the event loop instead of one
-     * write each: a re-grade finishes thousands of tests a second. say() and end() write them first.
-     */
-    private readonly batch = false,
   ) {
     this.tally.to_execute = total;
     this.c = colorsFor(env, io.isTTY);
@@ -48,7 +47,6 @@ export class Progress {
       return this.draw();
     }
     const line = `[${this.tally.done}/${this.tally.to_execute}] ${painted} ${e.test_id} (${duration(e.duration_ms)})${e.reason ? ` - ${e.reason.slice(0, 120)}` : ''}\n`;
-    if (!this.batch) return this.io.stderr(line);
     this.lines.push(line);
     this.flushing ??= setImmediate(() => this.flush());
   };

@@ -42,7 +42,7 @@ export async function regrade(ctx: CommandContext, runId: string, opts: RegradeO
   ctx.io.stderr(`${plan.summary} (suite ${plan.suite.name}, target ${plan.target.name} not called, ${session.req.workers ?? 4} workers)\n`);
 
   const events = eventSink(ctx, opts.events);
-  const progress = new Progress(ctx.io, plan.items.length, process.env, true);
+  const progress = new Progress(ctx.io, plan.items.length);
   let signal: NodeJS.Signals | null = null;
   const onSignal = (sig: NodeJS.Signals) => {
     if (signal) return session.stopNow();

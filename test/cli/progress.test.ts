@@ -41,7 +41,7 @@ describe('eval progress', () => {
     p.onEvent(finished('t1', 'ok'));
     p.onEvent(finished('t2', 'execution_error', 'exit 3: boom'));
     p.end();
-    expect(err).toEqual(['[1/2] PASS t1 (1ms)\n', '[2/2] ERROR t2 (1ms) - exit 3: boom\n']);
+    expect(err.join('')).toBe('[1/2] PASS t1 (1ms)\n[2/2] ERROR t2 (1ms) - exit 3: boom\n');
     expect(p.tally).toEqual({ planned: 13, to_execute: 2, done: 2, passed: 1, failed: 0, errored: 1 });
   });
 
@@ -53,16 +53,20 @@ describe('eval progress', () => {
     new Progress(plain.io, 1, { NO_COLOR: '1' }).onEvent(finished('t1', 'quality_failure', 'x'));
     expect(plain.err.join('')).not.toContain('\x1b[31m');
     const forced = capture(false);
-    new Progress(forced.io, 1, { FORCE_COLOR: '1' }).onEvent(finished('t1', 'ok'));
+    const forcedProgress = new Progress(forced.io, 1, { FORCE_COLOR: '1' });
+    forcedProgress.onEvent(finished('t1', 'ok'));
+    forcedProgress.end();
     expect(forced.err.join('')).toContain('\x1b[32mPASS');
     const pipe = capture(false);
-    new Progress(pipe.io, 1, {}).onEvent(finished('t1', 'ok'));
+    const pipeProgress = new Progress(pipe.io, 1, {});
+    pipeProgress.onEvent(finished('t1', 'ok'));
+    pipeProgress.end();
     expect(pipe.err.join('')).toBe('[1/1] PASS t1 (1ms)\n');
   });
 
-  it('batched (regrade): plain lines are written together, in order, and before a message or the end', async () => {
+  it('off a terminal, lines are written together once per turn, in order, and before a message or the end', async () => {
     const { io, err } = capture(false);
-    const p = new Progress(io, 3, { NO_COLOR: '1' }, true);
+    const p = new Progress(io, 3, { NO_COLOR: '1' });
     p.onEvent(finished('t1', 'ok'));
     p.onEvent(finished('t2', 'quality_failure', 'wrong'));
     expect(err).toEqual([]);
