@@ -360,7 +360,7 @@ export class EvalSession {
       if (this.stopRequested) recorder.stopping(this.stopRequested.now, this.stopRequested.graceMs);
       // Re-grades finish thousands a second and call no target: bigger groups mean
       // a few commits (each one `git update-ref`) instead of dozens; each row is durable in the journal first.
-      const groups = plan.mode === 'regrade' ? { maxBatch: 4096, maxDelayMs: 1000 } : {};
+      const groups = plan.mode === 'regrade' ? { maxBatch: 4096, maxChunk: 4096, maxDelayMs: 1000 } : {};
       writer = new RowWriter({ store, runId: plan.runId, sourceCommit: this.sourceCommit, slice: shard, known: this.known, ...groups });
       this.executor = new Executor({
         items: plan.items,

@@ -19,13 +19,15 @@ export interface RowWriterOptions {
   sourceCommit?: string | null;
   /** The slice of a sharded run: its own journal, and rows in its own part. */
   slice?: SliceRef | null;
+  /** Rows one commit takes at most (one row chunk); default MAX_CHUNK_ROWS. */
+  maxChunk?: number;
   /** Parsed chunks of the run, kept by the command: each chunk committed here joins them. */
   known?: KnownChunks;
   /** Called when a background group commit fails; the rows stay journaled. */
   onError?: (e: Error) => void;
 }
 
-/** Rows one group commit writes at most (one row chunk). */
+/** Rows one group commit writes at most (one row chunk), unless the writer says otherwise. */
 const MAX_CHUNK_ROWS = 1024;
 
 export class RowWriter {
@@ -38,8 +40,11 @@ export class RowWriter {
   private queued: Promise<void> | null = null;
   private lastError: Error | null = null;
   committedRows = 0;
+  /** Rows one commit takes at most. */
+  private readonly chunkRows: number;
 
   constructor(private readonly opts: RowWriterOptions) {
+    this.chunkRows = opts.maxChunk ?? MAX_CHUNK_ROWS;
     this.journal = new Journal(journalPath(opts.store.localDir, localName(opts.runId, opts.slice)));
   }
 
@@ -47,9 +52,10 @@ export class RowWriter {
    * Durable on return. `input` is the document the row's `input_ref` names; it
    * is committed with the row's group (the journal keeps only the row, so a
    * crash before that commit leaves the row readable with `input: null`).
+   * `defer`: written with the rows added in the same turn of the event loop (Journal.append).
    */
-  async add(row: Row, input?: StoredInput): Promise<void> {
-    await this.journal.append(row);
+  async add(row: Row, input?: StoredInput, { defer = false }: { defer?: boolean } = {}): Promise<void> {
+    await this.journal.append(row, { defer });
     this.pending.push(row);
     if (input && row.input_ref) this.pendingInputs.set(row.input_ref, input);
     if (this.pending.length >= (this.opts.maxBatch ?? 256)) void this.flush().catch(() => {});
@@ -77,7 +83,7 @@ export class RowWriter {
     this.queued = null;
     if (this.pending.length === 0) return;
     // At most MAX_CHUNK_ROWS a commit (a chunk stays cheap to read for one page); the rest follow at once.
-    const batch = this.pending.splice(0, MAX_CHUNK_ROWS);
+    const batch = this.pending.splice(0, this.chunkRows);
     let inputs = this.pendingInputs;
     if (this.pending.length) {
       // This chunk's inputs go with it; a later row naming the same input finds it on the ref (content-addressed).
@@ -103,7 +109,7 @@ export class RowWriter {
         },
       });
       this.committedRows += batch.length;
-      if (this.pending.length >= MAX_CHUNK_ROWS) void this.flush();
+      if (this.pending.length >= this.chunkRows) void this.flush();
     } catch (e) {
       // Keep the rows for the next flush; they are safe in the journal meanwhile.
       this.pending.unshift(...batch);
@@ -119,7 +125,7 @@ export class RowWriter {
     do {
       const before = this.committedRows;
       await this.flush();
-      // Commits take MAX_CHUNK_ROWS at a time: only a flush that commits nothing, twice, is a failure.
+      // Commits take chunkRows at a time: only a flush that commits nothing, twice, is a failure.
       if (this.pending.length && this.committedRows === before && ++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
     } while (this.pending.length);
   }
