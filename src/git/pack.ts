@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { hashObject, oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
+import { oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
@@ -35,7 +35,7 @@ export class ObjectBatch {
 
   /** Add an object; returns its id. Adding the same object twice keeps one. */
   add(type: ObjectType, body: Buffer): string {
-    const { oid } = hashObject(type, body, this.format);
+    const oid = createHash(this.format).update(`${type} ${body.length}\0`).update(body).digest('hex');
     if (!this.objects.has(oid)) this.objects.set(oid, { type, body });
     return oid;
   }
