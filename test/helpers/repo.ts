@@ -1,6 +1,6 @@
 // Real temporary git repositories for tests: a fresh one per test, removed after.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { killChildren } from './proc.js';
@@ -18,6 +18,23 @@ export type ObjectFormat = 'sha1' | 'sha256';
  * runs the same store tests in SHA-256 repositories (vitest project "sha256").
  */
 export const TEST_OBJECT_FORMAT: ObjectFormat = process.env.AGENTV_TEST_OBJECT_FORMAT === 'sha256' ? 'sha256' : 'sha1';
+
+/**
+ * Remove one object from a repository, wherever it is stored: every pack is
+ * unpacked into loose objects first (agentv writes packs), then that object's
+ * file is deleted. For damage tests: trees may still name it.
+ */
+export function deleteObject(dir: string, oid: string): void {
+  const packDir = path.join(dir, '.git', 'objects', 'pack');
+  for (const pack of readdirSync(packDir).filter((f) => f.endsWith('.pack'))) {
+    const moved = path.join(dir, '.git', pack);
+    renameSync(path.join(packDir, pack), moved);
+    rmSync(path.join(packDir, pack.replace(/\.pack$/, '.idx')));
+    execFileSync('git', ['unpack-objects', '-q'], { cwd: dir, input: readFileSync(moved) });
+    rmSync(moved);
+  }
+  rmSync(path.join(dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2)));
+}
 
 /** A new repository with one commit on main and a configured identity. */
 export function makeRepo({ commit = true, objectFormat = TEST_OBJECT_FORMAT }: { commit?: boolean; objectFormat?: ObjectFormat } = {}): string {

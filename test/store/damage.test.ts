@@ -2,9 +2,9 @@
 // (runs list, runs show, reindex --check, Studio, fsck), is an error that names
 // what is damaged (exit 3 / a readable 5xx), never "no runs" or "healthy".
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { TEST_OBJECT_FORMAT, cleanupRepos, git, makeRepo } from '../helpers/repo.js';
+import { TEST_OBJECT_FORMAT, cleanupRepos, deleteObject, git, makeRepo } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { runCli } from '../helpers/cli.js';
 import { CLI } from '../helpers/proc.js';
@@ -161,8 +161,8 @@ describe('a missing manifest blob', () => {
     const { dir, store } = await repoWithRuns();
     store.close();
     const oid = git(dir, 'rev-parse', `${RESULTS_REF}:${manifestPath('a')}`);
-    // agentv writes loose objects: remove that one; the tree still names it.
-    rmSync(path.join(dir, '.git/objects', oid.slice(0, 2), oid.slice(2)));
+    // Remove that one object (agentv writes packs: they are unpacked first); the tree still names it.
+    deleteObject(dir, oid);
     const show = await runCli(['runs', 'show', 'a'], { cwd: dir });
     expect(show.code).toBe(3);
     expect(show.stderr).toContain(oid);
