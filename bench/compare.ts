@@ -119,7 +119,7 @@ async function diffRows(tmp: string, cli: string): Promise<string[][]> {
         `${ms(median(inProc))} ms (CPU ${ms(median(inProcCpu))} ms)`,
         `< 1 s ${mark(median(inProc) < 1000)}`,
       ),
-      row('the same with every row\'s stored input attached (10,000 input blobs, loose objects) (ms, median of 5)', `${ms(median(withInputs))} ms`, 'info'),
+      row('the same with every row\'s stored input attached (10,000 input blobs, as the write path stores them) (ms, median of 5)', `${ms(median(withInputs))} ms`, 'info'),
       row('`agentv runs diff` of two 10,000-test runs, wall incl. node start and printing (ms, median of 3)', `${ms(median(wall))} ms`, `< 1 s ${mark(median(wall) < 1000)}`),
       row('`agentv runs diff --json` (inputs included), wall (ms, median of 3)', `${ms(median(wallJson))} ms`, 'info'),
       row(

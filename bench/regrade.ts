@@ -4,14 +4,14 @@
 // then one assertion changes in the suite and `agentv regrade` runs as a child
 // process, node start included. The target's log must stay empty.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EvalSession } from '../src/eval/session.js';
 import { initRepo } from '../src/git/index.js';
 import { openStore } from '../src/store/index.js';
 import { answeredRow, commitPlannedRun } from './planned-run.js';
-import { mark, n, timeEach } from './stats.js';
+import { mark, median, n } from './stats.js';
 
 const execFileP = promisify(execFile);
 const log = (s: string) => void process.stderr.write(`bench: ${s}\n`);
@@ -45,18 +45,29 @@ export async function regradeRepo({ dir, calls, tests = TESTS }: { dir: string; 
 }
 
 export async function measureRegrade({ tmp, cli }: { tmp: string; cli: string }): Promise<string[][]> {
-  const dir = path.join(tmp, 'regrade');
+  const prepared = path.join(tmp, 'regrade-prepared');
   const calls = path.join(tmp, 'regrade-target-calls.log');
-  await regradeRepo({ dir, calls });
-  log(`agentv regrade, ${n(TESTS)}-test run, ${REPS} times ...`);
+  await regradeRepo({ dir: prepared, calls });
+  log(`agentv regrade, ${n(TESTS)}-test run, ${REPS} times, each on a fresh copy of the repository ...`);
   let last: { regraded_count: number; failed: number } | null = null;
-  const wall = await timeEach(REPS, async () => {
+  // Each re-grade gets its own copy (made before the clock starts): a second re-grade of the same run would
+  // also read the first one's 10,000 rows, so the median would measure a run with 20,000 rows of history.
+  let dir = prepared;
+  const walls: number[] = [];
+  for (let rep = 0; rep < REPS; rep++) {
+    dir = path.join(tmp, `regrade-${rep}`);
+    cpSync(prepared, dir, { recursive: true });
+    const t0 = performance.now();
     const { stdout } = await execFileP(process.execPath, [cli, 'regrade', 'regrade', '--json'], { cwd: dir, maxBuffer: 1 << 26 }).catch((e: { code?: number; stdout?: string }) => {
       if (e.code === 1 && e.stdout) return { stdout: e.stdout }; // exit 1: tests now fail, as intended
       throw e;
     });
+    walls.push(performance.now() - t0);
     last = JSON.parse(stdout);
-  });
+  }
+  const wall = median(walls);
+  dir = path.join(tmp, 'regrade-in-process');
+  cpSync(prepared, dir, { recursive: true });
   if (last!.regraded_count !== TESTS) throw new Error(`regrade re-graded ${last!.regraded_count} of ${TESTS}`);
   // In-process, with this process's CPU time beside the wall time: on a loaded machine
   // the CPU time says what the re-grade itself costs.
@@ -75,7 +86,7 @@ export async function measureRegrade({ tmp, cli }: { tmp: string; cli: string })
   const targetCalls = existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter(Boolean).length : 0;
   return [
     [
-      `\`agentv regrade\` of a ${n(TESTS)}-test run after an assertion change: wall incl. node start, loading the suite, reading the run, grading, journal, group commits (median of ${REPS}); target calls`,
+      `\`agentv regrade\` of a ${n(TESTS)}-test run after an assertion change: wall incl. node start, loading the suite, reading the run, grading, journal, group commits (median of ${REPS}, each on a fresh copy of the run); target calls`,
       '',
       '',
       '',
