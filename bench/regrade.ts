@@ -9,7 +9,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { EvalSession } from '../src/eval/session.js';
 import { initRepo } from '../src/git/index.js';
-import { openStore } from '../src/store/index.js';
+import { storedInputOf } from '../src/eval/input.js';
+import type { StoredInput } from '../src/schemas/input.js';
+import { inputEdits, inputRefOf, openStore } from '../src/store/index.js';
 import { answeredRow, commitPlannedRun } from './planned-run.js';
 import { mark, median, n } from './stats.js';
 
@@ -24,7 +26,7 @@ function writeSuite(dir: string, value: string, tests = TESTS): void {
 }
 
 /** A repository whose run `regrade` has `tests` rows with outputs, and whose suite's assertion has changed since. */
-export async function regradeRepo({ dir, calls, tests = TESTS }: { dir: string; calls: string; tests?: number }): Promise<void> {
+export async function regradeRepo({ dir, calls, tests = TESTS, storedInputs = true }: { dir: string; calls: string; tests?: number; storedInputs?: boolean }): Promise<void> {
   await initRepo({ dir });
   mkdirSync(path.join(dir, '.agentv'), { recursive: true });
   writeFileSync(path.join(dir, '.agentv/targets.yaml'), `targets:\n  - name: logged\n    provider: cli\n    command: "echo {TEST_ID} >> ${calls}; echo {PROMPT}"\n`);
@@ -35,8 +37,17 @@ export async function regradeRepo({ dir, calls, tests = TESTS }: { dir: string; 
     const suitePath = path.join(dir, 'suite.yaml');
     const first = await EvalSession.prepare({ store, repoDir: dir, suitePath, target: 'logged', runId: 'regrade' });
     const now = new Date().toISOString();
-    const rows = first.plan.planned.map((p, i) => ({ ...answeredRow(p, `question ${i}`, 50, now), target_ms: 50 }));
+    // As `agentv eval` writes a run: each row names its stored input, and the inputs are on the ref.
+    const tests = new Map(first.plan.suite.tests.map((t) => [t.id, t]));
+    const inputs = new Map<string, StoredInput>();
+    const rows = first.plan.planned.map((p, i) => {
+      const input = storedInputOf(tests.get(p.test_id)!);
+      const ref = inputRefOf(input);
+      inputs.set(ref, input);
+      return { ...answeredRow(p, `question ${i}`, 50, now), target_ms: 50, ...(storedInputs && { input_ref: ref }) };
+    });
     await commitPlannedRun({ store, plan: first.plan, runId: 'regrade', suiteName: 'bench-regrade', status: 'completed', rows });
+    if (storedInputs) await store.commit({ subject: 'run regrade: inputs', runId: 'regrade', sourceCommit: null, change: async () => inputEdits(inputs) });
   } finally {
     store.close();
   }
@@ -83,6 +94,15 @@ export async function measureRegrade({ tmp, cli }: { tmp: string; cli: string })
   } finally {
     store.close();
   }
+  // A run written before rows named stored inputs: its first re-grade also stores 10,000 inputs.
+  const legacy = path.join(tmp, 'regrade-legacy');
+  await regradeRepo({ dir: legacy, calls, storedInputs: false });
+  log('agentv regrade of a run written before stored inputs, once ...');
+  const t0 = performance.now();
+  await execFileP(process.execPath, [cli, 'regrade', 'regrade', '--json'], { cwd: legacy, maxBuffer: 1 << 26 }).catch((e: { code?: number }) => {
+    if (e.code !== 1) throw e;
+  });
+  const legacyWall = performance.now() - t0;
   const targetCalls = existsSync(calls) ? readFileSync(calls, 'utf8').split('\n').filter(Boolean).length : 0;
   return [
     [
@@ -92,6 +112,14 @@ export async function measureRegrade({ tmp, cli }: { tmp: string; cli: string })
       '',
       `${wall.toFixed(0)} ms, ${n(targetCalls)} target calls (${n(last!.failed)} now failing); in-process ${inProcess.wall.toFixed(0)} ms wall, ${inProcess.cpu.toFixed(0)} ms CPU`,
       `< 2 s, 0 calls ${mark(wall < 2000 && targetCalls === 0)}`,
+    ],
+    [
+      `the same for a ${n(TESTS)}-test run written before rows named stored inputs (its first re-grade also stores ${n(TESTS)} inputs; once)`,
+      '',
+      '',
+      '',
+      `${legacyWall.toFixed(0)} ms`,
+      'info',
     ],
   ];
 }
