@@ -118,15 +118,16 @@ export function buildProgram(run: (h: Handler) => Promise<void>, io: Io, argv: s
     .addHelpText('after', examples(['agentv runs list --limit 20', 'agentv runs list --suite support-triage --status stopped', 'agentv runs show <RUN_ID> --json']));
   runs
     .command('list')
-    .description('list runs, newest first (a table, or with --json the document of GET /api/runs)')
+    .description('list runs, newest first or with --sort started_at oldest first (a table, or with --json the document of GET /api/runs)')
     .option('--limit <n>', 'runs per page (1-500)', '50')
     .option('--cursor <c>', 'continue after a previous page (its next_cursor)')
     .option('--suite <name>', 'only runs of this suite')
     .option('--target <name>', 'only runs against this target')
     .addOption(new Option('--status <s>', 'only runs with this status').choices(['running', 'completed', 'stopped', 'interrupted', 'failed']))
     .option('--commit <rev>', 'only runs of this source commit (sha prefix)')
+    .addOption(new Option('--sort <order>', 'started_at: oldest first; -started_at: newest first').choices(['-started_at', 'started_at']).default('-started_at'))
     .option('--json', 'print JSON on stdout')
-    .addHelpText('after', examples(['agentv runs list', 'agentv runs list --suite demo --status completed --json']))
+    .addHelpText('after', examples(['agentv runs list', 'agentv runs list --suite demo --status completed --json', 'agentv runs list --sort started_at --limit 20']))
     .action((opts) => run(async (ctx) => (await import('./commands/runs.js')).runsList(ctx, opts)));
   runs
     .command('show <run_id>')

@@ -67,6 +67,8 @@ export interface RunsFilter {
   suite?: string;
   target?: string;
   status?: string;
+  /** 'started_at': oldest first; empty: newest first. */
+  sort?: string;
 }
 
 export type ViewerConfig = ConfigResponse & LinksResponse;
@@ -87,7 +89,7 @@ export const api = {
   trends: (suite: string, target: string) => request<TrendsResponse>('GET', `/api/trends${qs({ suite, target, limit: 50 })}`),
   jobs: () => request<JobsResponse>('GET', '/api/jobs'),
   runs: (f: RunsFilter & { limit?: number; cursor?: string | null }) =>
-    request<RunsListResponse>('GET', `/api/runs${qs({ limit: f.limit ?? 50, cursor: f.cursor, suite: f.suite, target: f.target, status: f.status })}`),
+    request<RunsListResponse>('GET', `/api/runs${qs({ limit: f.limit ?? 50, cursor: f.cursor, suite: f.suite, target: f.target, status: f.status, sort: f.sort || undefined })}`),
   run: (runId: string, history = false) =>
     request<RunDetailResponse>('GET', `/api/runs/${enc(runId)}${qs({ history: history || undefined })}`),
   suites: () => request<SuitesResponse>('GET', '/api/suites'),

@@ -2,6 +2,7 @@
 // A one-shot command that should cost little more than starting Node: it
 // imports store modules by name (never the barrel) and nothing that loads zod;
 // test/cli/startup.test.ts fails if it starts loading a heavy module.
+import { quoteArg } from '../../src/command-line.js';
 import { listRuns } from '../../src/store/list.js';
 import { foldIncoming } from '../../src/store/remote.js';
 import type { CommandContext, CommandResult } from '../context.js';
@@ -16,6 +17,7 @@ export interface RunsListOptions {
   target?: string;
   status?: string;
   commit?: string;
+  sort?: string;
   json?: boolean;
 }
 
@@ -55,6 +57,11 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
       (cell, col, row) => (col === STATUS ? paintStatus(c$, cell, page.runs[row]!.outcome) : cell),
     ),
   );
-  if (page.next_cursor) ctx.io.stderr(`More: agentv runs list --limit ${limit} --cursor ${page.next_cursor}\n`);
+  if (page.next_cursor) {
+    // The next page is the same query continued: the same filters and order, with the cursor.
+    const same = (['suite', 'target', 'status', 'commit'] as const).flatMap((k) => (opts[k] ? [`--${k} ${quoteArg(opts[k]!)}`] : []));
+    if (opts.sort === 'started_at') same.push('--sort started_at');
+    ctx.io.stderr(`More: agentv runs list --limit ${limit}${same.map((a) => ` ${a}`).join('')} --cursor ${page.next_cursor}\n`);
+  }
   return { exitCode: 0 };
 }

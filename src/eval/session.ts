@@ -12,7 +12,7 @@ import type { Manifest, PlannedTest, SliceRef } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, localName, readManifestAt, type KnownChunks, type RunLock, type Store } from '../store/index.js';
 import { prepareSlice, type SlicePlan } from './shard-session.js';
-import { commandLine } from './command-line.js';
+import { commandLine } from '../command-line.js';
 import { planTests, selectTests } from './plan.js';
 import { diffPlan, findRun, newPlan, type EvalMode, type Plan } from './resume-plan.js';
 import { regradePlan } from './regrade-plan.js';

@@ -14,6 +14,8 @@ export const RunsListQuery = z.object({
   target: z.string().max(256).optional(),
   status: RunStatus.optional(),
   commit: z.string().max(256).optional(),
+  /** `-started_at` newest first (the default), `started_at` oldest first. */
+  sort: z.enum(['-started_at', 'started_at']).optional(),
 });
 export type RunsListQuery = z.infer<typeof RunsListQuery>;
 

@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { commandLine } from '../eval/command-line.js';
+import { commandLine } from '../command-line.js';
 import { RUN_ID_PATTERN } from '../schemas/common.js';
 import { RunEvent } from '../schemas/events.js';
 import type { Manifest } from '../schemas/manifest.js';

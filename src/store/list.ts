@@ -32,7 +32,7 @@ function countedAt(store: Store, tree: string): Map<string, Promise<RunSummary>>
 }
 
 /**
- * A page of runs, newest first. Pass `view` to reuse chunk caches across calls
+ * A page of runs, newest first (oldest first with `sort: 'started_at'`). Pass `view` to reuse chunk caches across calls
  * on the same tip (Studio does).
  * @example await listRuns({ store, query: { limit: 50 } })
  */
@@ -70,7 +70,7 @@ export async function listRuns({
           (!ofCommit || ofCommit(s)) &&
           (!q.status || live(s).status === q.status)
       : undefined;
-  const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter });
+  const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter, asc: q.sort === 'started_at' });
   // A running run is counted from its rows (list-progress.ts, loaded only when a page holds one),
   // once per tree: a repeated page at an unchanged tip reads nothing again.
   const at = v;

@@ -262,17 +262,19 @@ interface CursorData {
   key: string;
   /** Where the last row came from: -1 the head, else a sealed chunk. */
   chunk: number;
+  /** Oldest first (a cursor continues only the order it came from). */
+  asc: boolean;
 }
 
 export function encodeCursor(c: CursorData): string {
-  return Buffer.from(JSON.stringify([c.key, c.chunk])).toString('base64url');
+  return Buffer.from(JSON.stringify(c.asc ? [c.key, c.chunk, 'asc'] : [c.key, c.chunk])).toString('base64url');
 }
 
 export function decodeCursor(text: string): CursorData {
   try {
-    const [key, chunk] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [unknown, unknown];
-    if (typeof key === 'string' && key.includes('\u0000') && Number.isInteger(chunk) && (chunk as number) >= -1) {
-      return { key, chunk: chunk as number };
+    const [key, chunk, order, ...rest] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof key === 'string' && key.includes('\u0000') && Number.isInteger(chunk) && (chunk as number) >= -1 && (order === undefined || order === 'asc') && rest.length === 0) {
+      return { key, chunk: chunk as number, asc: order === 'asc' };
     }
   } catch {
     // fall through
@@ -284,19 +286,27 @@ export interface PageRequest {
   limit: number;
   cursor?: string;
   filter?: (s: RunSummary) => boolean;
+  /** Oldest first; newest first by default. */
+  asc?: boolean;
 }
 
 /**
- * One page, newest first. The cursor is the key of the last row returned, so a
- * page never repeats or skips a run while new (newer) runs are added.
+ * One page, newest first (or oldest first with `asc`). The cursor is the key of
+ * the last row returned, so a page never repeats or skips a run while new runs
+ * are added. Either order reads the head or the chunks at its own end first, so
+ * a first page costs the same at any number of runs.
  */
 export async function readPage(view: IndexView, req: PageRequest): Promise<{ runs: RunSummary[]; nextCursor: string | null }> {
+  const asc = req.asc ?? false;
   const after = req.cursor ? decodeCursor(req.cursor) : null;
+  if (after && after.asc !== asc) {
+    throw new AgentvError('USAGE', `this cursor continues the ${after.asc ? 'oldest' : 'newest'}-first order: keep the sort of the page it came from, or start without a cursor`, { cursor: req.cursor });
+  }
   const out: { row: RunSummary; chunk: number }[] = [];
   const take = (rows: RunSummary[], chunk: number): boolean => {
-    for (let i = rows.length - 1; i >= 0; i--) {
-      const row = rows[i]!;
-      if (after && keyOf(row) >= after.key) continue;
+    for (let n = 0; n < rows.length; n++) {
+      const row = rows[asc ? n : rows.length - 1 - n]!;
+      if (after && (asc ? keyOf(row) <= after.key : keyOf(row) >= after.key)) continue;
       if (req.filter && !req.filter(row)) continue;
       out.push({ row, chunk });
       if (out.length > req.limit) return true;
@@ -305,15 +315,29 @@ export async function readPage(view: IndexView, req: PageRequest): Promise<{ run
   };
   let done = false;
   const last = await view.lastSealed();
-  let start = last;
-  if (!after || after.chunk === -1) done = take(await view.head(), -1);
-  else start = Math.min(after.chunk, last);
-  for (let c = start; c >= 0 && !done; c--) done = take(await view.chunk(c), c);
+  if (asc) {
+    // From the chunk holding the cursor's row; one that was in the head may have been sealed since, so
+    // step back to the first chunk that can hold a later key.
+    let start = after ? (after.chunk === -1 ? last + 1 : Math.min(after.chunk, last + 1)) : 0;
+    while (after && start > 0 && start - 1 <= last) {
+      const prev = await view.chunk(start - 1);
+      const tail = prev[prev.length - 1];
+      if (!tail || keyOf(tail) <= after.key) break;
+      start--;
+    }
+    for (let c = start; c <= last && !done; c++) done = take(await view.chunk(c), c);
+    if (!done) done = take(await view.head(), -1);
+  } else {
+    let start = last;
+    if (!after || after.chunk === -1) done = take(await view.head(), -1);
+    else start = Math.min(after.chunk, last);
+    for (let c = start; c >= 0 && !done; c--) done = take(await view.chunk(c), c);
+  }
   const more = out.length > req.limit;
   const page = out.slice(0, req.limit);
   const tail = page[page.length - 1];
   return {
     runs: page.map((p) => p.row),
-    nextCursor: more && tail ? encodeCursor({ key: keyOf(tail.row), chunk: tail.chunk }) : null,
+    nextCursor: more && tail ? encodeCursor({ key: keyOf(tail.row), chunk: tail.chunk, asc }) : null,
   };
 }

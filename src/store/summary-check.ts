@@ -62,6 +62,7 @@ export function quickListQuery(q: Record<string, unknown>): RunsListQuery | null
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > 500) return null;
   if (!shortText(q.cursor, 512) || !shortText(q.suite, 256) || !shortText(q.target, 256) || !shortText(q.commit, 256)) return null;
   if (q.status !== undefined && !(isStr(q.status) && STATUSES.has(q.status))) return null;
+  if (q.sort !== undefined && q.sort !== 'started_at' && q.sort !== '-started_at') return null;
   return {
     limit,
     ...(q.cursor !== undefined && { cursor: q.cursor as string }),
@@ -69,5 +70,6 @@ export function quickListQuery(q: Record<string, unknown>): RunsListQuery | null
     ...(q.target !== undefined && { target: q.target as string }),
     ...(q.status !== undefined && { status: q.status as RunsListQuery['status'] }),
     ...(q.commit !== undefined && { commit: q.commit as string }),
+    ...(q.sort !== undefined && { sort: q.sort }),
   };
 }

@@ -89,6 +89,32 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio in Chromium', () 
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('sorts oldest first from the Sort control: the order is in the URL, survives a reload, and pages on', async () => {
+    const oldest: string[] = (await (await fetch(`${base}/api/runs?limit=300&sort=started_at`)).json()).runs.map((r: { run_id: string }) => r.run_id);
+    await page.goto(base);
+    await expect.poll(() => page.getByTestId('run-row').count()).toBeGreaterThan(5);
+    await page.getByTestId('runs-sort').selectOption('started_at');
+    await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBe('started_at');
+    const firstIds = () => page.getByTestId('run-row').evaluateAll((els) => els.slice(0, 3).map((e) => e.getAttribute('data-run-id')));
+    await expect.poll(firstIds).toEqual(oldest.slice(0, 3));
+    await page.reload();
+    await expect.poll(firstIds).toEqual(oldest.slice(0, 3));
+    expect(await page.getByTestId('runs-sort').inputValue()).toBe('started_at');
+    // The next page continues the same order.
+    const list = page.getByTestId('runs-table');
+    const before = Number(await list.getAttribute('data-loaded'));
+    await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+    await expect.poll(async () => Number(await list.getAttribute('data-loaded'))).toBeGreaterThan(before);
+    // The rows now on screen come from the second page of the oldest-first order, in that order.
+    const shown = await page.getByTestId('run-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')!));
+    const at = shown.map((id) => oldest.indexOf(id));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect(Math.max(...at)).toBeGreaterThanOrEqual(50);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    await page.getByTestId('runs-sort').selectOption('');
+    await expect.poll(() => new URL(page.url()).searchParams.get('sort')).toBeNull();
+  });
+
   it('launches a run from the form, stops it from the job page, resumes it from the run page, and sees it complete', async () => {
     await page.goto(`${base}/new`);
     await page.getByTestId('suite-select').selectOption('triage.yaml');

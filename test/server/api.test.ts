@@ -71,6 +71,12 @@ describe('reading runs', () => {
     const odd = (await app.inject('/api/runs?suite=odd&status=completed')).json();
     expect(odd.runs.map((r: { run_id: string }) => r.run_id)).toEqual(['seed5', 'seed3', 'seed1']);
     expect(odd.next_cursor).toBeNull();
+    // sort=started_at: oldest first, its cursor continuing that order.
+    const oldest = (await app.inject('/api/runs?limit=2&sort=started_at')).json();
+    expect(oldest.runs.map((r: { run_id: string }) => r.run_id)).toEqual(['seed1', 'seed2']);
+    const after = (await app.inject(`/api/runs?limit=2&sort=started_at&cursor=${encodeURIComponent(oldest.next_cursor)}`)).json();
+    expect(after.runs.map((r: { run_id: string }) => r.run_id)).toEqual(['seed3', 'seed4']);
+    expect((await app.inject(`/api/runs?limit=2&cursor=${encodeURIComponent(oldest.next_cursor)}`)).statusCode).toBe(400);
   });
 
   it('an unchanged ref costs no git call; a moved ref is noticed', async () => {
@@ -93,7 +99,7 @@ describe('reading runs', () => {
   });
 
   it('rejects bad queries and ids with 400, unknown runs with 404, and never leaks a stack', async () => {
-    for (const url of ['/api/runs?limit=0', '/api/runs?limit=abc', '/api/runs?status=nope', '/api/runs?cursor=garbage', '/api/runs/..%2Fetc', '/api/runs/a%20b']) {
+    for (const url of ['/api/runs?limit=0', '/api/runs?limit=abc', '/api/runs?status=nope', '/api/runs?sort=score', '/api/runs?cursor=garbage', '/api/runs/..%2Fetc', '/api/runs/a%20b']) {
       const r = await app.inject(url);
       expect(r.statusCode, url).toBe(400);
       expect(r.json().error.message).toBeTruthy();

@@ -22,12 +22,12 @@ afterAll(() => {
   cleanupRepos();
 });
 
-async function listAll(limit: number, between?: (page: number) => Promise<void>) {
+async function listAll(limit: number, between?: (page: number) => Promise<void>, sort?: string) {
   const ids: string[] = [];
   let cursor: string | undefined;
   let page = 0;
   do {
-    const res = await listRuns({ store, query: { limit, cursor } });
+    const res = await listRuns({ store, query: { limit, cursor, ...(sort && { sort }) } });
     ids.push(...res.runs.map((r) => r.run_id));
     cursor = res.next_cursor ?? undefined;
     if (between) await between(page++);
@@ -55,6 +55,51 @@ describe('paging the run index', () => {
     expect(sealed()).toBeGreaterThan(sealedBefore);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.filter((id) => !id.startsWith('new'))).toEqual(before);
+  });
+
+  it('oldest first (sort=started_at): every run once, in key order, while new runs seal the head between pages', async () => {
+    const newestFirst = await listAll(500);
+    let n = 0;
+    const ids = await listAll(
+      41,
+      async () => {
+        for (let k = 0; k < 2; k++, n++) await createRun({ store, manifest: makeManifest(`asc${n}`, { started_at: at(20_000 + n) }) });
+      },
+      'started_at',
+    );
+    expect(new Set(ids).size).toBe(ids.length);
+    // Every run listed before is there in the reverse order, and the runs added meanwhile come last, in order.
+    expect(ids.filter((id) => !id.startsWith('asc'))).toEqual([...newestFirst].reverse());
+    const added = ids.filter((id) => id.startsWith('asc'));
+    expect(added.length).toBeGreaterThan(0);
+    expect(added).toEqual(Array.from({ length: added.length }, (_, i) => `asc${i}`));
+    // A cursor continues only the order it came from.
+    const page = await listRuns({ store, query: { limit: 5 } });
+    await expect(listRuns({ store, query: { limit: 5, cursor: page.next_cursor!, sort: 'started_at' } })).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(listRuns({ store, query: { limit: 5, sort: 'oldest' } })).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('oldest first: a cursor from the head still continues after the head has been sealed into a chunk', async () => {
+    const all = await listAll(500, undefined, 'started_at');
+    // Page up to a few rows before the end: that cursor points into the head.
+    const seen: string[] = [];
+    let first = await listRuns({ store, query: { limit: Math.min(500, all.length - 3), sort: 'started_at' } });
+    seen.push(...first.runs.map((r) => r.run_id));
+    while (seen.length < all.length - 3) {
+      first = await listRuns({ store, query: { limit: Math.min(500, all.length - 3 - seen.length), cursor: first.next_cursor!, sort: 'started_at' } });
+      seen.push(...first.runs.map((r) => r.run_id));
+    }
+    expect(seen).toEqual(all.slice(0, -3));
+    // Enough newer runs to seal the head (it holds fewer than 2 * SEAL rows).
+    for (let k = 0; k < 2 * SEAL; k++) await createRun({ store, manifest: makeManifest(`seal${k}`, { started_at: at(30_000 + k) }) });
+    const rest: string[] = [];
+    let cursor: string | null = first.next_cursor;
+    while (cursor) {
+      const res = await listRuns({ store, query: { limit: 100, cursor, sort: 'started_at' } });
+      rest.push(...res.runs.map((r) => r.run_id));
+      cursor = res.next_cursor;
+    }
+    expect(rest).toEqual([...all.slice(-3), ...Array.from({ length: 2 * SEAL }, (_, k) => `seal${k}`)]);
   });
 
   it('places a run with an older timestamp into the sealed chunk that covers it', async () => {

@@ -141,6 +141,10 @@ describe('quickListQuery', () => {
     { status: 'stopped' },
     { status: 'bogus' },
     { limit: '10', status: 'running', suite: 'a', extra: 'dropped' },
+    { sort: 'started_at' },
+    { sort: '-started_at', limit: '5', status: 'completed' },
+    { sort: 'score' },
+    { sort: 1 },
   ];
   it('returns what RunsListQuery.parse returns, or null', () => {
     let quick = 0;

@@ -37,7 +37,9 @@ const phone = () => typeof matchMedia !== 'undefined' && matchMedia('(max-width:
 export function Runs({ query }: PageProps) {
   const cfg = useSignal(config);
   const filter = { suite: query.get('suite') ?? '', target: query.get('target') ?? '', status: query.get('status') ?? '' };
-  const key = `${filter.suite}\n${filter.target}\n${filter.status}`;
+  // Newest first, or oldest first with ?sort=started_at (both flat at any depth: the index is kept in start order).
+  const oldestFirst = query.get('sort') === 'started_at';
+  const key = `${filter.suite}\n${filter.target}\n${filter.status}\n${oldestFirst}`;
 
   // The list lives in a ref so the observer callback always sees the latest page state.
   const list = useRef<ListState>(fresh(0));
@@ -60,7 +62,7 @@ export function Runs({ query }: PageProps) {
       s.error = null;
       bump();
       api
-        .runs({ ...filter, limit: PAGE, cursor: s.cursor })
+        .runs({ ...filter, sort: oldestFirst ? 'started_at' : '', limit: PAGE, cursor: s.cursor })
         .then((res) => {
           if (s !== list.current) return;
           const seen = new Set(s.runs.map((r) => r.run_id));
@@ -109,7 +111,8 @@ export function Runs({ query }: PageProps) {
     return () => mq?.removeEventListener('change', on);
   }, []);
 
-  // Live: the newest page is re-read every few seconds; running runs update in place, new runs appear on top.
+  // Live: the newest page is re-read every few seconds; running runs update in place, new runs appear on top
+  // (oldest first: at the end, once the list is loaded to its end).
   useEffect(() => {
     const timer = setInterval(() => {
       const cur = list.current;
@@ -118,16 +121,18 @@ export function Runs({ query }: PageProps) {
         if (cur !== list.current) return;
         const fresh = new Map(res.runs.map((r) => [r.run_id, r]));
         const known = new Set(cur.runs.map((r) => r.run_id));
-        const added = res.runs.filter((r) => !known.has(r.run_id) && r.started_at > cur.runs[0]!.started_at);
+        const newest = oldestFirst ? cur.runs[cur.runs.length - 1]! : cur.runs[0]!;
+        const added = oldestFirst && !cur.done ? [] : res.runs.filter((r) => !known.has(r.run_id) && r.started_at > newest.started_at);
         let changed = added.length > 0;
-        cur.runs = [...added, ...cur.runs.map((r) => {
+        const updated = cur.runs.map((r) => {
           const f = fresh.get(r.run_id);
           if (f && (f.status !== r.status || f.passed + f.failed + f.errored !== r.passed + r.failed + r.errored)) {
             changed = true;
             return f;
           }
           return r;
-        })];
+        });
+        cur.runs = oldestFirst ? [...updated, ...added.reverse()] : [...added, ...updated];
         if (res.total !== undefined && res.total !== cur.total) {
           cur.total = res.total ?? null;
           changed = true;
@@ -138,7 +143,7 @@ export function Runs({ query }: PageProps) {
     return () => clearInterval(timer);
   }, [key]);
 
-  const setFilter = (name: 'suite' | 'target' | 'status', value: string) => {
+  const setFilter = (name: 'suite' | 'target' | 'status' | 'sort', value: string) => {
     const q = new URLSearchParams(query);
     if (value) q.set(name, value);
     else q.delete(name);
@@ -181,6 +186,13 @@ export function Runs({ query }: PageProps) {
         <Select label="Suite" testid="filter-suite" value={filter.suite} options={suiteNames} onChange={(v) => setFilter('suite', v)} />
         <Select label="Target" testid="filter-target" value={filter.target} options={targetNames} onChange={(v) => setFilter('target', v)} />
         <Select label="Status" testid="filter-status" value={filter.status} options={STATUSES} onChange={(v) => setFilter('status', v)} />
+        <label>
+          <span>Sort</span>
+          <select data-testid="runs-sort" value={oldestFirst ? 'started_at' : ''} onChange={(e) => setFilter('sort', e.currentTarget.value)}>
+            <option value="">Newest first</option>
+            <option value="started_at">Oldest first</option>
+          </select>
+        </label>
         {filtered && (
           <a class="clear" href="/">
             Clear filters
