@@ -30,6 +30,8 @@ const MARKERS = ['agentv', 'packs'];
 /** Objects held in memory until they are written together; ids are known at once. */
 export class ObjectBatch {
   private readonly objects = new Map<string, { type: ObjectType; body: Buffer }>();
+  /** Set once the batch is written: later objects must be written another way. */
+  sealed = false;
 
   constructor(readonly format: ObjectFormat) {}
 

@@ -155,13 +155,15 @@ export class Store {
    * moves); anywhere else it is written loose at once.
    */
   writeObject(type: ObjectType, body: Buffer): Promise<string> {
+    // A write that outlives its attempt (an async chain started inside it) finds the batch sealed: it is written loose.
     const batch = this.batch.getStore();
-    if (batch) return Promise.resolve(batch.add(type, body));
+    if (batch && !batch.sealed) return Promise.resolve(batch.add(type, body));
     return writeObject({ commonDir: this.repo.commonDir, type, body, format: this.repo.objectFormat });
   }
 
   /** Write a commit attempt's objects: one pack when there are many, else loose. */
   private async flush(batch: ObjectBatch): Promise<boolean> {
+    batch.sealed = true;
     if (batch.size >= PACK_MIN) {
       await writePack(this.repo.commonDir, batch);
       this.remember(batch);

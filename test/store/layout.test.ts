@@ -86,6 +86,25 @@ describe('the results ref', () => {
     store.close();
   });
 
+  it('an object written by an async chain that outlives its commit attempt is still written (loose), never lost', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    let late: Promise<string> | null = null;
+    await store.commit({
+      subject: 'test: late write',
+      runId: null,
+      sourceCommit: null,
+      change: async () => {
+        // Started inside the attempt, finishing after it (and after its pack is written).
+        late = new Promise<void>((r) => setTimeout(r, 50)).then(() => store.writeObject('blob', Buffer.from('written late\n')));
+        return new Map([['late.txt', 'a file\n'], ['more/a', '1'], ['more/b', '2']]);
+      },
+    });
+    const oid = await late!;
+    expect(git(dir, 'cat-file', '-p', oid)).toBe('written late');
+    store.close();
+  });
+
   it('a backlog is committed in row chunks of at most 1,024, each with its inputs, and drain() waits for all of them', async () => {
     const dir = makeRepo();
     const store = await openStore({ repoDir: dir });
