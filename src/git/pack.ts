@@ -14,8 +14,9 @@
 // Visibility and safety: the pack and index are written under temp names and
 // renamed, the index last, so git (and our cat-file reader, which looks for new
 // packs when an id is not found) sees a pack only once it is whole. A roll-up
-// writes the new pack before deleting the old ones (index first), so every
-// object stays readable throughout; two roll-ups racing at worst both write.
+// writes the new pack, synced to disk with its directory, before deleting the
+// old ones (index first), so every object stays readable throughout, power loss
+// included; two roll-ups racing at worst both write.
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -24,6 +25,10 @@ import { oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
+/** A marker whose pack is not (yet) there is dropped only after this long: its writer may be renaming it now. */
+const MARKER_GRACE_MS = 60_000;
+/** Packs larger than this are left out of roll-ups. */
+const ROLL_UP_MAX_BYTES = 512 << 20;
 /** Where the names of the packs this module wrote are kept (only those are rolled up). */
 const MARKERS = ['agentv', 'packs'];
 
@@ -126,8 +131,22 @@ function encodeIndex(entries: { oid: string; crc: number; offset: number }[], pa
 
 let tmpCounter = 0;
 
-/** Write encoded entries as one pack + index (and mark it as ours); returns the pack's hash. */
-async function writeEntries(commonDir: string, entries: Entry[], format: ObjectFormat): Promise<string> {
+/** Write a file, and with `durable` sync it to disk before it is renamed into place. */
+async function writeFileSynced(file: string, data: Buffer, durable: boolean): Promise<void> {
+  const fh = await fsp.open(file, 'w', 0o444);
+  try {
+    await fh.writeFile(data);
+    if (durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Write encoded entries as one pack + index (and mark it as ours); returns the pack's hash.
+ * `durable`: the files and the directory are synced (a roll-up deletes the packs it replaces).
+ */
+async function writeEntries(commonDir: string, entries: Entry[], format: ObjectFormat, durable = false): Promise<string> {
   const header = Buffer.alloc(12);
   header.write('PACK', 0, 'latin1');
   header.writeUInt32BE(2, 4);
@@ -149,18 +168,28 @@ async function writeEntries(commonDir: string, entries: Entry[], format: ObjectF
   const tmpPack = path.join(dir, `tmp_pack_agentv_${tag}`);
   const tmpIdx = path.join(dir, `tmp_idx_agentv_${tag}`);
   try {
-    await fsp.writeFile(tmpPack, Buffer.concat([header, ...entries.map((e) => e.bytes), packHash]), { mode: 0o444 });
-    await fsp.writeFile(tmpIdx, encodeIndex(placed, packHash, format), { mode: 0o444 });
+    await writeFileSynced(tmpPack, Buffer.concat([header, ...entries.map((e) => e.bytes), packHash]), durable);
+    await writeFileSynced(tmpIdx, encodeIndex(placed, packHash, format), durable);
     // The marker first: a pack without one would never be rolled up; a marker
     // without a pack (a crash right here) is dropped by the next roll-up.
     await fsp.writeFile(path.join(commonDir, ...MARKERS, name), '');
     await fsp.rename(tmpPack, path.join(dir, `pack-${name}.pack`));
     await fsp.rename(tmpIdx, path.join(dir, `pack-${name}.idx`));
+    if (durable) await syncDir(dir);
   } catch (e) {
     await Promise.all([fsp.rm(tmpPack, { force: true }), fsp.rm(tmpIdx, { force: true })]);
     throw e;
   }
   return name;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -239,9 +268,16 @@ export async function rollUpPacks(commonDir: string, format: ObjectFormat): Prom
   }
   const packs: { name: string; count: number }[] = [];
   for (const name of names) {
-    const count = await packCount(path.join(packDir, `pack-${name}.idx`));
-    if (count === null) await fsp.rm(path.join(markerDir, name), { force: true }); // rolled up or removed by git gc
-    else packs.push({ name, count });
+    const idx = path.join(packDir, `pack-${name}.idx`);
+    const [count, size] = await Promise.all([packCount(idx), fsp.stat(path.join(packDir, `pack-${name}.pack`)).then((st) => st.size, () => null)]);
+    if (count === null || size === null) {
+      // Rolled up by another process or removed by git gc; or a pack being written right now
+      // (its marker comes first): only a marker older than a minute is dropped.
+      const marker = path.join(markerDir, name);
+      const age = await fsp.stat(marker).then((st) => Date.now() - st.mtimeMs, () => 0);
+      if (age > MARKER_GRACE_MS) await fsp.rm(marker, { force: true });
+    } else if (size <= ROLL_UP_MAX_BYTES) packs.push({ name, count });
+    // A pack past ROLL_UP_MAX_BYTES stays as it is (a roll-up reads whole packs into memory).
   }
   packs.sort((a, b) => a.count - b.count || (a.name < b.name ? -1 : 1));
   const take = packs.slice(0, geometricRollUp(packs.map((p) => p.count)));
@@ -267,7 +303,7 @@ export async function rollUpPacks(commonDir: string, format: ObjectFormat): Prom
   } catch {
     return 0; // a pack vanished under us (another roll-up, git gc) or is not ours
   }
-  const merged = await writeEntries(commonDir, entries, format);
+  const merged = await writeEntries(commonDir, entries, format, true);
   for (const { name } of take) {
     if (name === merged) continue;
     await fsp.rm(path.join(packDir, `pack-${name}.idx`), { force: true });

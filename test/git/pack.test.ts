@@ -2,7 +2,7 @@
 // them and finds every object in them, in both object formats; roll-ups keep
 // every object readable, drop duplicates and leave packs that are not ours alone.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatFile, ObjectBatch, geometricRollUp, hashObject, openRepo, rollUpPacks, writePack, type ObjectFormat } from '../../src/git/index.js';
@@ -79,6 +79,15 @@ describe.each<ObjectFormat>(['sha1', 'sha256'])('packs in a %s repository', (for
     // Nothing more to merge: one pack of ours.
     expect(await rollUpPacks(repo.commonDir, format)).toBe(0);
     git(dir, 'fsck', '--strict', '--no-dangling');
+    // A marker whose pack is not there yet (its writer renames it next) is kept; an old one is dropped.
+    const markers = path.join(dir, '.git', 'agentv', 'packs');
+    const pending = path.join(markers, 'a'.repeat(format === 'sha256' ? 64 : 40));
+    writeFileSync(pending, '');
+    await rollUpPacks(repo.commonDir, format);
+    expect(existsSync(pending)).toBe(true);
+    utimesSync(pending, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    await rollUpPacks(repo.commonDir, format);
+    expect(existsSync(pending)).toBe(false);
   });
 });
 
