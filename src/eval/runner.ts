@@ -146,13 +146,16 @@ export class Executor {
     // Re-graded rows are not even written at once: a crash costs re-grades only.
     const settling = new Set<Promise<void>>();
     let writeFailure: unknown = null;
+    // A worker that throws stops the others taking tests; the run ends only once every worker and every
+    // row awaiting its sync has settled (the session then closes the journal: nothing may still write to it).
+    let workerFailure: unknown = null;
     const durable = (row: Row, input: StoredInput | undefined, defer: boolean) =>
       this.opts.writer.add(row, input, { defer }).then(() => {
         rows.push(row);
         this.opts.onRow?.({ row, done: rows.length, total: items.length });
       });
     const worker = async () => {
-      while (!this.stopping && writeFailure === null) {
+      while (!this.stopping && writeFailure === null && workerFailure === null) {
         const next = take.next();
         if (next === null) break;
         if (next === 'wait') {
@@ -195,8 +198,10 @@ export class Executor {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, worker));
+    const guarded = () => worker().catch((e: unknown) => void (workerFailure ??= e));
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, items.length)) }, guarded));
     await Promise.all(settling);
+    if (workerFailure !== null) throw workerFailure;
     if (writeFailure !== null) throw writeFailure;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     return { rows, stopped: this.stopping, cutShort };

@@ -57,6 +57,9 @@ export class Journal {
   /** Rows written since the sync in progress began: the next sync covers them. */
   private unsynced: Waiter[] = [];
   private syncing = false;
+  /** Closed: appends are refused; the descriptor closes once the sync in progress ends. */
+  private closed = false;
+  private closeAfterSync = false;
 
   /** Bytes of whole lines written so far: a failed write is cut back to this. */
   private size: number;
@@ -76,6 +79,7 @@ export class Journal {
    * whose loss costs no target call, come by the thousand).
    */
   append(row: Row, { defer = false }: { defer?: boolean } = {}): Promise<void> {
+    if (this.closed) return Promise.reject(new Error(`journal ${this.file} is closed`));
     return new Promise((done, fail) => {
       this.unwritten.push({ line: `${JSON.stringify(row)}\n`, waiter: { done, fail } });
       if (!defer) this.write();
@@ -114,6 +118,7 @@ export class Journal {
     const batch = this.unsynced;
     if (batch.length === 0) {
       this.syncing = false;
+      if (this.closeAfterSync) closeSync(this.fd);
       return;
     }
     this.unsynced = [];
@@ -124,8 +129,16 @@ export class Journal {
     });
   }
 
+  /**
+   * Write what is deferred and refuse further appends. The descriptor closes now,
+   * or when the sync in progress (and the one for rows written meanwhile) ends:
+   * never while a write or sync could still reach it, or a number the OS reuses.
+   */
   close(): void {
+    if (this.closed) return;
     this.write();
-    closeSync(this.fd);
+    this.closed = true;
+    if (this.syncing) this.closeAfterSync = true;
+    else closeSync(this.fd);
   }
 }
