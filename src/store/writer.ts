@@ -59,9 +59,12 @@ export class RowWriter {
     this.pending.push(row);
     if (input && row.input_ref) this.pendingInputs.set(row.input_ref, input);
     if (this.pending.length >= (this.opts.maxBatch ?? 256)) void this.flush().catch(() => {});
-    else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush().catch(() => {}), this.opts.maxDelayMs ?? 200);
-    }
+    else this.arm();
+  }
+
+  /** Commit within maxDelayMs, unless a commit is already set to happen. */
+  private arm(): void {
+    if (!this.timer) this.timer = setTimeout(() => void this.flush().catch(() => {}), this.opts.maxDelayMs ?? 200);
   }
 
   /**
@@ -109,7 +112,10 @@ export class RowWriter {
         },
       });
       this.committedRows += batch.length;
-      if (this.pending.length >= this.chunkRows) void this.flush();
+      // Rows added while this commit ran: a full group commits at once, fewer wait for the timer
+      // (the adds that came while a commit was queued started none).
+      if (this.pending.length >= Math.min(this.chunkRows, this.opts.maxBatch ?? 256)) void this.flush();
+      else if (this.pending.length) this.arm();
     } catch (e) {
       // Keep the rows for the next flush; they are safe in the journal meanwhile.
       this.pending.unshift(...batch);
@@ -125,8 +131,9 @@ export class RowWriter {
     do {
       const before = this.committedRows;
       await this.flush();
-      // Commits take chunkRows at a time: only a flush that commits nothing, twice, is a failure.
-      if (this.pending.length && this.committedRows === before && ++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
+      // Commits take chunkRows at a time: only two flushes in a row that commit nothing are a failure.
+      if (this.committedRows > before) failures = 0;
+      else if (this.pending.length && ++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
     } while (this.pending.length);
   }
 
