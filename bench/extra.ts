@@ -180,7 +180,7 @@ async function gitAccess(tmp: string): Promise<string[][]> {
 
 function bundle(distDir: string): string[] {
   const gz = gzipSync(readFileSync(path.join(distDir, 'web/app.js'))).length;
-  return row('Studio viewer JavaScript, gzipped (KB)', `${(gz / 1024).toFixed(1)} KB`, `< 60 KB ${mark(gz < 60 * 1024)}`);
+  return row('Studio viewer JavaScript, gzipped (KB)', `${(gz / 1024).toFixed(1)} KB`, `< 30 KB ${mark(gz < 30 * 1024)}`);
 }
 
 export async function measureExtras({ tmp, cli }: { tmp: string; cli: string }): Promise<string[][]> {
