@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { CHROMIUM, launchChromium, shot } from '../helpers/browser.js';
+import { CHROMIUM, inContext, launchChromium, shot } from '../helpers/browser.js';
 import { cleanupRepos, makeRepo } from '../helpers/repo.js';
 import { CLI, ROOT } from '../helpers/proc.js';
 import { waitJob } from '../helpers/jobs.js';
@@ -85,8 +85,7 @@ async function open(ctx: BrowserContext, url: string, ready: string): Promise<Pa
 describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio appearance in Chromium', () => {
   for (const scheme of ['light', 'dark'] as const) {
     it(`every page is readable in the ${scheme} scheme`, async () => {
-      const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: scheme });
-      try {
+      await inContext(browser, { viewport: { width: 1280, height: 860 }, colorScheme: scheme }, async (ctx) => {
         const pages: [string, string, string][] = [
           ['/', 'trend-chart', 'runs'],
           ['/runs/mixed1?test=t3', 'test-detail', 'run-detail-error'],
@@ -105,29 +104,23 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio appearance in Chr
           }
           expect.soft(await lowContrast(page), `${url}: text under 4.5:1`).toEqual([]);
         }
-      } finally {
-        await ctx.close();
-      }
+      });
     });
   }
 
   it('trend charts stay inside their cards, with axes and a value on hover', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    try {
+    await inContext(browser, { viewport: { width: 1280, height: 860 } }, async (ctx) => {
       const page = await open(ctx, '/', 'trend-chart');
       await expect.poll(() => page.locator('.trend svg').count()).toBeGreaterThan(2);
       expect(await overflowing(page, '.trend svg')).toEqual([]);
       const svg = page.locator('.trend svg').first();
       expect(await svg.locator('text').allTextContents()).toEqual(expect.arrayContaining(['0%', '50%', '100%']));
       expect(await svg.locator('circle title').first().textContent()).toMatch(/\d+(\.\d)?% · \d+ of \d+ run passed/);
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 
   it('on a phone the runs list and a run\'s tests are cards, nothing wider than the screen', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    try {
+    await inContext(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 }, async (ctx) => {
       let page = await open(ctx, '/', 'run-row');
       expect(await page.locator('.vhead').isVisible()).toBe(false);
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -142,14 +135,11 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio appearance in Chr
       const cells = await page.getByTestId('test-row').first().locator('td').evaluateAll((tds) => tds.map((td) => td.getBoundingClientRect().right));
       expect(Math.max(...cells)).toBeLessThanOrEqual(390);
       await shot(page, 'run-detail-phone', true);
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 
   it('the launch form lists the suite\'s tags and counts the tests they pick', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    try {
+    await inContext(browser, { viewport: { width: 1280, height: 860 } }, async (ctx) => {
       const page = await open(ctx, '/new', 'suite-select');
       await page.getByTestId('suite-select').selectOption('tagged.yaml');
       await expect.poll(() => page.getByTestId('test-count').textContent()).toContain('4 tests will run');
@@ -166,14 +156,11 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio appearance in Chr
       await expect.poll(() => page.getByTestId('job-status').textContent(), { timeout: 300_000 }).toMatch(/finished|failed/);
       expect(await page.locator('pre.cmd').textContent()).toContain('--tag smoke --tag slow');
       expect(await page.getByTestId('job-progress').textContent()).toBe('3/3');
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 
   it('a large launch asks first, and declining launches nothing', async () => {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    try {
+    await inContext(browser, { viewport: { width: 1280, height: 860 } }, async (ctx) => {
       const page = await open(ctx, '/new', 'suite-select');
       await page.getByTestId('suite-select').selectOption('big.yaml');
       await expect.poll(() => page.getByTestId('test-count').textContent()).toBe('150 tests will run (you will be asked to confirm).');
@@ -191,8 +178,6 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI)('Studio appearance in Chr
       // A tag that picks 75 is under the threshold: no question.
       await page.getByTestId('tag-odd').locator('input').check();
       await expect.poll(() => page.getByTestId('test-count').textContent()).toBe('75 tests will run.');
-    } finally {
-      await ctx.close();
-    }
+    });
   });
 });

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import type { StoredInput } from '../../src/schemas/input.js';
 import { createRun, finishRun, inputRefOf, openStore, updateRun } from '../../src/store/index.js';
 import { runCli } from '../helpers/cli.js';
@@ -32,7 +33,7 @@ beforeAll(async () => {
     await finishRun({ store, runId, status: 'completed' });
   }
   store.close();
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -4,31 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { SuiteAssertion, SuiteTestInput } from '../../src/schemas/suite.js';
 import { quickAssertion, quickTestInput } from '../../src/schemas/suite-check.js';
+import { agreeWithSchema, pairwiseCases } from '../helpers/cases.js';
 
-function agree(quick: (v: unknown) => unknown, schema: { safeParse: (v: unknown) => { success: boolean; data?: unknown } }, values: unknown[]): number {
-  let taken = 0;
-  for (const v of values) {
-    const fast = quick(v);
-    if (fast === null) continue;
-    taken++;
-    const slow = schema.safeParse(v);
-    expect(slow.success, JSON.stringify(v)).toBe(true);
-    expect(JSON.stringify(fast), JSON.stringify(v)).toBe(JSON.stringify(slow.data));
-    expect(fast).toEqual(slow.data);
-  }
-  return taken;
-}
-
-function combos(base: Record<string, unknown>, variations: Record<string, unknown>[]): unknown[] {
-  const out: unknown[] = [null, 3, 'x', [], [base]];
-  for (const a of variations) {
-    out.push({ ...base, ...a });
-    for (const b of variations) out.push({ ...base, ...a, ...b });
-  }
-  out.push(Object.fromEntries(Object.entries({ ...base, ...variations[1] }).reverse()));
-  // As a file gives them: JSON round trip drops explicit undefined.
-  return out.map((v) => JSON.parse(JSON.stringify(v)));
-}
+/** Pairwise variations of `base`, plus one with its keys in reverse order (as a file may give them). */
+const combos = (base: Record<string, unknown>, variations: Record<string, unknown>[]) =>
+  pairwiseCases(base, variations, [Object.fromEntries(Object.entries({ ...base, ...variations[1] }).reverse())]);
 
 describe('quickTestInput', () => {
   it('returns what SuiteTestInput.parse returns, or null', () => {
@@ -65,7 +45,7 @@ describe('quickTestInput', () => {
       { assert: [{ type: 'contains', value: 'x' }] },
       { unknown: 1 },
     ];
-    expect(agree(quickTestInput, SuiteTestInput, combos(base, variations))).toBeGreaterThan(200);
+    expect(agreeWithSchema(quickTestInput, SuiteTestInput, combos(base, variations))).toBeGreaterThan(200);
   });
 });
 
@@ -106,6 +86,6 @@ describe('quickAssertion', () => {
       { transform: 'output' },
       { unknown_key: 1 },
     ];
-    expect(agree(quickAssertion, SuiteAssertion, combos(base, variations))).toBeGreaterThan(200);
+    expect(agreeWithSchema(quickAssertion, SuiteAssertion, combos(base, variations))).toBeGreaterThan(200);
   });
 });

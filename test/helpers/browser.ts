@@ -2,7 +2,7 @@
 // and their screenshots.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import { ROOT } from './proc.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -21,4 +21,14 @@ export async function shot(page: Page, name: string, fullPage = false): Promise<
   const file = path.join(SHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage });
   if (process.env.AGENTV_UPDATE_SCREENSHOTS) copyFileSync(file, path.join(ROOT, 'docs/screenshots', `${name}.png`));
+}
+
+/** Run `fn` in a fresh browser context (its own viewport, scheme, storage), closed afterwards whatever happens. */
+export async function inContext<T>(browser: Browser, options: BrowserContextOptions, fn: (ctx: BrowserContext) => Promise<T>): Promise<T> {
+  const ctx = await browser.newContext(options);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
 }
