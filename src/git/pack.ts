@@ -202,7 +202,7 @@ export async function writePack(commonDir: string, batch: ObjectBatch): Promise<
 }
 
 /** Parse an index v2: each object's id, CRC-32 and offset, in id order. */
-export function parsePackIndex(idx: Buffer, format: ObjectFormat): { oid: string; crc: number; offset: number }[] {
+function parsePackIndex(idx: Buffer, format: ObjectFormat): { oid: string; crc: number; offset: number }[] {
   if (idx.length < 8 + 1024 || !idx.subarray(0, 4).equals(IDX_MAGIC) || idx.readUInt32BE(4) !== 2) throw new Error('not a version 2 pack index');
   const width = oidBytes(format);
   const n = idx.readUInt32BE(8 + 255 * 4);

@@ -1,14 +1,14 @@
 // Primitive wire shapes shared by every other schema. Run ids are restricted so
 // that they are safe in git paths, URLs and file names without escaping.
 import { z } from 'zod';
-import { RUN_ID_PATTERN } from './ids.js';
+import { RUN_ID_PATTERN, runIdPartsSafe } from './ids.js';
 
 export { RUN_ID_PATTERN };
 
 export const RunId = z
   .string()
   .regex(RUN_ID_PATTERN, 'a run id is 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit')
-  .refine((s) => !s.includes('..') && !s.endsWith('.lock'), 'a run id may not contain ".." or end in ".lock"');
+  .refine(runIdPartsSafe, 'a run id may not contain ".." or end in ".lock"');
 
 export const Timestamp = z.string().min(1);
 

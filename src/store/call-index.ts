@@ -43,7 +43,7 @@ export function newerEntry(a: CallIndexEntry, b: CallIndexEntry | null): boolean
 }
 
 /** One bucket line: the entry with its key, as canonical JSON (so `call_key` comes first). */
-export function entryLine(callKey: string, e: CallIndexEntry): string {
+function entryLine(callKey: string, e: CallIndexEntry): string {
   return canonicalJson({ call_key: callKey, run_id: e.run_id, test_id: e.test_id, file: e.file, line: e.line, finished_at: e.finished_at });
 }
 
@@ -58,7 +58,7 @@ function keyOfLine(line: string): string | null {
 }
 
 /** The entry of a bucket line (null when it does not parse). */
-export function parseLine(line: string): CallIndexEntry | null {
+function parseLine(line: string): CallIndexEntry | null {
   try {
     const parsed = CallIndexLine.safeParse(JSON.parse(line));
     if (!parsed.success) return null;

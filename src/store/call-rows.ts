@@ -113,7 +113,7 @@ async function rowsDirEntries(store: Store, runId: string, entries: TreeEntry[],
   const rowsDir = entries.find((e) => e.name === ROWS_DIR && e.mode === MODE_DIR);
   if (!rowsDir) return;
   const chunks = (await store.treeEntries(rowsDir.oid)).filter((e) => e.mode !== MODE_DIR && parseRowChunkSeq(e.name) !== null);
-  const texts = await Promise.all(chunks.map((c) => store.reader.read(c.oid)));
+  const texts = await Promise.all(chunks.map((c) => store.readObject(c.oid)));
   chunks.forEach((c, i) => {
     const obj = texts[i];
     if (obj?.type !== 'blob') return; // damage: fsck reports the chunk itself

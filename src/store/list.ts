@@ -56,8 +56,16 @@ export async function listRuns({
     if (!tip) return { runs: [], next_cursor: null, total: 0 };
     v = new IndexView(store, tip.tree);
   }
+  // A running run's status is its owner's liveness (a lock file read): once per run per call.
+  const liveStatus = new Map<string, RunSummary['status']>();
+  const statusOf = (s: RunSummary): RunSummary['status'] => {
+    if (s.status !== 'running') return s.status;
+    let status = liveStatus.get(s.run_id);
+    if (!status) liveStatus.set(s.run_id, (status = effectiveStatus(store, s)));
+    return status;
+  };
   const live = (s: RunSummary): RunSummary => {
-    const status = s.status === 'running' ? effectiveStatus(store, s) : s.status;
+    const status = statusOf(s);
     return { ...s, status, outcome: outcomeOf({ ...s, status }) };
   };
   // --commit also finds runs linked to the commit by trailer or note (link.ts).
@@ -68,7 +76,7 @@ export async function listRuns({
           (!q.suite || s.suite === q.suite) &&
           (!q.target || s.target === q.target) &&
           (!ofCommit || ofCommit(s)) &&
-          (!q.status || live(s).status === q.status)
+          (!q.status || statusOf(s) === q.status)
       : undefined;
   const page = await readPage(v, { limit: q.limit, cursor: q.cursor, filter, asc: q.sort === 'started_at' });
   // A running run is counted from its rows (list-progress.ts, loaded only when a page holds one),

@@ -166,6 +166,7 @@ export class Store {
     batch.sealed = true;
     if (batch.size >= PACK_MIN) {
       await writePack(this.repo.commonDir, batch);
+      this.stats.packs++;
       this.remember(batch);
       return true;
     }
@@ -176,7 +177,6 @@ export class Store {
 
   /** Keep this module's packs few (geometric roll-up); a failure only leaves more packs. */
   private async rollUp(): Promise<void> {
-    this.stats.packs++;
     if ((await rollUpPacks(this.repo.commonDir, this.repo.objectFormat).catch(() => 0)) > 0) this.stats.rollUps++;
   }
 

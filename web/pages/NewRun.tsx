@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { EvalRunRequest, SuiteEntry, SuitesResponse } from '../../src/schemas/studio.js';
 import { api, errorMessage } from '../api.js';
 import { launchAndFollow } from '../launch.js';
-import { config, useSignal } from '../state.js';
+import { config, navigate, useSignal } from '../state.js';
 import type { PageProps } from '../routes.js';
 import { ErrorBox } from '../components/ErrorBox.js';
 
@@ -16,7 +16,7 @@ const CONFIRM_ABOVE = 100;
 const list = (s: string) => s.split(/[\s,]+/).filter(Boolean);
 
 /** How many of the suite's tests a tag selection picks (a test with any of the tags), when the server sent its tag sets. */
-export function taggedCount(suite: SuiteEntry, tags: string[]): number | null {
+function taggedCount(suite: SuiteEntry, tags: string[]): number | null {
   if (!tags.length) return suite.test_count;
   if (!suite.tag_sets) return null;
   return suite.tag_sets.reduce((n, set) => (set.tags.some((t) => tags.includes(t)) ? n + set.test_count : n), 0);
@@ -57,24 +57,25 @@ export function NewRun({ query }: PageProps) {
   const chosen = opts?.suites.find((x) => x.path === suite) ?? null;
   const tagList = list(tags);
   const allTags = chosen?.tag_sets ? [...new Set(chosen.tag_sets.flatMap((x) => x.tags))].sort((a, b) => a.localeCompare(b)) : null;
-  const tagCount = (t: string) => chosen?.tag_sets?.reduce((n, x) => (x.tags.includes(t) ? n + x.test_count : n), 0) ?? 0;
+  const tagCount = (t: string) => (chosen ? (taggedCount(chosen, [t]) ?? 0) : 0);
   // The suite, target and tags live in the URL (replaced, not pushed): a launch form can be shared as a link.
-  const remember = (k: string, v: string) => {
+  const remember = (changes: Record<string, string>) => {
     const q = new URLSearchParams(window.location.search);
-    if (v) q.set(k, v);
-    else q.delete(k);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) q.set(k, v);
+      else q.delete(k);
+    }
     const qs = q.toString();
-    window.history.replaceState(null, '', `/new${qs ? `?${qs}` : ''}`);
+    navigate(`/new${qs ? `?${qs}` : ''}`, { replace: true });
   };
   const pickSuite = (v: string) => {
     setSuite(v);
     setTags('');
-    remember('suite', v);
-    remember('tag', '');
+    remember({ suite: v, tag: '' });
   };
   const pickTags = (v: string[]) => {
     setTags(v.join(','));
-    remember('tag', v.join(','));
+    remember({ tag: v.join(',') });
   };
 
   const onSubmit = (e: Event) => {
@@ -123,7 +124,7 @@ export function NewRun({ query }: PageProps) {
           <span>Target</span>
           <select data-testid="target-select" value={target} onChange={(e) => {
               setTarget(e.currentTarget.value);
-              remember('target', e.currentTarget.value);
+              remember({ target: e.currentTarget.value });
             }} disabled={!opts}>
             <option value="">{opts?.default_target ? `configured default (${opts.default_target})` : 'choose a target…'}</option>
             {opts?.targets.map((t) => (
@@ -158,7 +159,7 @@ export function NewRun({ query }: PageProps) {
             <span>Only tests with these tags <small class="muted">(optional, as --tag)</small></span>
             <input type="text" data-testid="tags-input" value={tags} onInput={(e) => {
                 setTags(e.currentTarget.value);
-                remember('tag', list(e.currentTarget.value).join(','));
+                remember({ tag: list(e.currentTarget.value).join(',') });
               }} placeholder="smoke, slow" />
           </label>
         )}

@@ -116,13 +116,14 @@ export function Runs({ query }: PageProps) {
   useEffect(() => {
     const timer = setInterval(() => {
       const cur = list.current;
-      if (document.hidden || cur.loading || cur.runs.length === 0) return;
+      // Oldest first and not loaded to the end: the newest page holds nothing on screen and nothing to append.
+      if (document.hidden || cur.loading || cur.runs.length === 0 || (oldestFirst && !cur.done)) return;
       api.runs({ ...filter, limit: PAGE }).then((res) => {
         if (cur !== list.current) return;
         const fresh = new Map(res.runs.map((r) => [r.run_id, r]));
         const known = new Set(cur.runs.map((r) => r.run_id));
         const newest = oldestFirst ? cur.runs[cur.runs.length - 1]! : cur.runs[0]!;
-        const added = oldestFirst && !cur.done ? [] : res.runs.filter((r) => !known.has(r.run_id) && r.started_at > newest.started_at);
+        const added = res.runs.filter((r) => !known.has(r.run_id) && r.started_at > newest.started_at);
         let changed = added.length > 0;
         const updated = cur.runs.map((r) => {
           const f = fresh.get(r.run_id);
