@@ -154,7 +154,7 @@ async function verdictOf(spec: AssertionSpec, ctx: GradeContext, output: string)
   if (!judge) throw new GradingError(`unknown assertion type "${spec.type}"`);
   const v = await judge(spec, ctx, output);
   // A threshold on another graded kind is the score it must reach.
-  return spec.threshold === undefined || OWN_THRESHOLD.has(spec.type) ? v : { ...v, pass: v.pass && v.score >= spec.threshold };
+  return spec.threshold === undefined || OWN_THRESHOLD.has(spec.type) ? v : Object.assign({}, v, { pass: v.pass && v.score >= spec.threshold });
 }
 
 type Graded = { result: AssertionResult; error?: string };
@@ -218,7 +218,7 @@ export function evaluateAssertionsSync(o: EvaluateAssertionsOptions): AssertionO
 function combine(o: EvaluateAssertionsOptions, graded: Graded[]): AssertionOutcome {
   const results = graded.map((g) => g.result);
   const error = graded.find((g) => g.error !== undefined)?.error;
-  const withError = <T extends object>(x: T) => (error === undefined ? x : { ...x, error });
+  const withError = <T extends object>(x: T) => (error === undefined ? x : Object.assign({}, x, { error }));
   if (results.length === 0) return withError({ passed: true, score: 1, results });
   const score = weightedMean(results.map((r) => r.score), o.assertions.map((a) => a.weight));
   const threshold = o.test.threshold;

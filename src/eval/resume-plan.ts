@@ -140,7 +140,7 @@ export function diffPlan({
     const run = () => items.push({ test, planned: keys, attempt: nextAttempt });
     const carry = (r: Row) => {
       const { carried_from: _c, ...rest } = r;
-      const copy = { ...rest, attempt: 1, carried_from: r.carried_from ?? previous.run_id };
+      const copy = Object.assign(rest, { attempt: 1, carried_from: r.carried_from ?? previous.run_id });
       carried.push(copy);
       return copy;
     };

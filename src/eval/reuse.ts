@@ -38,7 +38,7 @@ export async function applyReuse({ store, plan }: { store: Store; plan: Plan }):
     const hit = reusable(item) ? found.get(key!) : undefined;
     if (!hit || hit.entry.run_id === plan.runId) return item;
     reused++;
-    return { ...item, stored: { row: hit.row, gradeSeq: 0, carriedFrom: hit.entry.run_id } };
+    return Object.assign({}, item, { stored: { row: hit.row, gradeSeq: 0, carriedFrom: hit.entry.run_id } });
   });
   const toCall = items.length - items.filter((i) => i.stored).length;
   const summary =

@@ -87,5 +87,5 @@ export async function readInputs(store: Store, tree: string, refs: Iterable<stri
 /** Rows with their `input` attached (null where none was stored). */
 export async function withInputs(store: Store, tree: string, rows: Row[]): Promise<RowWithInput[]> {
   const inputs = await readInputs(store, tree, rows.flatMap((r) => (r.input_ref ? [r.input_ref] : [])));
-  return rows.map((r) => ({ ...r, input: (r.input_ref && inputs.get(r.input_ref)) || null }));
+  return rows.map((r) => Object.assign({}, r, { input: (r.input_ref && inputs.get(r.input_ref)) || null }));
 }

@@ -157,7 +157,7 @@ export class RunRecorder {
   part: Manifest | null = null;
 
   private emit(e: Body<RunEvent>, at = this.opts.store.now().toISOString()): void {
-    this.opts.emit?.({ ...e, run_id: this.opts.runId, at } as RunEvent);
+    this.opts.emit?.(Object.assign({}, e, { run_id: this.opts.runId, at }) as RunEvent);
   }
 
   /** A new run: manifest (and carried rows) committed before anything executes. */

@@ -14,7 +14,7 @@ export async function progressOf(store: Store, tree: string, s: RunSummary, know
     if (!m || m.status !== 'running' || m.slices) return s;
     const { rows } = await readRowsAt(store, tree, s.run_id, null, known);
     const c = countsOf(m.planned_tests, currentRows(rows));
-    return { ...s, passed: c.passed, failed: c.failed, errored: c.errored, pass_rate: c.pass_rate, avg_score: c.avg_score };
+    return Object.assign({}, s, { passed: c.passed, failed: c.failed, errored: c.errored, pass_rate: c.pass_rate, avg_score: c.avg_score });
   } catch {
     return s; // a damaged run still lists, from its index row; fsck names the damage
   }

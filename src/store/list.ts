@@ -66,7 +66,8 @@ export async function listRuns({
   };
   const live = (s: RunSummary): RunSummary => {
     const status = statusOf(s);
-    return { ...s, status, outcome: outcomeOf({ ...s, status }) };
+    const withStatus = Object.assign({}, s, { status });
+    return Object.assign(withStatus, { outcome: outcomeOf(withStatus) });
   };
   // --commit also finds runs linked to the commit by trailer or note (link.ts).
   const ofCommit = q.commit ? await (await import('./link.js')).commitFilter({ store, rev: q.commit }) : null;

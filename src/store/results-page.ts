@@ -89,7 +89,7 @@ function matchesQuery(r: Row, q: string, inputs: RunRowsView['inputs']): boolean
 
 export function preview(r: RowWithInput): ResultPreview {
   const long = r.output !== null && r.output.length > PREVIEW_CHARS;
-  return { ...r, output: long ? r.output!.slice(0, PREVIEW_CHARS) : r.output, output_truncated: long };
+  return Object.assign({}, r, { output: long ? r.output!.slice(0, PREVIEW_CHARS) : r.output, output_truncated: long });
 }
 
 /**

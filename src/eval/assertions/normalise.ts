@@ -72,7 +72,7 @@ export function normaliseAssertion(o: NormaliseAssertionOptions): AssertionSpec 
     case 'composite': {
       const members = (kind === 'assert-set' ? a.assert : (a.assertions ?? a.graders)) ?? [];
       const key = kind === 'assert-set' ? 'assert' : a.assertions ? 'assertions' : 'graders';
-      spec.children = members.map((child, i) => normaliseAssertion({ ...o, assertion: child, at: [...o.at, key, i] }));
+      spec.children = members.map((child, i) => normaliseAssertion(Object.assign({}, o, { assertion: child, at: [...o.at, key, i] })));
       break;
     }
     case 'is-json':
