@@ -3,7 +3,7 @@
 // before the engine moved to nunjucks, so input hashes stay put: objects as JSON, chat
 // message lists as `role: content` lines, null/undefined as ''. Templates see only the
 // test's vars (plus `vars` itself and an empty `_conversation`), never prototypes.
-import nunjucks from 'nunjucks';
+import { lazyRequire } from '../lazy-require.js';
 import type { ChatMessage, Prompt } from './types.js';
 
 export const INPUT_ONLY = /^\s*\{\{-?\s*input\s*-?\}\}\s*$/;
@@ -29,37 +29,56 @@ export function promptToText({ prompt }: { prompt: Prompt }): string {
 // `range.constructor` is closed. Patched once on the runtime every template shares.
 const FORBIDDEN = new Set(['constructor', '__proto__', 'prototype', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__']);
 type Frame = { variables: Record<string, unknown>; parent?: Frame };
-const runtime = nunjucks.runtime as unknown as {
-  memberLookup: (obj: unknown, val: unknown) => unknown;
-  contextOrFrameLookup: (context: { ctx: Record<string, unknown> }, frame: Frame, name: string) => unknown;
-  __agentvSafe?: boolean;
-};
-if (!runtime.__agentvSafe) {
-  const original = runtime.memberLookup;
-  runtime.memberLookup = (obj: unknown, val: unknown) => {
-    if (obj === undefined || obj === null) return undefined;
-    const key = typeof val === 'number' ? String(val) : val;
-    if (typeof key !== 'string' || FORBIDDEN.has(key)) return undefined;
-    const boxed = Object(obj) as object;
-    const own = Object.hasOwn(boxed, key);
-    const method = (typeof obj === 'string' || Array.isArray(obj)) && typeof (boxed as Record<string, unknown>)[key] === 'function';
-    return own || method ? original(obj, val) : undefined;
+type Nunjucks = typeof import('nunjucks');
+const loadNunjucks = lazyRequire<Nunjucks>('nunjucks');
+let engine: { nunjucks: Nunjucks; env: import('nunjucks').Environment } | undefined;
+
+/** nunjucks, made safe and given promptfoo's filter, the first time a template needs it (a suite of `{{ input }}` prompts never does). */
+function nunjucksEngine(): { nunjucks: Nunjucks; env: import('nunjucks').Environment } {
+  if (engine) return engine;
+  const nunjucks = loadNunjucks();
+  const runtime = nunjucks.runtime as unknown as {
+    memberLookup: (obj: unknown, val: unknown) => unknown;
+    contextOrFrameLookup: (context: { ctx: Record<string, unknown> }, frame: Frame, name: string) => unknown;
+    __agentvSafe?: boolean;
   };
-  const lookup = runtime.contextOrFrameLookup;
-  runtime.contextOrFrameLookup = (context, frame, name) => {
-    if (!(name in Object.prototype)) return lookup(context, frame, name);
-    for (let f: Frame | undefined = frame; f; f = f.parent) if (Object.hasOwn(f.variables, name)) return f.variables[name];
-    return Object.hasOwn(context.ctx, name) ? context.ctx[name] : undefined;
-  };
-  runtime.__agentvSafe = true;
+  if (!runtime.__agentvSafe) {
+    const original = runtime.memberLookup;
+    runtime.memberLookup = (obj: unknown, val: unknown) => {
+      if (obj === undefined || obj === null) return undefined;
+      const key = typeof val === 'number' ? String(val) : val;
+      if (typeof key !== 'string' || FORBIDDEN.has(key)) return undefined;
+      const boxed = Object(obj) as object;
+      const own = Object.hasOwn(boxed, key);
+      const method = (typeof obj === 'string' || Array.isArray(obj)) && typeof (boxed as Record<string, unknown>)[key] === 'function';
+      return own || method ? original(obj, val) : undefined;
+    };
+    const lookup = runtime.contextOrFrameLookup;
+    runtime.contextOrFrameLookup = (context, frame, name) => {
+      if (!(name in Object.prototype)) return lookup(context, frame, name);
+      for (let f: Frame | undefined = frame; f; f = f.parent) if (Object.hasOwn(f.variables, name)) return f.variables[name];
+      return Object.hasOwn(context.ctx, name) ? context.ctx[name] : undefined;
+    };
+    runtime.__agentvSafe = true;
+  }
+  const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+  // promptfoo's own filter: `{{ (json_var | load).field }}` parses a JSON string.
+  env.addFilter('load', (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v));
+  // Globals (range, cycler, joiner) without Object.prototype: `{{ toString }}` is empty.
+  Object.setPrototypeOf((env as unknown as { globals: object }).globals, null);
+  return (engine = { nunjucks, env });
 }
 
-const env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
-// promptfoo's own filter: `{{ (json_var | load).field }}` parses a JSON string.
-env.addFilter('load', (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v));
-// Globals (range, cycler, joiner) without Object.prototype: `{{ toString }}` is empty.
-Object.setPrototypeOf((env as unknown as { globals: object }).globals, null);
-const compiled = new Map<string, nunjucks.Template>();
+const compiled = new Map<string, import('nunjucks').Template>();
+
+// `{{ name }}` alone reads one var: the engine renders a string var as itself, so such a
+// template (the default prompt, most assertion values) is answered without it.
+const ONE_VAR = /^\{\{-?\s*([A-Za-z_]\w*)\s*-?\}\}$/;
+const LITERALS = new Set(['true', 'false', 'True', 'False', 'none', 'None', 'null', 'and', 'or', 'not', 'in', 'is', 'if', 'else']);
+function oneVar(template: string): string | null {
+  const m = ONE_VAR.exec(template);
+  return m && !LITERALS.has(m[1]!) ? m[1]! : null;
+}
 
 /** `{{ list.0 }}` (dotted index, which agentv always accepted) -> `{{ list[0] }}` for nunjucks. */
 function dottedIndexes(template: string): string {
@@ -73,9 +92,10 @@ function dottedIndexes(template: string): string {
   });
 }
 
-function compile(template: string): nunjucks.Template {
+function compile(template: string): import('nunjucks').Template {
   let t = compiled.get(template);
   if (!t) {
+    const { nunjucks, env } = nunjucksEngine();
     t = new nunjucks.Template(dottedIndexes(template), env, 'template', true);
     if (compiled.size > 5000) compiled.clear();
     compiled.set(template, t);
@@ -111,11 +131,14 @@ export class TemplateError extends Error {}
  */
 export function renderTemplate({ template, vars }: { template: string; vars: Record<string, unknown> }): string {
   if (!template.includes('{')) return template;
+  const one = oneVar(template);
+  if (one !== null && Object.hasOwn(vars, one) && typeof vars[one] === 'string') return vars[one];
   const ctx = Object.create(null) as Record<string, unknown>;
   ctx._conversation = [];
   const shown = presentable(vars) as Record<string, unknown>;
   ctx.vars = shown;
-  for (const k of Object.keys(vars)) ctx[k] = shown[k];
+  // The copy's own toString (its text form) hides a var of that name: that one is read from vars.
+  for (const k of Object.keys(vars)) ctx[k] = k === 'toString' ? presentable(vars[k]) : shown[k];
   try {
     return compile(template).render(ctx);
   } catch (err) {
@@ -137,7 +160,7 @@ export function renderPromptTemplate({ template, vars, affix = {}, chatJson = fa
   if (isChatMessages(input)) {
     const messages = input.map((m) => ({ role: m.role, content: renderTemplate({ template: m.content, vars }) }));
     if (INPUT_ONLY.test(template)) return messages;
-    return wrap(renderTemplate({ template, vars: { ...vars, input: messages } }));
+    return wrap(renderTemplate({ template, vars: Object.assign({}, vars, { input: messages }) }));
   }
   return wrap(renderTemplate({ template, vars }));
 }
@@ -162,9 +185,11 @@ function chatOfJson(text: string): ChatMessage[] {
 export function templateNames({ template }: { template: string }): Set<string> {
   const names = new Set<string>();
   if (!template.includes('{')) return names;
+  const one = oneVar(template);
+  if (one !== null) return names.add(one);
   type Found = { value?: unknown; target?: { value?: unknown }; val?: { value?: unknown } };
   type Ast = { findAll: (type: unknown) => Found[] };
-  const internals = nunjucks as unknown as { parser: { parse: (src: string) => Ast }; nodes: Record<string, unknown> };
+  const internals = nunjucksEngine().nunjucks as unknown as { parser: { parse: (src: string) => Ast }; nodes: Record<string, unknown> };
   let root: Ast;
   try {
     root = internals.parser.parse(dottedIndexes(template));
@@ -183,7 +208,7 @@ export function templateNames({ template }: { template: string }): Set<string> {
  * @example checkTemplate({ template: '{% if x %}a' }) // ['template: ... expected elif, else, or endif ...']
  */
 export function checkTemplate({ template }: { template: string }): string[] {
-  if (!template.includes('{')) return [];
+  if (!template.includes('{') || oneVar(template) !== null) return [];
   try {
     compile(template);
   } catch (err) {
@@ -194,7 +219,7 @@ export function checkTemplate({ template }: { template: string }): string[] {
   for (const m of template.matchAll(/\|\s*([A-Za-z_]\w*)/g)) {
     const name = m[1]!;
     try {
-      env.getFilter(name);
+      nunjucksEngine().env.getFilter(name);
     } catch {
       out.push(`template: unknown filter "${name}"`);
     }

@@ -1,9 +1,11 @@
 // CSV export of a run: one record per test (RunCsvRecord), written by
 // csv-stringify so quoting of commas, quotes and newlines is RFC 4180.
-import { stringify } from 'csv-stringify/sync';
+import { lazyRequire } from '../lazy-require.js';
 import type { RunDetailResponse } from '../schemas/api.js';
 import { RunCsvRecord } from '../schemas/export.js';
 import { failReason, rowStatus } from './text.js';
+
+const csvStringify = lazyRequire<typeof import('csv-stringify/sync')>('csv-stringify/sync');
 
 const text = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -28,5 +30,5 @@ export function runCsv(detail: RunDetailResponse): string {
       finished_at: r.finished_at,
     }),
   );
-  return stringify(records, { header: true, columns: Object.keys(RunCsvRecord.shape) });
+  return csvStringify().stringify(records, { header: true, columns: Object.keys(RunCsvRecord.shape) });
 }

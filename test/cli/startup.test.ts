@@ -31,16 +31,28 @@ export function initialize(data) { log = data.log; }
 export async function load(url, context, next) { appendFileSync(log, url + '\\n'); return next(url, context); }
 `,
   );
-  writeFileSync(hooks, `import { register } from 'node:module';\nregister('./hooks.mjs', { parentURL: import.meta.url, data: { log: process.env.AGENTV_TEST_LOAD_LOG } });\n`);
+  // Packages loaded with require() (CommonJS, loaded on first use: src/lazy-require.ts) do not pass
+  // the ESM hook: the CommonJS module cache is logged as the process exits.
+  writeFileSync(
+    hooks,
+    `import { createRequire, register } from 'node:module';
+import { appendFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const log = process.env.AGENTV_TEST_LOAD_LOG;
+register('./hooks.mjs', { parentURL: import.meta.url, data: { log } });
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => appendFileSync(log, Object.keys(cache).map((f) => pathToFileURL(f).href).join('\\n') + '\\n'));
+`,
+  );
 });
 afterAll(cleanupRepos);
 
 /** What a run of the built CLI loads: the sources behind each bundle file, and the packages. */
-function loads(args: string[]): { sources: string[]; packages: string[]; stdout: string } {
+function loads(args: string[], cwd = repo): { sources: string[]; packages: string[]; stdout: string } {
   const log = path.join(tempDir(), 'loads.txt');
   writeFileSync(log, '');
   const r = spawnSync(process.execPath, ['--import', pathToFileURL(hooks).href, CLI, ...args], {
-    cwd: repo,
+    cwd,
     env: { ...process.env, AGENTV_TEST_LOAD_LOG: log },
     encoding: 'utf8',
   });
@@ -101,5 +113,17 @@ describe('start-up of one-shot commands', () => {
     expect(r.sources.filter((s) => /^src\/(eval|server)\//.test(s))).toEqual([]);
     // zod still: the manifest, digest and input readers use the schemas (docs/architecture.md).
     expect(r.packages).toEqual(['commander', 'picocolors', 'zod']);
+  });
+
+  it('eval of a suite of plain prompts loads no template engine, CSV, glob or .env package; one that needs the engine loads it', () => {
+    const dir = makeRepo();
+    writeFileSync(path.join(dir, 'plain.yaml'), 'name: plain\ntests:\n  - vars: { input: hello }\n    assert: [{ type: contains, value: hello }]\n');
+    writeFileSync(path.join(dir, 'filtered.yaml'), "name: filtered\nprompts: ['{{ input | upper }}']\ntests:\n  - vars: { input: hello }\n    assert: [{ type: contains, value: HELLO }]\n");
+    const lazy = ['csv-parse', 'csv-stringify', 'dotenv', 'nunjucks', 'tinyglobby'];
+    const plain = loads(['eval', 'plain.yaml', '--target', 'echo'], dir);
+    expect(plain.sources).toEqual(expect.arrayContaining(['src/eval/template.ts', 'src/eval/suite/load.ts']));
+    expect(plain.packages.filter((p) => lazy.includes(p))).toEqual([]);
+    const filtered = loads(['eval', 'filtered.yaml', '--target', 'echo'], dir);
+    expect(filtered.packages).toContain('nunjucks');
   });
 });

@@ -82,6 +82,28 @@ describe('renderTemplate', () => {
     expect(checkTemplate({ template: '{{ a.b[0] }} {# c #} {{-d-}} {% if x %}{{ x | upper }}{% endif %}' })).toEqual([]);
   });
 
+  it('answers a template of one var as the engine does (the engine is not loaded for it)', () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['{{ input }}', { input: 'hi <b>&amp;</b> {{ not a template }}' }],
+      ['{{input}}', { input: '' }],
+      ['{{- input -}}', { input: '  padded  ' }],
+      ['{{ vars }}', { vars: 'a var named vars' }],
+      ['{{ _conversation }}', { _conversation: 'own value' }],
+      ['{{ true }}', { true: 'shadowed?' }],
+      ['{{ none }}', { none: 'shadowed?' }],
+      ['{{ toString }}', { toString: 'own' }],
+      ['{{ missing }}', { input: 'x' }],
+      ['{{ n }}', { n: 3 }],
+      ['{{ input }}', { input: [{ role: 'user', content: 'hello' }] }],
+      [' {{ input }}', { input: 'leading space' }],
+    ];
+    for (const [template, v] of cases) {
+      // A comment changes nothing rendered but takes the template past the one-var shortcut.
+      expect(renderTemplate({ template, vars: v }), template).toBe(renderTemplate({ template: `${template}{# engine #}`, vars: v }));
+    }
+    expect(checkTemplate({ template: '{{ input }}' })).toEqual([]);
+  });
+
   it('closes the constructor escape', () => {
     expect(() => renderTemplate({ template: '{{ range.constructor("return process")() }}', vars })).toThrow(/Unable to call/);
   });

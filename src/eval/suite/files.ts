@@ -2,7 +2,7 @@
 // repository, also through symlinks; globs expand in a stable (sorted) order.
 import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
+import { lazyRequire } from '../../lazy-require.js';
 
 export interface RepoPath {
   abs: string;
@@ -48,7 +48,10 @@ export async function escapesViaLink(repo: Repo, abs: string): Promise<boolean> 
 /** `file://x` -> `x`; anything else unchanged. */
 export const stripFileScheme = (s: string) => s.replace(/^file:\/\//, '');
 
-export const isGlob = (p: string) => isDynamicPattern(p);
+const tinyglobby = lazyRequire<typeof import('tinyglobby')>('tinyglobby');
+
+/** A path without any of the characters a glob is made of is a plain path (no glob library loaded to say so). */
+export const isGlob = (p: string) => /[*?[\]{}()!+@\\]/.test(p) && tinyglobby().isDynamicPattern(p);
 
 /**
  * The files a reference names: one path, or every match of a glob (sorted), each placed in
@@ -61,7 +64,7 @@ export async function expandRef(repo: Repo, from: string, ref: string): Promise<
     if (!one || (await escapesViaLink(repo, one.abs))) return { files: [], escaped: true };
     return { files: [one], escaped: false };
   }
-  const matches = (await glob(p, { cwd: from, absolute: true, onlyFiles: true, dot: false })).sort();
+  const matches = (await tinyglobby().glob(p, { cwd: from, absolute: true, onlyFiles: true, dot: false })).sort();
   const files: RepoPath[] = [];
   let escaped = false;
   for (const m of matches) {

@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as nodePath from 'node:path';
-import { parse as parseDotenv } from 'dotenv';
 import { AgentvError } from '../../errors.js';
-import { DefaultTestInput, SuiteTestInput, type SuiteProblemCode } from '../../schemas/suite.js';
+import { lazyRequire } from '../../lazy-require.js';
+import { DEFAULT_PROMPT, DefaultTestInput, SuiteTestInput, type SuiteProblemCode } from '../../schemas/suite.js';
 import { quickTestInput } from '../../schemas/suite-check.js';
 import { TemplateError, checkTemplate, isChatMessages, renderPromptTemplate } from '../template.js';
 import type { AssertionSpec, ChatMessage, Prompt, Suite, SuiteTest } from '../types.js';
@@ -26,7 +26,8 @@ import { takeExecution } from './test-execution.js';
 import { discoverCustomKinds, fromAgentvCli } from './assertion-dialect.js';
 import { parseYaml, readLimitedFile, readLimits, textOf } from './yaml-source.js';
 
-const DEFAULT_PROMPT = '{{ input }}';
+const dotenv = lazyRequire<typeof import('dotenv')>('dotenv');
+
 /** promptfoo test keys read here besides agentv's own test fields. */
 const OPTION_KEYS = ['prefix', 'suffix', 'provider', 'transform', 'storeOutputAs', 'runSerially', 'disableVarExpansion', 'disableConversationVar'];
 
@@ -171,7 +172,8 @@ async function readDotenv(dirs: string[]): Promise<Record<string, string>> {
   const env: Record<string, string> = {};
   for (const dir of [...new Set(dirs)].reverse()) {
     try {
-      Object.assign(env, parseDotenv(await fsp.readFile(nodePath.join(dir, '.env'))));
+      const text = await fsp.readFile(nodePath.join(dir, '.env'));
+      Object.assign(env, dotenv().parse(text));
     } catch {
       /* no .env here */
     }
@@ -279,7 +281,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
     const r = quick ? ({ success: true, data: quick } as const) : SuiteTestInput.safeParse(fields);
     if (!r.success) problems.addZod(r.error, { ...where, feature: 'a test' });
     const aWhere = { file: raw.file, lineOf: raw.lineOf, at: ['assert'] as PathSeg[] };
-    const own = parseAssertionList({ ...aWhere, testId, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems))), problems });
+    const own = parseAssertionList({ testId, ...aWhere, list: cliKinds(negated(resolveRefs(assert, draft.assertionTemplates, aWhere, problems))), problems });
     const id = r.success ? r.data.id : testId;
     if (id !== undefined) {
       if (firstLine.has(id)) {
@@ -301,7 +303,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
       });
     }
     const from = nodePath.dirname(nodePath.resolve(repoDir, raw.file));
-    const loaded = await loadVarFiles({ vars: { ...defTest.vars, ...t.vars }, from, file: raw.file, lineOf: raw.lineOf, at: ['vars'], repo, limits, problems, bytes: extra, testId: id });
+    const loaded = await loadVarFiles({ vars: Object.assign({}, defTest.vars, t.vars), from, file: raw.file, lineOf: raw.lineOf, at: ['vars'], repo, limits, problems, bytes: extra, testId: id });
     const varsList = draft.expandVarArrays ? expandVars(loaded) : [loaded];
     if (options.grader && options.grader.id !== defOptions.grader?.id) {
       problems.add({ code: 'unsupported', file: raw.file, line: raw.lineOf(['options', 'provider']), test_id: id, message: 'options.provider on one test: a run has one grader; set it in defaultTest.options.provider or pass --grader' });
@@ -343,7 +345,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
           problems.add({ code: 'unsupported', file: v.raw.file, line: v.raw.lineOf(['options', 'transform']), test_id: baseId, message: 'options.transform together with an assertion that has its own transform is not supported: put the whole transform on one of them' });
           return;
         }
-        assertions = assertions.map((a) => ({ ...a, transform }));
+        assertions = assertions.map((a) => Object.assign({}, a, { transform }));
       }
       const threshold = t.threshold ?? defTest.threshold ?? draft.threshold;
       const scoring = v.options.scoring ?? defOptions.scoring;
@@ -367,7 +369,7 @@ export async function loadSuite({ path, repoDir }: { path: string; repoDir: stri
             prompt,
             assertions,
             ...(threshold === undefined ? {} : { threshold }),
-            metadata: { ...defTest.metadata, ...t.metadata },
+            metadata: Object.assign({}, defTest.metadata, t.metadata),
             tags: [...new Set([...(defTest.tags ?? []), ...(t.tags ?? [])])],
             ...(scoring === undefined ? {} : { assertScoringFunction: repoRelativeRef(scoring, suiteDir) }),
             ...(rep === 1 ? {} : { repeat: rep }),

@@ -2,11 +2,13 @@
 // `file://` entries. .jsonl, .json, .yaml/.yml and .csv (promptfoo's `__` columns).
 // Each raw test keeps its file and a lineOf, so every later problem points at its line.
 import * as nodePath from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { lazyRequire } from '../../lazy-require.js';
 import type { LimitsConfig } from '../../schemas/limits.js';
 import { expandRef, type Repo, type RepoPath } from './files.js';
 import { Problems, type LineOf, type PathSeg } from './problems.js';
 import { parseYaml, readLimitedFile, textOf } from './yaml-source.js';
+
+const csvParse = lazyRequire<typeof import('csv-parse/sync')>('csv-parse/sync');
 
 export interface RawTest {
   raw: unknown;
@@ -145,7 +147,7 @@ export function assertionFromString(text: string): Record<string, unknown> {
 function csvTests({ text, file, problems }: { text: string; file: string; problems: Problems }): RawTest[] {
   let records: { record: Record<string, string>; info: { lines: number } }[];
   try {
-    records = parseCsv(text, { columns: true, info: true, skip_empty_lines: true, bom: true, trim: false, relax_quotes: false }) as typeof records;
+    records = csvParse().parse(text, { columns: true, info: true, skip_empty_lines: true, bom: true, trim: false, relax_quotes: false }) as typeof records;
   } catch (err) {
     const e = err as Error & { lines?: number };
     problems.add({ code: 'tests_file', file, line: e.lines, message: `CSV: ${e.message.replace(/^Invalid Record Length: /, 'a row has a different number of fields than the header: ')}` });
