@@ -32,3 +32,21 @@ export function canonicalJson(value: unknown): string {
   }
   return `${out}}`;
 }
+
+/**
+ * The canonical JSON of an object whose members are given as canonical JSON already
+ * (an undefined member is left out, as canonicalJson leaves it out), so a value hashed
+ * under several keys is serialized once.
+ * @example canonicalMembers({ b: '1', a: canonicalJson([2]), c: undefined }) // '{"a":[2],"b":1}'
+ */
+export function canonicalMembers(members: Record<string, string | undefined>): string {
+  let out = '{';
+  let first = true;
+  for (const k of Object.keys(members).sort()) {
+    const v = members[k];
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${v}`;
+    first = false;
+  }
+  return `${out}}`;
+}

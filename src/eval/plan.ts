@@ -3,61 +3,71 @@
 // input_hash (their combination, kept as older versions computed it) covers
 // everything that can change a result — so a resume can tell a finished test
 // from one whose call changed (re-run) or whose grading changed (re-grade).
-import { createHash, randomBytes } from 'node:crypto';
-import { canonicalJson } from '../canonical-json.js';
+import { hash, randomBytes } from 'node:crypto';
+import { canonicalJson, canonicalMembers } from '../canonical-json.js';
 import { AgentvError } from '../errors.js';
 import type { PlannedTest } from '../schemas/manifest.js';
 import { usesGrader } from './assertions/normalise.js';
 import type { SuiteTest, Target } from './types.js';
 
-const digest = (value: unknown): string => createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 32);
+// crypto.hash: one call, no Hash object (planning digests every test three times).
+const digest = (material: string): string => hash('sha256', material, 'hex').slice(0, 32);
+const part = (v: unknown): string | undefined => (v === undefined ? undefined : canonicalJson(v));
+
+/** The canonical JSON of each value a test's keys cover: prompt, vars and assertions are serialized once for all three. */
+interface KeyParts {
+  prompt?: string;
+  vars?: string;
+  assertions?: string;
+  threshold?: string;
+  target?: string;
+  grader?: string;
+  repeat?: string;
+  runtime?: string;
+}
+
+function partsOf({ test, target, grader }: { test: SuiteTest; target?: Target; grader?: Target | null }): KeyParts {
+  return {
+    prompt: part(test.prompt),
+    vars: part(test.vars),
+    assertions: part(test.assertions),
+    threshold: part(test.threshold ?? null),
+    target: part(target?.configHash),
+    grader: part(test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null),
+    repeat: part(test.repeat),
+    runtime: part(test.runtime?.key),
+  };
+}
 
 /**
  * The hash a resume compares for rows written before call and grading keys
  * (SPEC 3.9): every input of a result in one digest. Its material must never
  * change, or runs written by earlier versions would no longer resume.
+ * A test that reads run-time values (runtime-vars.ts) adds its recipe's key.
  */
-export function inputHash({ test, target, grader }: { test: SuiteTest; target: Target; grader: Target | null }): string {
-  return digest({
-    prompt: test.prompt,
-    vars: test.vars,
-    assertions: test.assertions,
-    threshold: test.threshold ?? null,
-    target: target.configHash,
-    grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
-    // A test that reads run-time values (runtime-vars.ts): its template and the tests it reads.
-    ...(test.runtime ? { runtime: test.runtime.key } : {}),
-  });
-}
+const inputHashOf = (p: KeyParts) =>
+  digest(canonicalMembers({ prompt: p.prompt, vars: p.vars, assertions: p.assertions, threshold: p.threshold, target: p.target, grader: p.grader, runtime: p.runtime }));
 
 /**
  * What the target sees: the rendered prompt or messages, the vars (exec and
  * HTTP targets may read any of them), the target's configuration and, for a
  * suite that repeats tests, the repeat index (so repeats never share a call).
+ * A test that reads run-time values is planned with placeholders: its recipe
+ * (template and the tests it reads) stands in for the values, known only when it runs.
  */
-export function callKey({ test, target }: { test: SuiteTest; target: Target }): string {
-  // A test that reads run-time values is planned with placeholders: its recipe (template and the
-  // tests it reads) stands in for the values, which are known only when it runs.
-  return digest({ prompt: test.prompt, vars: test.vars, target: target.configHash, repeat: test.repeat, runtime: test.runtime?.key });
-}
+const callKeyOf = (p: KeyParts) => digest(canonicalMembers({ prompt: p.prompt, vars: p.vars, target: p.target, repeat: p.repeat, runtime: p.runtime }));
 
 /** How an output is judged: assertions (transforms included), threshold, and the grader when one is used. */
-export function gradingKey({ test, grader }: { test: SuiteTest; grader: Target | null }): string {
-  return digest({
-    assertions: test.assertions,
-    threshold: test.threshold ?? null,
-    grader: test.assertions.some(usesGrader) ? (grader?.configHash ?? null) : null,
-  });
-}
+const gradingKeyOf = (p: KeyParts) => digest(canonicalMembers({ assertions: p.assertions, threshold: p.threshold, grader: p.grader }));
+
+export const inputHash = (o: { test: SuiteTest; target: Target; grader: Target | null }): string => inputHashOf(partsOf(o));
+export const callKey = (o: { test: SuiteTest; target: Target }): string => callKeyOf(partsOf(o));
+export const gradingKey = (o: { test: SuiteTest; grader: Target | null }): string => gradingKeyOf(partsOf(o));
 
 /** A planned test with its three keys; input_hash stays the combination older runs recorded. */
 export function plannedTest({ test, target, grader }: { test: SuiteTest; target: Target; grader: Target | null }): PlannedTest {
-  return {
-    test_id: test.id,
-    input_hash: inputHash({ test, target, grader }),
-    call_key: callKey({ test, target }),
-    grading_key: gradingKey({ test, grader }),
-  };
+  const p = partsOf({ test, target, grader });
+  return { test_id: test.id, input_hash: inputHashOf(p), call_key: callKeyOf(p), grading_key: gradingKeyOf(p) };
 }
 
 /** Tests chosen by --test-id and --tag (a test matches when it has any of the tags). */

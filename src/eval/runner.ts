@@ -176,10 +176,13 @@ export class Executor {
               failure = e.message;
             }
           }
-          const stored = storedInputOf(test);
-          const ref = inputRefOf(stored);
-          // A stored output's input is on the ref already when its row named the same one.
-          const input = item.stored?.row.input_ref === ref ? undefined : stored;
+          // A stored output's input is on the ref already when its row named the same one. A row
+          // with this test's call key was asked exactly this (prompt and vars): its input is not hashed again.
+          const prior = item.stored?.row;
+          const same = typeof prior?.input_ref === 'string' && prior.call_key !== undefined && prior.call_key === item.planned.call_key && !test.runtime;
+          const stored = same ? undefined : storedInputOf(test);
+          const ref = same ? prior.input_ref! : inputRefOf(stored!);
+          const input = stored === undefined || prior?.input_ref === ref ? undefined : stored;
           const row = await this.execute(Object.assign({}, item, { test }), ref, failure);
           runtime?.finished(test.id, test.prompt, row?.output ?? null);
           if (row === null) {

@@ -3,7 +3,7 @@
 // JSON, so identical inputs across runs, resumes and re-grades cost nothing
 // (same path, same blob, same tree). 256 x 256 shard directories keep every
 // tree level under ~1,000 entries up to tens of millions of distinct inputs.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
 import type { Row } from '../schemas/row.js';
 import { StoredInput, type RowWithInput } from '../schemas/input.js';
@@ -16,7 +16,7 @@ const REF_RE = /^[0-9a-f]{64}$/;
 
 /** The content address of an input document. */
 export function inputRefOf(input: StoredInput): string {
-  return createHash('sha256').update(canonicalJson(input)).digest('hex');
+  return hash('sha256', canonicalJson(input), 'hex');
 }
 
 export function inputPath(ref: string): string {

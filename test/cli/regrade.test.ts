@@ -38,7 +38,7 @@ function readLog(log: string): string[] {
   }
 }
 
-type Row = { test_id: string; execution_status: string; passed: boolean; attempt: number; grade_seq?: number; error_phase?: string; output: string | null };
+type Row = { test_id: string; execution_status: string; passed: boolean; attempt: number; grade_seq?: number; error_phase?: string; output: string | null; input_ref?: string };
 
 async function show(dir: string, runId: string) {
   const r = await runCli(['runs', 'show', runId, '--json', '--history'], { cwd: dir });
@@ -69,6 +69,10 @@ describe('agentv regrade', () => {
     expect(d.cur.c).toMatchObject({ execution_status: 'execution_error', error_phase: 'target' });
     expect(d.cur.c.grade_seq).toBeUndefined();
     expect(d.old.filter((x: Row) => x.test_id === 'b')).toMatchObject([{ passed: true, attempt: 1 }]);
+    // The re-graded row names the input its output answered (not hashed again: the call key is the same).
+    const first = d.old.find((x: Row) => x.test_id === 'b')!;
+    expect(first.input_ref).toMatch(/^[0-9a-f]{64}$/);
+    expect(d.cur.b.input_ref).toBe(first.input_ref);
     expect(d.run.status).toBe('completed');
     expect(d.events.at(-1)).toMatchObject({ type: 'regraded', executed: 2, planned: 2 });
     expect(d.run.counts).toMatchObject({ passed: 1, failed: 1, errored: 1 });

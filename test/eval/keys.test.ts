@@ -1,6 +1,9 @@
 // The call key covers what the target sees, the grading key how the output is
 // judged (SPEC 3.9); input_hash stays the one digest older runs recorded.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/canonical-json.js';
+import { usesGrader } from '../../src/eval/assertions/normalise.js';
 import { callKey, gradingKey, inputHash, plannedTest } from '../../src/eval/plan.js';
 import type { SuiteTest, Target } from '../../src/eval/types.js';
 
@@ -58,5 +61,29 @@ describe('call key and grading key', () => {
       call_key: callKey({ test: base, target }),
       grading_key: gradingKey({ test: base, grader }),
     });
+  });
+
+  it('each key is the digest of its material as one canonical object, whatever the test holds', () => {
+    // The material as written out whole (SPEC 3.9); plan.ts serializes each value once and joins them.
+    const d = (v: unknown) => createHash('sha256').update(canonicalJson(v)).digest('hex').slice(0, 32);
+    const graderOf = (t: SuiteTest) => (t.assertions.some(usesGrader) ? (grader.configHash ?? null) : null);
+    const variants: SuiteTest[] = [
+      base,
+      { ...base, threshold: 0.5, repeat: 3 },
+      { ...base, prompt: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], vars: { q: { nested: [1, null, 'x'] }, a: 'é' } },
+      { ...base, assertions: [{ type: 'llm-rubric', value: 'is polite', weight: 2, required: true, negate: false }] },
+      { ...base, runtime: { key: 'recipe-key' } } as SuiteTest,
+    ];
+    for (const t of variants) {
+      for (const tgt of [target, { ...target, configHash: undefined } as unknown as Target]) {
+        const want = {
+          test_id: t.id,
+          input_hash: d({ prompt: t.prompt, vars: t.vars, assertions: t.assertions, threshold: t.threshold ?? null, target: tgt.configHash, grader: graderOf(t), ...(t.runtime ? { runtime: t.runtime.key } : {}) }),
+          call_key: d({ prompt: t.prompt, vars: t.vars, target: tgt.configHash, repeat: t.repeat, runtime: t.runtime?.key }),
+          grading_key: d({ assertions: t.assertions, threshold: t.threshold ?? null, grader: graderOf(t) }),
+        };
+        expect(plannedTest({ test: t, target: tgt, grader })).toEqual(want);
+      }
+    }
   });
 });

@@ -6,7 +6,7 @@
 //        sha256(canonical JSON {description, vars})
 //
 // The same on every load; identical tests get "-2", "-3", ... in file order.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../../canonical-json.js';
 
 function slug(text: string): string {
@@ -24,10 +24,10 @@ function slug(text: string): string {
  * @example deriveTestId({ description: 'Greets the user', vars: { name: 'Ada' } }) // 'greets-the-user-1a2b3c4d'
  */
 export function deriveTestId({ description, vars }: { description?: string; vars: Record<string, unknown> }): string {
-  const hash = createHash('sha256').update(canonicalJson({ description: description ?? null, vars })).digest('hex').slice(0, 8);
+  const suffix = hash('sha256', canonicalJson({ description: description ?? null, vars }), 'hex').slice(0, 8);
   const firstString = Object.values(vars).find((v): v is string => typeof v === 'string' && v.trim() !== '');
   const base = slug(description ?? firstString ?? '');
-  return base === '' ? `test-${hash}` : `${base}-${hash}`;
+  return base === '' ? `test-${suffix}` : `${base}-${suffix}`;
 }
 
 /** Hands out derived ids, suffixing repeats with -2, -3, ... in the order asked. */
