@@ -378,13 +378,14 @@ export class EvalSession {
       });
       if (this.stopRequested) this.stopRequested.now ? this.executor.stopNow() : this.executor.stop(this.stopRequested.graceMs);
       const result = await this.executor.run();
-      await writer.drain();
+      // The last group of rows is committed with the run's final manifest: one commit, not two.
+      const rest = await writer.takeRest();
       // A stop request means `stopped`, even when the last tests finished within the grace period.
       const stopped = result.stopped || this.stopRequested !== null;
       const manifest =
         plan.mode === 'regrade'
-          ? await recorder.regradeDone({ planned: plan.items.length, plannedTests: plan.planned })
-          : await recorder.finish(stopped ? 'stopped' : 'completed');
+          ? await recorder.regradeDone({ planned: plan.items.length, plannedTests: plan.planned, rest })
+          : await recorder.finish(stopped ? 'stopped' : 'completed', undefined, rest);
       writer.finish();
       return { manifest, part: recorder.part, executed: result.rows.length, stopped };
     } catch (e) {

@@ -6,6 +6,7 @@
 import type { Manifest, RunEvent as ManifestEvent, PlannedTest, SliceRef } from '../schemas/manifest.js';
 import type { EvalMode, EventCounts, RunEvent } from '../schemas/events.js';
 import type { Row } from '../schemas/row.js';
+import type { StoredInput } from '../schemas/input.js';
 import { currentOwner } from './owner.js';
 import { countsOf, createRun, currentRows, updateRun, type KnownChunks } from './runs.js';
 import type { Store } from './store.js';
@@ -51,6 +52,7 @@ export async function finishRun({
   runId,
   status,
   rows = [],
+  inputs,
   detail,
   executed,
   slice,
@@ -61,6 +63,8 @@ export async function finishRun({
   runId: string;
   status: Manifest['status'];
   rows?: Row[];
+  /** The inputs `rows` name, committed with them. */
+  inputs?: Map<string, StoredInput>;
   detail?: string;
   executed?: number;
   /** A slice of a sharded run ends: its part gets the status; the run's manifest follows from all parts. */
@@ -76,6 +80,7 @@ export async function finishRun({
     runId,
     update: {
       rows,
+      ...(inputs && { inputs }),
       dedupe: rows.length > 0,
       slice,
       ...(known && { known }),
@@ -107,11 +112,16 @@ export async function recordRegraded({
   regraded,
   planned,
   plannedTests,
+  rows = [],
+  inputs,
   known,
 }: {
   store: Store;
   runId: string;
   regraded: number;
+  /** Re-graded rows not yet committed, and the inputs they name: committed with the event. */
+  rows?: Row[];
+  inputs?: Map<string, StoredInput>;
   /** How many re-grades were planned (a stop may leave some undone). */
   planned?: number;
   /** The run's planned tests with the re-graded ones' current keys. */
@@ -125,6 +135,9 @@ export async function recordRegraded({
     runId,
     update: {
       ...(known && { known }),
+      rows,
+      ...(inputs && { inputs }),
+      dedupe: rows.length > 0,
       subject: `run ${runId}: regraded ${regraded}`,
       manifest: (cur, committed) => {
         const planned_tests = plannedTests ?? cur.planned_tests;
@@ -139,6 +152,9 @@ export async function recordRegraded({
   });
   return manifest!;
 }
+
+/** Rows a run's writer has not committed yet (RowWriter.takeRest): the run's last commit takes them. */
+export type Rest = { rows: Row[]; inputs: Map<string, StoredInput> };
 
 /**
  * One invocation's view of a run's lifecycle: writes each transition through
@@ -226,14 +242,14 @@ export class RunRecorder {
   }
 
   /** The end of `agentv regrade`: the `regraded` event and counts, the run's status unchanged. */
-  async regradeDone({ planned, plannedTests }: { planned: number; plannedTests: PlannedTest[] }): Promise<Manifest> {
-    const m = await recordRegraded({ store: this.opts.store, runId: this.opts.runId, regraded: this.regraded, planned, plannedTests, known: this.opts.known });
+  async regradeDone({ planned, plannedTests, rest }: { planned: number; plannedTests: PlannedTest[]; rest?: Rest }): Promise<Manifest> {
+    const m = await recordRegraded({ store: this.opts.store, runId: this.opts.runId, regraded: this.regraded, planned, plannedTests, known: this.opts.known, ...rest });
     this.emit({ type: 'regraded', regraded: this.regraded, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' });
     return m;
   }
 
   /** The run's end: status, counts and the event, in one commit. */
-  async finish(status: 'completed' | 'stopped' | 'failed', detail?: string): Promise<Manifest> {
+  async finish(status: 'completed' | 'stopped' | 'failed', detail?: string, rest?: Rest): Promise<Manifest> {
     const resumed = this.opts.mode === 'resume' || this.opts.mode === 'rerun_failed';
     const regraded = status === 'failed' ? 0 : this.regraded;
     const { manifest: m, part } = await finishRun({
@@ -245,6 +261,7 @@ export class RunRecorder {
       slice: this.opts.slice,
       regraded,
       known: this.opts.known,
+      ...rest,
     });
     this.part = part;
     if (regraded) this.emit({ type: 'regraded', regraded, counts: eventCounts(m), outcome: manifestOutcome(m) ?? 'incomplete' }, m.finished_at ?? undefined);

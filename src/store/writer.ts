@@ -137,6 +137,36 @@ export class RowWriter {
     } while (this.pending.length);
   }
 
+  /**
+   * Commit every group but the last and hand that one over, uncommitted: the run's
+   * final manifest commit takes these rows and inputs, so a run ends with one commit
+   * rather than two. They stay in the journal until finish(); if that commit fails,
+   * the next command recovers them from it. Call once no more rows are added.
+   */
+  async takeRest(): Promise<{ rows: Row[]; inputs: Map<string, StoredInput> }> {
+    let failures = 0;
+    for (;;) {
+      if (this.timer) {
+        clearTimeout(this.timer);
+        this.timer = null;
+      }
+      // A commit under way may queue the next one: wait until none is left.
+      const chain = this.chain;
+      await chain;
+      if (this.chain !== chain) continue;
+      if (this.pending.length <= this.chunkRows) break;
+      const before = this.committedRows;
+      await this.flush();
+      if (this.committedRows > before) failures = 0;
+      else if (++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
+    }
+    const rows = this.pending;
+    const inputs = this.pendingInputs;
+    this.pending = [];
+    this.pendingInputs = new Map();
+    return { rows, inputs };
+  }
+
   /** After the final manifest commit: the journal is no longer needed. */
   finish(): void {
     this.journal.close();

@@ -107,6 +107,9 @@ describe('agentv eval', () => {
     expect(detail.run.argv).toEqual(['eval', 'suite.yaml', '--json', '--run-id', 'my-run']);
     expect(detail.run.target).toMatchObject({ name: 'sleepy', provider: 'cli' });
     expect(detail.run.target.config_hash).toMatch(/^[0-9a-f]{64}$/);
+    // Its rows are committed with the final manifest: a run this small is its creation and one more commit.
+    expect(git(dir, 'log', '--format=%s', 'refs/agentv/runs/v1').split('\n')).toEqual(['run my-run: completed', 'run my-run: start (2 tests)']);
+    expect(git(dir, 'show', '--name-only', '--format=', 'refs/agentv/runs/v1')).toMatch(/rows\/000001\.jsonl/);
   });
 
   it('SIGINT after k finished tests: exit 130, k..k+workers rows, stopped, resume command, no process left', async () => {

@@ -130,6 +130,29 @@ describe('the results ref', () => {
     store.close();
   });
 
+  it('takeRest() commits whole chunks and hands over the last group uncommitted, with its inputs; the final commit takes them', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1', { planned_tests: Array.from({ length: 1500 }, (_, i) => ({ test_id: `t${i}`, input_hash: 'h' })) }) });
+    const writer = new RowWriter({ store, runId: 'run-1', maxBatch: 1e9, maxDelayMs: 1e9 });
+    const inputOf = (i: number) => ({ prompt: `question ${i}`, messages: null, vars: {}, expected_output: null });
+    await Promise.all(Array.from({ length: 1500 }, (_, i) => writer.add(makeRow(`t${i}`, { input_ref: inputRefOf(inputOf(i)) }), inputOf(i))));
+    const commitsBefore = Number(git(dir, 'rev-list', '--count', RESULTS_REF));
+    const rest = await writer.takeRest();
+    // One whole chunk went; the rest waits for the run's last commit, still in the journal.
+    expect(git(dir, 'ls-tree', '--name-only', `${RESULTS_REF}:${runDir('run-1')}/rows`).split('\n')).toHaveLength(1);
+    expect(rest.rows.map((r) => r.test_id)).toEqual(Array.from({ length: 476 }, (_, i) => `t${1024 + i}`));
+    expect([...rest.inputs.keys()].sort()).toEqual(rest.rows.map((r) => r.input_ref).sort());
+    expect(readFileSync(writer.journal.file, 'utf8').trim().split('\n')).toHaveLength(1500);
+    await finishRun({ store, runId: 'run-1', status: 'completed', ...rest });
+    writer.finish();
+    expect(Number(git(dir, 'rev-list', '--count', RESULTS_REF))).toBe(commitsBefore + 2);
+    const detail = await showRun({ store, runId: 'run-1' });
+    expect(detail.run).toMatchObject({ status: 'completed', counts: { completed_count: 1500 } });
+    expect(detail.results.filter((r) => r.input?.prompt === `question ${r.test_id.slice(1)}`)).toHaveLength(1500);
+    store.close();
+  });
+
   it('a reindex commit names the runs it changes in Agentv-Run trailers', async () => {
     const dir = makeRepo();
     const store = await openStore({ repoDir: dir });
