@@ -10,7 +10,7 @@ import { sourceState } from '../git/index.js';
 import type { RunEvent } from '../schemas/events.js';
 import type { Manifest, PlannedTest, SliceRef } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
-import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, localName, readManifestAt, type KnownChunks, type RunLock, type Store } from '../store/index.js';
+import { RowWriter, RunRecorder, acquireRunLock, countsOf, currentOwner, currentRows, localName, readManifestAt, type KnownChunks, type Rest, type RunLock, type Store } from '../store/index.js';
 import { prepareSlice, type SlicePlan } from './shard-session.js';
 import { commandLine } from '../command-line.js';
 import { planTests, selectTests } from './plan.js';
@@ -318,6 +318,7 @@ export class EvalSession {
     sweepScratch({ root: scratchRootOf(store.localDir) });
     const recorder = new RunRecorder({ store, runId: plan.runId, mode: plan.mode, emit: onEvent, slice: shard, known: this.known });
     let writer: RowWriter | null = null;
+    let rest: Rest | null = null;
     let owned = false;
     try {
       if (plan.mode === 'new' || plan.mode === 'retry_errors') {
@@ -379,7 +380,7 @@ export class EvalSession {
       if (this.stopRequested) this.stopRequested.now ? this.executor.stopNow() : this.executor.stop(this.stopRequested.graceMs);
       const result = await this.executor.run();
       // The last group of rows is committed with the run's final manifest: one commit, not two.
-      const rest = await writer.takeRest();
+      rest = await writer.takeRest();
       // A stop request means `stopped`, even when the last tests finished within the grace period.
       const stopped = result.stopped || this.stopRequested !== null;
       const manifest =
@@ -389,6 +390,12 @@ export class EvalSession {
       writer.finish();
       return { manifest, part: recorder.part, executed: result.rows.length, stopped };
     } catch (e) {
+      // Rows handed over for a final commit that failed go back to the writer and are
+      // committed with their inputs if the ref takes them (the journal keeps rows, not inputs).
+      if (writer && rest?.rows.length) {
+        writer.giveBack(rest);
+        await writer.drain().catch(() => {});
+      }
       // Rows stay in the journal; a run this session started or took over is
       // marked failed with what is committed. A run it never touched is left alone.
       writer?.abandon();

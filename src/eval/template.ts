@@ -72,12 +72,13 @@ function nunjucksEngine(): { nunjucks: Nunjucks; env: import('nunjucks').Environ
 const compiled = new Map<string, import('nunjucks').Template>();
 
 // `{{ name }}` alone reads one var: the engine renders a string var as itself, so such a
-// template (the default prompt, most assertion values) is answered without it.
-const ONE_VAR = /^\{\{-?\s*([A-Za-z_]\w*)\s*-?\}\}$/;
+// template (the default prompt, most assertion values) is answered without it. Whitespace
+// is what the engine's lexer skips (space, tab, newline, carriage return, no-break space).
+const ONE_VAR = /^\{\{-?[ \t\n\r\u00A0]*([A-Za-z_]\w*)[ \t\n\r\u00A0]*-?\}\}$/;
 const LITERALS = new Set(['true', 'false', 'True', 'False', 'none', 'None', 'null', 'and', 'or', 'not', 'in', 'is', 'if', 'else']);
 function oneVar(template: string): string | null {
   const m = ONE_VAR.exec(template);
-  return m && !LITERALS.has(m[1]!) ? m[1]! : null;
+  return m && !LITERALS.has(m[1]!) && !FORBIDDEN.has(m[1]!) ? m[1]! : null;
 }
 
 /** `{{ list.0 }}` (dotted index, which agentv always accepted) -> `{{ list[0] }}` for nunjucks. */

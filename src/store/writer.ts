@@ -160,6 +160,9 @@ export class RowWriter {
       if (this.committedRows > before) failures = 0;
       else if (++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
     }
+    // A commit that just ended may have armed the timer for rows now handed over.
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     const rows = this.pending;
     const inputs = this.pendingInputs;
     this.pending = [];
@@ -167,8 +170,15 @@ export class RowWriter {
     return { rows, inputs };
   }
 
+  /** Rows takeRest() handed over whose commit failed: pending again, inputs included (drain() commits them). */
+  giveBack(rest: { rows: Row[]; inputs: Map<string, StoredInput> }): void {
+    this.pending.unshift(...rest.rows);
+    for (const [k, v] of rest.inputs) if (!this.pendingInputs.has(k)) this.pendingInputs.set(k, v);
+  }
+
   /** After the final manifest commit: the journal is no longer needed. */
   finish(): void {
+    if (this.timer) clearTimeout(this.timer);
     this.journal.close();
     removeJournal(this.journal.file);
   }

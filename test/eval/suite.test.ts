@@ -96,6 +96,12 @@ describe('renderTemplate', () => {
       ['{{ n }}', { n: 3 }],
       ['{{ input }}', { input: [{ role: 'user', content: 'hello' }] }],
       [' {{ input }}', { input: 'leading space' }],
+      // Only the whitespace the engine's lexer skips; other spaces are not a var name's padding.
+      ['{{\u00A0input\u00A0}}', { input: 'no-break spaces' }],
+      ['{{\u2003input }}', { input: 'em space' }],
+      ['{{\vinput}}', { input: 'vertical tab' }],
+      ['{{ __proto__ }}', JSON.parse('{"__proto__": "own"}') as Record<string, unknown>],
+      ['{{ constructor }}', { constructor: 'own' }],
     ];
     for (const [template, v] of cases) {
       // A comment changes nothing rendered but takes the template past the one-var shortcut.

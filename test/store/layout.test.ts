@@ -153,6 +153,23 @@ describe('the results ref', () => {
     store.close();
   });
 
+  it('rows handed over by takeRest() whose final commit failed are given back and committed with their inputs', async () => {
+    const dir = makeRepo();
+    const store = await openStore({ repoDir: dir });
+    await createRun({ store, manifest: makeManifest('run-1') });
+    const writer = new RowWriter({ store, runId: 'run-1', maxBatch: 1e9, maxDelayMs: 1e9 });
+    const inputOf = (i: number) => ({ prompt: `question ${i}`, messages: null, vars: {}, expected_output: null });
+    await Promise.all([0, 1, 2].map((i) => writer.add(makeRow(`t${i}`, { input_ref: inputRefOf(inputOf(i)) }), inputOf(i))));
+    const rest = await writer.takeRest();
+    expect(rest.rows).toHaveLength(3);
+    writer.giveBack(rest);
+    await writer.drain();
+    writer.finish();
+    const detail = await showRun({ store, runId: 'run-1' });
+    expect(detail.results.map((r) => r.input?.prompt).sort()).toEqual(['question 0', 'question 1', 'question 2']);
+    store.close();
+  });
+
   it('a reindex commit names the runs it changes in Agentv-Run trailers', async () => {
     const dir = makeRepo();
     const store = await openStore({ repoDir: dir });
