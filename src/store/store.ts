@@ -84,8 +84,9 @@ export class Store {
     readonly repo: Repo,
     readonly ref: string,
     readonly now: () => Date,
+    reader?: CatFile,
   ) {
-    this.reader = new CatFile(repo.root);
+    this.reader = reader ?? new CatFile(repo.root);
     this.updater = new RefUpdater(repo.root, '0'.repeat(repo.objectFormat === 'sha256' ? 64 : 40));
   }
 
@@ -354,6 +355,13 @@ export class Store {
  * @example const store = await openStore({ repoDir: process.cwd() })
  */
 export async function openStore({ repoDir, ref = RESULTS_REF, now = () => new Date() }: StoreOptions): Promise<Store> {
-  const repo = await openRepo({ cwd: repoDir });
-  return new Store(repo, ref, now);
+  // The reader starts while `git rev-parse` finds the repository (git finds the same one
+  // from any directory inside it): a one-shot command waits for one process start, not two.
+  const reader = new CatFile(repoDir).start();
+  try {
+    return new Store(await openRepo({ cwd: repoDir }), ref, now, reader);
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
 }

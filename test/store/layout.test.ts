@@ -1,9 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { seedRuns } from '../../src/store/seed.js';
+import { CatFile } from '../../src/git/index.js';
+import { isAlive } from '../helpers/proc.js';
 import { inputRefOf } from '../../src/store/inputs.js';
 import { RESULTS_REF, RowWriter, createRun, finishRun, mergeRuns, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
 
@@ -239,5 +241,35 @@ describe('the results ref', () => {
     expect((await showRun({ store, runId: 'run-1' })).run.run_id).toBe('run-1');
     expect(git(dir, 'status', '--porcelain')).toBe('');
     store.close();
+  });
+});
+
+describe('openStore', () => {
+  it('starts its cat-file reader while the repository is found, from any directory inside it, and closes it when there is none', async () => {
+    const started = vi.spyOn(CatFile.prototype, 'start');
+    try {
+      const dir = makeRepo();
+      mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+      const store = await openStore({ repoDir: path.join(dir, 'a', 'b') });
+      expect(started).toHaveBeenCalledTimes(1);
+      // Started before the first read, and it serves the store: one process for everything.
+      expect(store.reader.pid).toBeDefined();
+      await createRun({ store, manifest: makeManifest('run-1') });
+      expect((await showRun({ store, runId: 'run-1' })).run.run_id).toBe('run-1');
+      expect(store.reader.spawned).toBe(1);
+      store.close();
+
+      // No repository: the reader it started is closed with the error, no process left behind.
+      const outside = tempDir();
+      const opening = openStore({ repoDir: outside });
+      const reader = started.mock.results[1]!.value as CatFile;
+      const pid = reader.pid!;
+      await expect(opening).rejects.toMatchObject({ code: 'NOT_A_REPO' });
+      expect(reader.pid).toBeUndefined();
+      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(isAlive(pid)).toBe(false);
+    } finally {
+      started.mockRestore();
+    }
   });
 });
