@@ -10,6 +10,7 @@ import type { StoredInput } from '../schemas/input.js';
 import { currentOwner } from './owner.js';
 import { countsOf, createRun, currentRows, updateRun, type KnownChunks } from './runs.js';
 import type { Store } from './store.js';
+import type { Rest } from './writer.js';
 import { outcomeOf } from './tally.js';
 
 type Emit = (e: RunEvent) => void;
@@ -152,9 +153,6 @@ export async function recordRegraded({
   });
   return manifest!;
 }
-
-/** Rows a run's writer has not committed yet (RowWriter.takeRest): the run's last commit takes them. */
-export type Rest = { rows: Row[]; inputs: Map<string, StoredInput> };
 
 /**
  * One invocation's view of a run's lifecycle: writes each transition through

@@ -27,6 +27,9 @@ export interface RowWriterOptions {
   onError?: (e: Error) => void;
 }
 
+/** Rows a writer has not committed yet, with the inputs they name (takeRest): the run's last commit takes them. */
+export type Rest = { rows: Row[]; inputs: Map<string, StoredInput> };
+
 /** Rows one group commit writes at most (one row chunk), unless the writer says otherwise. */
 const MAX_CHUNK_ROWS = 1024;
 
@@ -73,10 +76,7 @@ export class RowWriter {
    * one larger commit, not a queue of small ones.
    */
   flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.disarm();
     if (this.pending.length === 0) return this.chain;
     this.queued ??= this.chain = this.chain.then(() => this.commitPending());
     return this.queued;
@@ -118,23 +118,43 @@ export class RowWriter {
       else if (this.pending.length) this.arm();
     } catch (e) {
       // Keep the rows for the next flush; they are safe in the journal meanwhile.
-      this.pending.unshift(...batch);
-      for (const [k, v] of inputs) if (!this.pendingInputs.has(k)) this.pendingInputs.set(k, v);
+      this.giveBack({ rows: batch, inputs });
       this.lastError = e as Error;
       this.opts.onError?.(e as Error);
     }
   }
 
-  /** Flush, then fail if anything could not be committed. */
-  async drain(): Promise<void> {
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /**
+   * Commit while `more()` holds, once no commit is under way (one may queue the next).
+   * Commits take chunkRows at a time: only two flushes in a row that commit nothing are a failure.
+   */
+  private async commitWhile(more: () => boolean): Promise<void> {
     let failures = 0;
-    do {
+    for (;;) {
+      this.disarm();
+      const chain = this.chain;
+      await chain;
+      if (this.chain !== chain) continue;
+      if (!more()) {
+        // A commit that just ended may have armed the timer for rows that are now the caller's.
+        this.disarm();
+        return;
+      }
       const before = this.committedRows;
       await this.flush();
-      // Commits take chunkRows at a time: only two flushes in a row that commit nothing are a failure.
       if (this.committedRows > before) failures = 0;
-      else if (this.pending.length && ++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
-    } while (this.pending.length);
+      else if (++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
+    }
+  }
+
+  /** Commit everything, then fail if anything could not be committed. */
+  drain(): Promise<void> {
+    return this.commitWhile(() => this.pending.length > 0);
   }
 
   /**
@@ -143,26 +163,8 @@ export class RowWriter {
    * rather than two. They stay in the journal until finish(); if that commit fails,
    * the next command recovers them from it. Call once no more rows are added.
    */
-  async takeRest(): Promise<{ rows: Row[]; inputs: Map<string, StoredInput> }> {
-    let failures = 0;
-    for (;;) {
-      if (this.timer) {
-        clearTimeout(this.timer);
-        this.timer = null;
-      }
-      // A commit under way may queue the next one: wait until none is left.
-      const chain = this.chain;
-      await chain;
-      if (this.chain !== chain) continue;
-      if (this.pending.length <= this.chunkRows) break;
-      const before = this.committedRows;
-      await this.flush();
-      if (this.committedRows > before) failures = 0;
-      else if (++failures >= 2) throw this.lastError ?? new Error('rows left uncommitted');
-    }
-    // A commit that just ended may have armed the timer for rows now handed over.
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  async takeRest(): Promise<Rest> {
+    await this.commitWhile(() => this.pending.length > this.chunkRows);
     const rows = this.pending;
     const inputs = this.pendingInputs;
     this.pending = [];
@@ -171,21 +173,21 @@ export class RowWriter {
   }
 
   /** Rows takeRest() handed over whose commit failed: pending again, inputs included (drain() commits them). */
-  giveBack(rest: { rows: Row[]; inputs: Map<string, StoredInput> }): void {
+  giveBack(rest: Rest): void {
     this.pending.unshift(...rest.rows);
     for (const [k, v] of rest.inputs) if (!this.pendingInputs.has(k)) this.pendingInputs.set(k, v);
   }
 
   /** After the final manifest commit: the journal is no longer needed. */
   finish(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.disarm();
     this.journal.close();
     removeJournal(this.journal.file);
   }
 
   /** Close without removing the journal (rows stay recoverable). */
   abandon(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.disarm();
     this.journal.close();
   }
 }
