@@ -29,6 +29,8 @@ const zodLocalesEnglishOnly = {
 };
 const external = [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)].filter((d) => !BUNDLED.has(d));
 
+// Chunk names carry content hashes: start clean, so no stale chunk (or its source map) stays beside the new ones.
+rmSync('dist', { recursive: true, force: true });
 await build({
   entryPoints: { cli: 'cli/main.ts', bench: 'bench/main.ts', seed: 'bench/seed.ts', 'suite-worker': 'src/server/suite-worker.ts' },
   outdir: 'dist',
@@ -48,8 +50,6 @@ await build({
 });
 chmodSync('dist/cli.js', 0o755);
 
-// Chunk names carry content hashes: start clean so no stale chunk is served.
-rmSync('dist/web', { recursive: true, force: true });
 await build({
   entryPoints: { app: 'web/main.tsx' },
   outdir: 'dist/web',

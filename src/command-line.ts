@@ -1,7 +1,7 @@
 // A command as a user would type it: arguments quoted for a POSIX shell only
 // where needed, so printed commands stay readable and still paste correctly.
 
-export function quoteArg(s: string): string {
+function quoteArg(s: string): string {
   return /^[\w./:@=-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 

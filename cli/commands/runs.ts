@@ -2,7 +2,7 @@
 // A one-shot command that should cost little more than starting Node: it
 // imports store modules by name (never the barrel) and nothing that loads zod;
 // test/cli/startup.test.ts fails if it starts loading a heavy module.
-import { quoteArg } from '../../src/command-line.js';
+import { commandLine } from '../../src/command-line.js';
 import { listRuns } from '../../src/store/list.js';
 import { foldIncoming } from '../../src/store/remote.js';
 import type { CommandContext, CommandResult } from '../context.js';
@@ -21,6 +21,9 @@ export interface RunsListOptions {
   json?: boolean;
 }
 
+/** The filters a listing takes, in the order the "More:" hint repeats them. */
+const FILTERS = ['suite', 'target', 'status', 'commit'] as const;
+
 export async function runsList(ctx: CommandContext, opts: RunsListOptions): Promise<CommandResult> {
   const { json: _json, ...query } = opts;
   const store = await ctx.openStore();
@@ -31,7 +34,7 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
   const limit = Number(opts.limit ?? 50);
   if (opts.json) return { exitCode: 0, json: page };
   if (page.runs.length === 0) {
-    const filtered = opts.suite || opts.target || opts.status || opts.commit;
+    const filtered = FILTERS.some((k) => opts[k]);
     ctx.io.stderr(
       opts.cursor ? 'No more runs.\n' : filtered ? 'No runs match these filters.\n' : 'No runs yet. Start one with: agentv eval <suite.yaml>\n',
     );
@@ -59,9 +62,9 @@ export async function runsList(ctx: CommandContext, opts: RunsListOptions): Prom
   );
   if (page.next_cursor) {
     // The next page is the same query continued: the same filters and order, with the cursor.
-    const same = (['suite', 'target', 'status', 'commit'] as const).flatMap((k) => (opts[k] ? [`--${k} ${quoteArg(opts[k]!)}`] : []));
-    if (opts.sort === 'started_at') same.push('--sort started_at');
-    ctx.io.stderr(`More: agentv runs list --limit ${limit}${same.map((a) => ` ${a}`).join('')} --cursor ${page.next_cursor}\n`);
+    const same = FILTERS.flatMap((k) => (opts[k] ? [`--${k}`, opts[k]!] : []));
+    if (opts.sort === 'started_at') same.push('--sort', 'started_at');
+    ctx.io.stderr(`More: ${commandLine(['agentv', 'runs', 'list', '--limit', String(limit), ...same, '--cursor', page.next_cursor])}\n`);
   }
   return { exitCode: 0 };
 }

@@ -60,6 +60,7 @@ const callKeyOf = (p: KeyParts) => digest(canonicalMembers({ prompt: p.prompt, v
 /** How an output is judged: assertions (transforms included), threshold, and the grader when one is used. */
 const gradingKeyOf = (p: KeyParts) => digest(canonicalMembers({ assertions: p.assertions, threshold: p.threshold, grader: p.grader }));
 
+// One key alone (tests, one-off callers); planning uses plannedTest, which serializes each value once for all three.
 export const inputHash = (o: { test: SuiteTest; target: Target; grader: Target | null }): string => inputHashOf(partsOf(o));
 export const callKey = (o: { test: SuiteTest; target: Target }): string => callKeyOf(partsOf(o));
 export const gradingKey = (o: { test: SuiteTest; grader: Target | null }): string => gradingKeyOf(partsOf(o));

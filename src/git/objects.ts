@@ -28,10 +28,14 @@ export interface TreeEntry {
 export const MODE_FILE = '100644';
 export const MODE_DIR = '40000';
 
+/** An object's id (header and body hashed in turn: the body is not copied). */
+export function objectId(type: ObjectType, body: Buffer, format: ObjectFormat = 'sha1'): string {
+  return createHash(format).update(`${type} ${body.length}\0`).update(body).digest('hex');
+}
+
 /** Encode an object and compute its id without writing it. */
 export function hashObject(type: ObjectType, body: Buffer, format: ObjectFormat = 'sha1'): { oid: string; raw: Buffer } {
-  const raw = Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]);
-  return { oid: createHash(format).update(raw).digest('hex'), raw };
+  return { oid: objectId(type, body, format), raw: Buffer.concat([Buffer.from(`${type} ${body.length}\0`), body]) };
 }
 
 let tmpCounter = 0;

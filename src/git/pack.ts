@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
+import { objectId, oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
@@ -35,20 +35,14 @@ const MARKERS = ['agentv', 'packs'];
 /** Objects held in memory until they are written together; ids are known at once. */
 export class ObjectBatch {
   private readonly objects = new Map<string, { type: ObjectType; body: Buffer }>();
-  /** Set once the batch is written: later objects must be written another way. */
-  sealed = false;
 
   constructor(readonly format: ObjectFormat) {}
 
   /** Add an object; returns its id. Adding the same object twice keeps one. */
   add(type: ObjectType, body: Buffer): string {
-    const oid = createHash(this.format).update(`${type} ${body.length}\0`).update(body).digest('hex');
+    const oid = objectId(type, body, this.format);
     if (!this.objects.has(oid)) this.objects.set(oid, { type, body });
     return oid;
-  }
-
-  get(oid: string): { type: ObjectType; body: Buffer } | undefined {
-    return this.objects.get(oid);
   }
 
   get size(): number {

@@ -18,7 +18,7 @@
 // of n keys reads at most one bucket per key and, in a history of up to
 // 256 x BUCKET_MAX distinct calls, at most 256 buckets however large n is.
 import { canonicalJson } from '../canonical-json.js';
-import { MODE_DIR, MODE_FILE, encodeTree, hashObject, sortTreeEntries, type TreeEntry } from '../git/index.js';
+import { MODE_DIR, MODE_FILE, encodeTree, objectId, sortTreeEntries, type TreeEntry } from '../git/index.js';
 import { CallIndexLine, type CallIndexEntry } from '../schemas/call-index.js';
 import { CALLS_DIR } from './layout.js';
 import type { Edits, Store } from './store.js';
@@ -248,7 +248,7 @@ export async function checkCallIndex(store: Store, tree: string, expected: Map<s
 /** The id of the index/calls tree holding exactly these entries (null: none), hashed without writing. */
 export async function canonicalCallTree(store: Store, entries: Map<string, CallIndexEntry>): Promise<string | null> {
   if (entries.size === 0) return null;
-  const put = (type: 'blob' | 'tree', body: Buffer) => hashObject(type, body, store.repo.objectFormat).oid;
+  const put = (type: 'blob' | 'tree', body: Buffer) => objectId(type, body, store.repo.objectFormat);
   const lines: Lines = new Map([...entries].map(([k, e]) => [k, entryLine(k, e)]));
   const children: TreeEntry[] = [];
   for (const [name, keys] of groupBy(lines.keys(), 1)) children.push({ name, ...(await buildNode(put, pick(lines, keys), 1)) });

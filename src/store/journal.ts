@@ -59,7 +59,6 @@ export class Journal {
   private syncing = false;
   /** Closed: appends are refused; the descriptor closes once the sync in progress ends. */
   private closed = false;
-  private closeAfterSync = false;
 
   /** Bytes of whole lines written so far: a failed write is cut back to this. */
   private size: number;
@@ -118,7 +117,8 @@ export class Journal {
     const batch = this.unsynced;
     if (batch.length === 0) {
       this.syncing = false;
-      if (this.closeAfterSync) closeSync(this.fd);
+      // Closed while this sync ran: the descriptor was left for it to close.
+      if (this.closed) closeSync(this.fd);
       return;
     }
     this.unsynced = [];
@@ -138,7 +138,6 @@ export class Journal {
     if (this.closed) return;
     this.write();
     this.closed = true;
-    if (this.syncing) this.closeAfterSync = true;
-    else closeSync(this.fd);
+    if (!this.syncing) closeSync(this.fd);
   }
 }

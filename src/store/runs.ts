@@ -9,7 +9,7 @@ import { describeDamage, parseJsonl, toJsonl, type DamagedLine } from './jsonl.j
 import type { StoredInput } from '../schemas/input.js';
 import { inputEdits } from './inputs.js';
 import { quickRow } from './row-check.js';
-import { MODE_DIR, hashObject } from '../git/index.js';
+import { MODE_DIR, objectId } from '../git/index.js';
 import { MANIFEST_FILE, ROWS_DIR, SLICES_DIR, parseRowChunkSeq, partDir, rowChunkName, runDir, sliceKey } from './layout.js';
 import { sliceMismatch, slicePartOids, wholeManifest } from './slices.js';
 import { digestOf, digestPath, firstChunkDigest, serializeDigest, type RowPosition } from './digest.js';
@@ -321,7 +321,7 @@ export async function updateRun({
       // A later read of this run finds these rows by the blob id of what is written,
       // exactly as a reader would parse them (a chunk with a rarer row shape is parsed then).
       const asRead = update.known ? rows.map(quickRow) : [];
-      if (update.known && !asRead.includes(null)) update.known.set(hashObject('blob', chunk, store.repo.objectFormat).oid, asRead as Row[]);
+      if (update.known && !asRead.includes(null)) update.known.set(objectId('blob', chunk, store.repo.objectFormat), asRead as Row[]);
     }
     if (update.inputs?.size) inputEdits(update.inputs, edits);
     added = rows.length;

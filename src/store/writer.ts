@@ -45,9 +45,12 @@ export class RowWriter {
   committedRows = 0;
   /** Rows one commit takes at most. */
   private readonly chunkRows: number;
+  /** Rows that start a commit at once, without waiting for the timer. */
+  private readonly batchRows: number;
 
   constructor(private readonly opts: RowWriterOptions) {
     this.chunkRows = opts.maxChunk ?? MAX_CHUNK_ROWS;
+    this.batchRows = opts.maxBatch ?? 256;
     this.journal = new Journal(journalPath(opts.store.localDir, localName(opts.runId, opts.slice)));
   }
 
@@ -61,7 +64,7 @@ export class RowWriter {
     await this.journal.append(row, { defer });
     this.pending.push(row);
     if (input && row.input_ref) this.pendingInputs.set(row.input_ref, input);
-    if (this.pending.length >= (this.opts.maxBatch ?? 256)) void this.flush().catch(() => {});
+    if (this.pending.length >= this.batchRows) void this.flush().catch(() => {});
     else this.arm();
   }
 
@@ -114,7 +117,7 @@ export class RowWriter {
       this.committedRows += batch.length;
       // Rows added while this commit ran: a full group commits at once, fewer wait for the timer
       // (the adds that came while a commit was queued started none).
-      if (this.pending.length >= Math.min(this.chunkRows, this.opts.maxBatch ?? 256)) void this.flush();
+      if (this.pending.length >= Math.min(this.chunkRows, this.batchRows)) void this.flush();
       else if (this.pending.length) this.arm();
     } catch (e) {
       // Keep the rows for the next flush; they are safe in the journal meanwhile.

@@ -6,7 +6,7 @@
 // is a bench row (bench/depth.ts, "CLI start-up"). Packages count whether
 // loaded from node_modules or bundled into a chunk (zod, commander, picocolors).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +125,17 @@ describe('start-up of one-shot commands', () => {
     expect(plain.packages.filter((p) => lazy.includes(p))).toEqual([]);
     const filtered = loads(['eval', 'filtered.yaml', '--target', 'echo'], dir);
     expect(filtered.packages).toContain('nunjucks');
+  });
+
+  it('the bundle holds zod with its English messages only (scripts/build.mjs leaves the other locales out)', () => {
+    const dist = path.dirname(CLI);
+    const locales = new Set<string>();
+    for (const f of readdirSync(dist).filter((n) => n.endsWith('.js.map'))) {
+      for (const s of (JSON.parse(readFileSync(path.join(dist, f), 'utf8')) as { sources: string[] }).sources) {
+        const m = /zod\/v4\/locales\/([^/]+)\.js$/.exec(s);
+        if (m) locales.add(m[1]!);
+      }
+    }
+    expect([...locales]).toEqual(['en']);
   });
 });

@@ -88,7 +88,7 @@ describe('the results ref', () => {
     store.close();
   });
 
-  it('an object written by an async chain that outlives its commit attempt is still written (loose), never lost', async () => {
+  it('an object a change writes itself, even after its attempt ended, is written loose at once: only edits join the pack', async () => {
     const dir = makeRepo();
     const store = await openStore({ repoDir: dir });
     let late: Promise<string> | null = null;

@@ -87,8 +87,9 @@ async function withContentParts(t: Record<string, unknown>, raw: RawTest, ctx: {
   return Object.assign(t, { vars: Object.assign({}, vars, { input: await messagesOf(ctx, vars.input, from, raw.file, raw.lineOf, ['vars', 'input']) }) });
 }
 
-/** Some var names a file (`file://...`) to read. */
-const hasFileVars = (vars: Record<string, unknown>) => Object.values(vars).some((v) => typeof v === 'string' && v.startsWith('file://'));
+/** A var that names a file to read (`file://...`): loadVarFiles reads it. */
+const isFileVar = (v: unknown): v is string => typeof v === 'string' && v.startsWith('file://');
+const hasFileVars = (vars: Record<string, unknown>) => Object.values(vars).some(isFileVar);
 
 /** Splits promptfoo's extra test keys off a raw test; reports what is not supported. */
 function splitOptions(raw: Record<string, unknown>, where: { file: string; lineOf: LineOf; at: PathSeg[]; testId?: string }, problems: Problems) {
@@ -145,7 +146,7 @@ function expandVars(vars: Record<string, unknown>): Record<string, unknown>[] {
 async function loadVarFiles(o: { vars: Record<string, unknown>; from: string; file: string; lineOf: LineOf; at: PathSeg[]; repo: Repo; limits: NonNullable<Suite['limits']>; problems: Problems; bytes: Buffer[]; testId?: string }) {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o.vars)) {
-    if (typeof v !== 'string' || !v.startsWith('file://')) {
+    if (!isFileVar(v)) {
       out[k] = v;
       continue;
     }
