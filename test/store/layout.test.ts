@@ -164,6 +164,8 @@ describe('the results ref', () => {
     await Promise.all([0, 1, 2].map((i) => writer.add(makeRow(`t${i}`, { input_ref: inputRefOf(inputOf(i)) }), inputOf(i))));
     const rest = await writer.takeRest();
     expect(rest.rows).toHaveLength(3);
+    // A final commit that fails (here: it names a run that is not there) leaves them with the caller.
+    await expect(finishRun({ store, runId: 'run-gone', status: 'completed', ...rest })).rejects.toMatchObject({ code: 'RUN_NOT_FOUND' });
     writer.giveBack(rest);
     await writer.drain();
     writer.finish();
