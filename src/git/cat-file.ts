@@ -4,7 +4,7 @@
 // request starts a fresh process. close() ends it; nothing outlives the owner.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { AgentvError } from '../errors.js';
-import { gitEnv } from './exec.js';
+import { gitEnv, spawnFailure } from './exec.js';
 
 export interface ObjectInfo {
   oid: string;
@@ -97,13 +97,14 @@ export class CatFile {
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-2000)));
     child.stdout.on('data', (d: Buffer) => this.onData(d));
-    const onGone = (why: string) => {
+    const onGone = (why: string | AgentvError) => {
       if (this.child !== child) return;
       this.child = null;
       live.delete(this);
-      this.fail(new AgentvError('GIT', `git cat-file ${why}${stderr ? `: ${stderr.trim()}` : ''}`), child);
+      this.fail(typeof why === 'string' ? new AgentvError('GIT', `git cat-file ${why}${stderr ? `: ${stderr.trim()}` : ''}`) : why, child);
     };
-    child.on('error', (e) => onGone(`failed: ${e.message}`));
+    // Not started (no git on PATH, a folder gone): said as runGit says it.
+    child.on('error', (e) => onGone(spawnFailure(e, this.cwd, ['cat-file', '--batch-command'])));
     child.on('exit', (code, sig) => onGone(`exited (${sig ?? code})`));
     child.stdin.on('error', () => onGone('closed its input'));
     return child;

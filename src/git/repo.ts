@@ -3,6 +3,7 @@
 // the object format agentv must write in (SHA-1 or SHA-256).
 import path from 'node:path';
 import { AgentvError, isAgentvError } from '../errors.js';
+import { discoverRepo } from './discover.js';
 import { runGit } from './exec.js';
 import type { ObjectFormat } from './objects.js';
 
@@ -22,6 +23,9 @@ export interface Repo {
  * @example const repo = await openRepo({ cwd: process.cwd() })
  */
 export async function openRepo({ cwd }: { cwd: string }): Promise<Repo> {
+  // The common layout is read from the disk; anything else is git's to answer.
+  const found = discoverRepo(cwd);
+  if (found) return found;
   let r;
   try {
     r = await runGit({
