@@ -2,6 +2,9 @@
 // every status change. `planned_tests` is the contract that resume diffs against.
 import { z } from 'zod';
 import { RunId, RunStatus, Timestamp } from './common.js';
+import { plannedTestsOf } from './manifest-check.js';
+
+export { plannedTestsOf };
 
 export const PlannedTest = z.object({
   test_id: z.string().min(1),
@@ -117,23 +120,6 @@ export type Manifest = z.infer<typeof Manifest>;
  * plannedTestsOf instead (the same rule, by hand).
  */
 export const ManifestHead = Manifest.extend({ planned_tests: z.array(z.unknown()) });
-
-/** PlannedTest[] checked by hand (unknown keys dropped, as zod does), or null if any entry is not one. */
-export function plannedTestsOf(values: unknown[]): PlannedTest[] | null {
-  const out: PlannedTest[] = new Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i] as { test_id?: unknown; input_hash?: unknown; call_key?: unknown; grading_key?: unknown } | null;
-    if (typeof v !== 'object' || v === null || typeof v.test_id !== 'string' || v.test_id.length === 0 || typeof v.input_hash !== 'string') return null;
-    if ((v.call_key !== undefined && typeof v.call_key !== 'string') || (v.grading_key !== undefined && typeof v.grading_key !== 'string')) return null;
-    out[i] = {
-      test_id: v.test_id,
-      input_hash: v.input_hash,
-      ...(v.call_key !== undefined && { call_key: v.call_key as string }),
-      ...(v.grading_key !== undefined && { grading_key: v.grading_key as string }),
-    };
-  }
-  return out;
-}
 
 /**
  * Manifest.parse, with the plan checked by plannedTestsOf: the same value (keys

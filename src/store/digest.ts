@@ -5,10 +5,10 @@
 // run's row chunks, so a run's document and a results page cost the rows they
 // show, not every row of a 10,000-test run. Anything else falls back to reading all rows.
 import { AgentvError } from '../errors.js';
-import { RunDigestHead, isDigestEntry, type DigestEntry, type RunDigest } from '../schemas/digest.js';
-import { Row } from '../schemas/row.js';
-import { describeDamage, parseJsonl } from './jsonl.js';
-import { quickRow } from './row-check.js';
+import type { DigestEntry, RunDigest } from '../schemas/digest.js';
+import type { Row } from '../schemas/row.js';
+import { describeDamage, parseJsonlLazy } from './jsonl.js';
+import { quickRow, rowSchema } from './row-check.js';
 import { ROWS_DIR, parseRowChunkSeq, rowChunkName, runDir } from './layout.js';
 import type { Store } from './store.js';
 import { tallyRows } from './tally.js';
@@ -157,15 +157,17 @@ export async function readDigest(store: Store, tree: string, runId: string): Pro
     count++;
     last = Math.max(last, seq);
   }
+  // Loaded here, not with the module: `runs show` reads the rows and never the digest.
+  const schema = await import('../schemas/digest.js');
   let parsed;
   try {
-    parsed = RunDigestHead.safeParse(JSON.parse(buf.toString('utf8')));
+    parsed = schema.RunDigestHead.safeParse(JSON.parse(buf.toString('utf8')));
   } catch {
     return null; // a damaged digest is only a lost shortcut: the rows are the truth
   }
   if (!parsed.success || parsed.data.chunks !== count || parsed.data.last_chunk !== last) return null;
   const tests = parsed.data.tests;
-  if (!tests.every(isDigestEntry)) return null;
+  if (!tests.every(schema.isDigestEntry)) return null;
   const entries = tests as DigestEntry[];
   const { counts, missing, errored, not_ok, metrics } = parsed.data;
   let items: DigestItem[] | null = null;
@@ -191,7 +193,7 @@ export async function readDigestRows(store: Store, tree: string, runId: string, 
       const file = `${dir}/${rowChunkName(seq)}`;
       const buf = await store.readBlob(tree, file);
       if (!buf) return;
-      const parsed = parseJsonl(Row, buf.toString('utf8'), quickRow);
+      const parsed = await parseJsonlLazy(rowSchema, buf.toString('utf8'), quickRow);
       if (parsed.bad.length) {
         throw new AgentvError('CORRUPT', `run ${runId}: row chunk ${file} is damaged: ${describeDamage(parsed.bad)}. See: agentv results fsck`, {
           run_id: runId,

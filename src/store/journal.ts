@@ -9,10 +9,6 @@ import { ensureDirSync } from './fs.js';
 import { Row } from '../schemas/row.js';
 import { parseJsonl, type DamagedLine } from './jsonl.js';
 
-export function journalPath(localDir: string, runId: string): string {
-  return path.join(localDir, 'journal', `${runId}.jsonl`);
-}
-
 export interface JournalContents {
   rows: Row[];
   /** Lines that did not parse (a torn last write, damage): counted and listed. */

@@ -2,6 +2,7 @@
 // hash of the run id (runs/ab/cd/<run_id>/) so that no tree level passes ~1,000
 // entries at a million runs: 256 x 256 shards, ~15 runs per leaf.
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { SliceRef } from '../schemas/manifest.js';
 
 export const RESULTS_REF = 'refs/agentv/runs/v1';
@@ -47,6 +48,11 @@ export function partDir(runId: string, slice?: SliceRef | null): string {
  */
 export function localName(runId: string, slice?: SliceRef | null): string {
   return slice ? `${runId}@${sliceKey(slice)}` : runId;
+}
+
+/** A run's (or slice's, by its localName) journal: <git-common-dir>/agentv/journal/<name>.jsonl. */
+export function journalPath(localDir: string, runId: string): string {
+  return path.join(localDir, 'journal', `${runId}.jsonl`);
 }
 
 export function parseLocalName(name: string): { runId: string; slice: SliceRef | null } {

@@ -2,18 +2,24 @@
 // facts. Listing (a page of the index) is list.ts, kept apart so that
 // `runs list` loads none of the manifest, row and input readers below.
 import { AgentvError } from '../errors.js';
-import { RunDetailResponse, type ResumeReason } from '../schemas/api.js';
+import type { ResumeReason, RunDetailResponse } from '../schemas/api.js';
 import type { Manifest } from '../schemas/manifest.js';
+import type { RowWithInput } from '../schemas/input.js';
 import type { Row } from '../schemas/row.js';
 import { withInputs } from './inputs.js';
 import { effectiveStatus } from './owner.js';
-import { needsRecovery, recoverRun } from './recover.js';
+import { needsRecovery } from './recovery-check.js';
 import { currentRows, readManifestAt, readRun } from './runs.js';
 import { metricsOf, planFacts, readDigest, type LoadedDigest, type PlanFacts } from './digest.js';
 import { outcomeOf } from './tally.js';
 import type { Store } from './store.js';
 
 export { listRuns } from './list.js';
+
+/** Recovery writes (rows, manifest, index): loaded only for a run that has something to recover. */
+async function recover(store: Store, runId: string) {
+  return (await import('./recover.js')).recoverRun({ store, runId });
+}
 
 export interface ResumeFacts {
   isResumable: boolean;
@@ -43,18 +49,30 @@ export function resumeFacts(m: Manifest, status: Manifest['status'], current: Ma
   return { isResumable: reason !== null, reason, missing, errored };
 }
 
-/** The run document's fields from the planned tests' facts (from the current rows, or as the digest carries them). */
-function runFacts(manifest: Manifest, status: Manifest['status'], facts: PlanFacts) {
+/**
+ * The run document (RunDetailResponse, keys in its order) from the planned tests' facts (from the
+ * current rows, or as the digest carries them). Built from values the readers checked, each
+ * what its schema's parse returns, so it is not parsed again (that would load zod for `runs show`).
+ */
+function runDocument(
+  manifest: Manifest,
+  status: Manifest['status'],
+  facts: PlanFacts,
+  rows: { results: RowWithInput[]; history?: RowWithInput[]; metrics: RunDetailResponse['metrics'] },
+): RunDetailResponse {
   // Counts from the rows as they are now: a running run's manifest has none yet.
   const { counts } = facts;
   const reason = resumeReasonOf(manifest, status, facts.missing.length, facts.errored);
   return {
     run: { ...manifest, status, counts, outcome: outcomeOf({ status, planned_test_count: manifest.planned_test_count, ...counts }) },
+    results: rows.results,
+    ...(rows.history && { history: rows.history }),
     planned_test_count: manifest.planned_test_count,
     is_resumable: reason !== null,
     resume_reason: reason,
     has_not_ok: facts.not_ok > 0,
     missing_test_ids: facts.missing,
+    metrics: rows.metrics,
     events: manifest.events,
   };
 }
@@ -78,7 +96,7 @@ export async function openRun({ store, runId, onWarning }: { store: Store; runId
   let manifest = tip ? await readManifestAt(store, tip.tree, runId) : null;
   if (!tip || !manifest) throw new AgentvError('RUN_NOT_FOUND', `run ${runId} not found`, { run_id: runId });
   if (needsRecovery(store, manifest)) {
-    const recovery = await recoverRun({ store, runId });
+    const recovery = await recover(store, runId);
     if (recovery?.warning) onWarning?.(recovery.warning);
     if (recovery) {
       tip = (await store.tip())!;
@@ -117,12 +135,12 @@ export async function showRun({
   if (!withResults) {
     const { manifest, digest } = opened ?? (await openRun({ store, runId, onWarning }));
     if (digest) {
-      return RunDetailResponse.parse({ ...runFacts(manifest, effectiveStatus(store, manifest), digest.facts), results: [], metrics: digest.metrics });
+      return runDocument(manifest, effectiveStatus(store, manifest), digest.facts, { results: [], metrics: digest.metrics });
     }
   }
   let run = await readRun({ store, runId });
   if (needsRecovery(store, run.manifest)) {
-    const recovery = await recoverRun({ store, runId });
+    const recovery = await recover(store, runId);
     if (recovery?.warning) onWarning?.(recovery.warning);
     if (recovery) run = await readRun({ store, runId });
   }
@@ -136,10 +154,9 @@ export async function showRun({
   const currentSet = new Set(results);
   // Inputs are content-addressed and never removed, so any tip at or after the read has them.
   const tree = withResults ? (await store.tip())!.tree : '';
-  return RunDetailResponse.parse({
-    ...runFacts(manifest, status, planFacts(manifest.planned_tests, current)),
+  return runDocument(manifest, status, planFacts(manifest.planned_tests, current), {
     results: withResults ? await withInputs(store, tree, results) : [],
-    ...(history && withResults ? { history: await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) } : {}),
+    history: history && withResults ? await withInputs(store, tree, rows.filter((r) => !currentSet.has(r))) : undefined,
     metrics: metricsOf(manifest.planned_tests, current),
   });
 }

@@ -1,16 +1,17 @@
 // Liveness and recovery. A `running` run whose owner is provably dead reads as
 // `interrupted`; the next command that touches it commits any rows its journal
 // holds that never reached the ref, marks it interrupted, and drops the journal.
-import { existsSync } from 'node:fs';
 import { isAgentvError } from '../errors.js';
 import type { RunStatus } from '../schemas/common.js';
 import type { Manifest, SliceRef } from '../schemas/manifest.js';
-import { localName } from './layout.js';
-import { journalPath, keepDamagedJournal, readJournal, removeJournal } from './journal.js';
+import { journalPath, localName } from './layout.js';
+import { keepDamagedJournal, readJournal, removeJournal } from './journal.js';
+import { needsRecovery, slicesToRecover } from './recovery-check.js';
 import { describeDamage } from './jsonl.js';
-import { acquireRunLock, effectiveStatus } from './owner.js';
+import { acquireRunLock } from './owner.js';
 import { markInterrupted } from './lifecycle.js';
-import { readManifestAt, updateRun } from './runs.js';
+import { readManifestAt } from './runs.js';
+import { updateRun } from './run-writes.js';
 import type { Store } from './store.js';
 
 export interface Recovery {
@@ -19,31 +20,6 @@ export interface Recovery {
   status: RunStatus;
   /** Set when journal lines could not be read: what was lost and where the journal was kept. */
   warning: string | null;
-}
-
-/** The slices of a sharded run that have something to recover here (none for an ordinary run). */
-function slicesToRecover(store: Store, manifest: Manifest): SliceRef[] {
-  const count = manifest.slices?.count;
-  if (!count) return [];
-  const out: SliceRef[] = [];
-  for (const s of manifest.slices!.arrived) {
-    const slice = { index: s.index, count };
-    const dead = s.status === 'running' && effectiveStatus(store, { run_id: manifest.run_id, status: s.status, host: s.host, slice }) === 'interrupted';
-    if (dead || existsSync(journalPath(store.localDir, localName(manifest.run_id, slice)))) out.push(slice);
-  }
-  return out;
-}
-
-/**
- * Whether a run read with this manifest has anything to recover: a `running`
- * run whose owner is dead, or a finished run whose journal was left behind;
- * for a sharded run, any slice of it in that state.
- */
-export function needsRecovery(store: Store, manifest: Manifest): boolean {
-  if (manifest.slices) return slicesToRecover(store, manifest).length > 0;
-  return manifest.status === 'running'
-    ? effectiveStatus(store, manifest) === 'interrupted'
-    : existsSync(journalPath(store.localDir, manifest.run_id));
 }
 
 /**

@@ -3,8 +3,13 @@
 // thousands of rows, and zod costs several times this check. It accepts only
 // what Row accepts and returns what Row.parse returns (same keys, same order,
 // same defaults, unknown keys dropped); anything else, including rare fields
-// (trace, carried_from), returns null and the caller asks the schema.
+// (trace, carried_from), returns null and the caller asks the schema. The same
+// for the input a row names (quickInput, beside the StoredInput schema).
+import type { StoredInput } from '../schemas/input.js';
 import type { AssertionResult, Row } from '../schemas/row.js';
+
+/** The Row schema, loaded only for what quickRow leaves to it (a damaged or rare row). */
+export const rowSchema = async () => (await import('../schemas/row.js')).Row;
 
 const STATUSES = new Set(['ok', 'quality_failure', 'execution_error']);
 
@@ -89,4 +94,26 @@ export function quickRow(v: unknown): Row | null {
     ...(r.grading_key !== undefined && { grading_key: r.grading_key as string }),
     ...(r.target_ms !== undefined && { target_ms: r.target_ms as number }),
   };
+}
+
+/** The stored input `v` is, when it has the common shape; null means: ask the StoredInput schema. */
+export function quickInput(v: unknown): StoredInput | null {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return null;
+  const d = v as Record<string, unknown>;
+  if (d.prompt !== null && !isStr(d.prompt)) return null;
+  let messages: StoredInput['messages'] = null;
+  if (d.messages !== null) {
+    if (!Array.isArray(d.messages)) return null;
+    messages = [];
+    for (const m of d.messages as unknown[]) {
+      const x = m as Record<string, unknown> | null;
+      if (x === null || typeof x !== 'object' || Array.isArray(x) || !isStr(x.role) || !isStr(x.content)) return null;
+      messages.push({ role: x.role, content: x.content });
+    }
+  }
+  // A record's keys are copied one by one; `__proto__` would not survive that as a key: the schema decides.
+  const vars = d.vars as Record<string, unknown> | null;
+  if (vars === null || typeof vars !== 'object' || Array.isArray(vars) || Object.hasOwn(vars, '__proto__')) return null;
+  if (d.expected_output === undefined) return null;
+  return { prompt: d.prompt as string | null, messages, vars: { ...vars }, expected_output: d.expected_output };
 }

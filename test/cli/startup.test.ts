@@ -78,8 +78,8 @@ function loads(args: string[], cwd = repo): { sources: string[]; packages: strin
   return { sources: [...sources].sort(), packages: [...packages].sort(), stdout: r.stdout };
 }
 
-/** Sources a one-shot read command must not load. */
-const HEAVY = [/^src\/schemas\/(?!ids\.ts$)/, /^src\/eval\//, /^src\/server\//, /^src\/report\//, /^web\//];
+/** Sources a one-shot read command must not load (the schemas' zod-free hand checks excepted). */
+const HEAVY = [/^src\/schemas\/(?!ids\.ts$|[a-z-]+-check\.ts$)/, /^src\/eval\//, /^src\/server\//, /^src\/report\/(?!text\.ts$)/, /^web\//];
 
 describe('start-up of one-shot commands', () => {
   it('runs list --json loads no zod, schemas, eval engine or server', () => {
@@ -107,12 +107,16 @@ describe('start-up of one-shot commands', () => {
     }
   });
 
-  it('runs show loads no eval engine, server or package beyond its own', () => {
+  it('runs show loads no zod, schemas, recovery, eval engine or server', () => {
     const r = loads(['runs', 'show', runId]);
     expect(r.stdout).toContain(runId);
-    expect(r.sources.filter((s) => /^src\/(eval|server)\//.test(s))).toEqual([]);
-    // zod still: the manifest, digest and input readers use the schemas (docs/architecture.md).
-    expect(r.packages).toEqual(['commander', 'picocolors', 'zod']);
+    expect(r.sources).toEqual(expect.arrayContaining(['cli/commands/runs-show.ts', 'src/store/queries.ts', 'src/store/runs.ts', 'src/schemas/manifest-check.ts']));
+    expect(r.sources.filter((s) => HEAVY.some((h) => h.test(s)))).toEqual([]);
+    // Writing modules stay out: recovery loads only for a run with something to recover.
+    expect(r.sources.filter((s) => /^src\/store\/(recover|lifecycle|run-writes|writer|journal)\.ts$/.test(s))).toEqual([]);
+    expect(r.packages).toEqual(['commander', 'picocolors']);
+    // With --json too, and --history.
+    expect(loads(['runs', 'show', runId, '--json', '--history']).packages).toEqual(['commander', 'picocolors']);
   });
 
   it('eval of a suite of plain prompts loads no template engine, CSV, glob or .env package; one that needs the engine loads it', () => {

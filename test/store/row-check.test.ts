@@ -3,7 +3,8 @@
 // (the schema decides) for anything else.
 import { describe, expect, it } from 'vitest';
 import { Row } from '../../src/schemas/row.js';
-import { quickRow } from '../../src/store/row-check.js';
+import { quickInput, quickRow } from '../../src/store/row-check.js';
+import { StoredInput } from '../../src/schemas/input.js';
 import { parseJsonl, toJsonl } from '../../src/store/jsonl.js';
 import { agreeWithSchema, pairwiseCases } from '../helpers/cases.js';
 
@@ -116,5 +117,36 @@ describe('quickRow keeps up with the Row schema', () => {
     const handled = new Set([...Object.keys(full), 'carried_from', 'trace']);
     expect(Object.keys(Row.shape).filter((k) => !handled.has(k))).toEqual([]);
     expect(quickRow(full)).toEqual(Row.parse(full));
+  });
+});
+
+describe('quickInput', () => {
+  const input = { prompt: 'Say hi', messages: null, vars: { input: 'hi', n: 2, nested: { a: [1] } }, expected_output: null };
+  const inputVariations: Record<string, unknown>[] = [
+    {},
+    { prompt: null, messages: [{ role: 'user', content: 'hi', extra: 1 }, { role: 'assistant', content: '' }] },
+    { messages: [{ role: 'user' }] },
+    { messages: 'hi' },
+    { prompt: 3 },
+    { prompt: undefined },
+    { messages: undefined },
+    { vars: {} },
+    { vars: { 2: 'b', 1: 'a', z: null } },
+    { vars: null },
+    { vars: [] },
+    { expected_output: 'hello' },
+    { expected_output: { a: 1 } },
+    { expected_output: undefined },
+    { extra: 'dropped' },
+  ];
+
+  it('returns what StoredInput.parse returns, keys in the same order, or null', () => {
+    const cases = pairwiseCases(input, inputVariations, [JSON.parse('{"prompt":"p","messages":null,"vars":{"__proto__":{"x":1}},"expected_output":null}')]);
+    expect(agreeWithSchema(quickInput, StoredInput, cases)).toBeGreaterThan(60);
+    // Nothing the schema accepts is declined, but a `__proto__` key (the schema drops it).
+    for (const v of cases) {
+      const vars = (v as { vars?: object } | null)?.vars;
+      if (StoredInput.safeParse(v).success && !(vars && Object.hasOwn(vars, '__proto__'))) expect(quickInput(v), JSON.stringify(v)).not.toBeNull();
+    }
   });
 });
