@@ -50,12 +50,6 @@ export class CatFile {
     return this.request('contents', spec) as Promise<GitObject | null>;
   }
 
-  /** Start the process now (it serves the first request without a start's wait). */
-  start(): this {
-    this.ensure();
-    return this;
-  }
-
   /** Ends the process; later requests start a new one. */
   close(): void {
     const child = this.child;

@@ -2,6 +2,7 @@
 export * from './exec.js';
 export * from './repo.js';
 export * from './cat-file.js';
+export * from './local-objects.js';
 export * from './objects.js';
 export * from './refs.js';
 export * from './source.js';

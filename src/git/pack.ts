@@ -12,8 +12,8 @@
 // a roll-up copies entries byte for byte, dropping duplicates.
 //
 // Visibility and safety: the pack and index are written under temp names and
-// renamed, the index last, so git (and our cat-file reader, which looks for new
-// packs when an id is not found) sees a pack only once it is whole. A roll-up
+// renamed, the index last, so git (and our readers, cat-file and local-objects.ts,
+// which look for new packs when an id is not found) sees a pack only once it is whole. A roll-up
 // writes the new pack, synced to disk with its directory, before deleting the
 // old ones (index first), so every object stays readable throughout, power loss
 // included; two roll-ups racing at worst both write.
@@ -21,10 +21,10 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
+import { IDX_MAGIC, packIndexLayout } from './local-objects.js';
 import { objectId, oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
-const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
 /** A marker whose pack is not (yet) there is dropped only after this long: its writer may be renaming it now. */
 const MARKER_GRACE_MS = 60_000;
 /** Packs larger than this are left out of roll-ups. */
@@ -200,10 +200,7 @@ function parsePackIndex(idx: Buffer, format: ObjectFormat): { oid: string; crc: 
   if (idx.length < 8 + 1024 || !idx.subarray(0, 4).equals(IDX_MAGIC) || idx.readUInt32BE(4) !== 2) throw new Error('not a version 2 pack index');
   const width = oidBytes(format);
   const n = idx.readUInt32BE(8 + 255 * 4);
-  const idsAt = 8 + 1024;
-  const crcAt = idsAt + n * width;
-  const offAt = crcAt + n * 4;
-  const largeAt = offAt + n * 4;
+  const { idsAt, crcAt, offsetAt: offAt, largeAt } = packIndexLayout(n, width);
   return Array.from({ length: n }, (_, i) => {
     const off = idx.readUInt32BE(offAt + i * 4);
     return {

@@ -72,7 +72,7 @@ export async function readInputs(store: Store, tree: string, refs: Iterable<stri
   );
   await Promise.all(
     blobs.map(async ([ref, oid]) => {
-      const obj = await store.reader.read(oid);
+      const obj = await store.readObject(oid);
       if (!obj) return;
       try {
         const json: unknown = JSON.parse(obj.data.toString('utf8'));

@@ -141,7 +141,7 @@ export async function foldRuns({
 }
 
 async function treeOf(store: Store, commit: string): Promise<string> {
-  const obj = await store.reader.read(commit);
+  const obj = await store.readObject(commit);
   if (!obj || obj.type !== 'commit') throw new AgentvError('CORRUPT', `commit ${commit} is missing`, { commit });
   return parseCommitMessage(obj.data).tree;
 }

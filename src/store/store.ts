@@ -1,4 +1,5 @@
-// The results store handle: one repository, one long-lived reader, and the
+// The results store handle: one repository, its readers (the repository's files
+// read in-process, then one long-lived cat-file for anything they leave to git), and the
 // compare-and-swap commit loop that every write goes through. A change is a
 // function of the current tip, so a writer that loses a race re-applies it
 // on the new tip and nothing another writer committed is lost.
@@ -7,6 +8,7 @@ import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import {
   CatFile,
+  LocalObjects,
   MODE_DIR,
   ObjectBatch,
   MODE_FILE,
@@ -71,6 +73,8 @@ export interface StoreOptions {
 
 export class Store {
   readonly reader: CatFile;
+  /** Objects and the ref read from the files: a one-shot read starts no git (local-objects.ts). */
+  private readonly local: LocalObjects;
   /** Moves the ref (compare-and-swap) through one long-lived git process. */
   readonly updater: RefUpdater;
   private identity: Identity | null = null;
@@ -84,9 +88,9 @@ export class Store {
     readonly repo: Repo,
     readonly ref: string,
     readonly now: () => Date,
-    reader?: CatFile,
   ) {
-    this.reader = reader ?? new CatFile(repo.root);
+    this.reader = new CatFile(repo.root);
+    this.local = new LocalObjects(repo.commonDir, repo.objectFormat);
     this.updater = new RefUpdater(repo.root, '0'.repeat(repo.objectFormat === 'sha256' ? 64 : 40));
   }
 
@@ -96,6 +100,7 @@ export class Store {
 
   close(): void {
     this.reader.close();
+    this.local.close();
     this.updater.close();
   }
 
@@ -104,6 +109,14 @@ export class Store {
    * that names a missing or broken commit is damage (CORRUPT), never "no runs".
    */
   async tip(): Promise<Tip | null> {
+    // The common case from the files: a plain ref naming a commit that is here.
+    const named = this.local.ref(this.ref);
+    const commit = named ? this.local.read(named) : null;
+    if (commit?.type === 'commit') {
+      const tree = parseCommitMessage(commit.data).tree;
+      if (tree) return { commit: commit.oid, tree };
+    }
+    // Anything else is git's to say (absent, moving, damaged), as before.
     let info = await this.reader.info(this.ref);
     // No answer, yet the ref exists: another writer may have just created or
     // moved it (its objects are written before the ref moves); ask again while
@@ -196,12 +209,12 @@ export class Store {
 
   /**
    * An object by id: among the recent blobs this store packed (the next group commit
-   * reads back the call-index buckets the last one wrote; this spares a cat-file round
-   * trip each), else through the reader (null if absent).
+   * reads back the call-index buckets the last one wrote), else from the files, else
+   * through cat-file (null if absent).
    */
   async readObject(oid: string): Promise<{ type: string; data: Buffer } | null> {
     const o = this.recent.get(oid);
-    return o ? { type: o.type, data: o.body } : this.reader.read(oid);
+    return o ? { type: o.type, data: o.body } : (this.local.read(oid) ?? this.reader.read(oid));
   }
 
   /** Entries of the tree at `dir` below `treeOid` (cached: trees are immutable); null if absent. */
@@ -348,13 +361,5 @@ export class Store {
  * @example const store = await openStore({ repoDir: process.cwd() })
  */
 export async function openStore({ repoDir, ref = RESULTS_REF, now = () => new Date() }: StoreOptions): Promise<Store> {
-  // The reader starts while `git rev-parse` finds the repository (git finds the same one
-  // from any directory inside it): a one-shot command waits for one process start, not two.
-  const reader = new CatFile(repoDir).start();
-  try {
-    return new Store(await openRepo({ cwd: repoDir }), ref, now, reader);
-  } catch (e) {
-    reader.close();
-    throw e;
-  }
+  return new Store(await openRepo({ cwd: repoDir }), ref, now);
 }

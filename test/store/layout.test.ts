@@ -1,13 +1,11 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { cleanupRepos, git, makeRepo, tempDir } from '../helpers/repo.js';
 import { makeManifest, makeRow } from '../helpers/runs.js';
 import { seedRuns } from '../../src/store/seed.js';
-import { CatFile } from '../../src/git/index.js';
-import { isAlive } from '../helpers/proc.js';
 import { inputRefOf } from '../../src/store/inputs.js';
-import { RESULTS_REF, RowWriter, createRun, finishRun, mergeRuns, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
+import { RESULTS_REF, RowWriter, createRun, finishRun, listRuns, mergeRuns, openStore, reindex, runDir, showRun } from '../../src/store/index.js';
 
 afterEach(cleanupRepos);
 
@@ -247,31 +245,18 @@ describe('the results ref', () => {
 });
 
 describe('openStore', () => {
-  it('starts its cat-file reader while the repository is found, from any directory inside it, and closes it when there is none', async () => {
-    const started = vi.spyOn(CatFile.prototype, 'start');
-    try {
-      const dir = makeRepo();
-      mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
-      const store = await openStore({ repoDir: path.join(dir, 'a', 'b') });
-      expect(started).toHaveBeenCalledTimes(1);
-      // Started before the first read, and it serves the store: one process for everything.
-      expect(store.reader.pid).toBeDefined();
-      await createRun({ store, manifest: makeManifest('run-1') });
-      expect((await showRun({ store, runId: 'run-1' })).run.run_id).toBe('run-1');
-      expect(store.reader.spawned).toBe(1);
-      store.close();
-
-      // No repository: the reader it started is closed with the error, no process left behind.
-      const outside = tempDir();
-      const opening = openStore({ repoDir: outside });
-      const reader = started.mock.results[1]!.value as CatFile;
-      const pid = reader.pid!;
-      await expect(opening).rejects.toMatchObject({ code: 'NOT_A_REPO' });
-      expect(reader.pid).toBeUndefined();
-      for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(isAlive(pid)).toBe(false);
-    } finally {
-      started.mockRestore();
-    }
+  it('opens from any directory inside the repository, and a read of what is there starts no git', async () => {
+    const dir = makeRepo();
+    mkdirSync(path.join(dir, 'a', 'b'), { recursive: true });
+    const writer = await openStore({ repoDir: path.join(dir, 'a', 'b') });
+    await createRun({ store: writer, manifest: makeManifest('run-1') });
+    writer.close();
+    const store = await openStore({ repoDir: path.join(dir, 'a', 'b') });
+    expect((await showRun({ store, runId: 'run-1' })).run.run_id).toBe('run-1');
+    expect((await listRuns({ store, query: {} })).runs.map((r) => r.run_id)).toEqual(['run-1']);
+    // The ref and every object came from the files (local-objects.ts): no cat-file was started.
+    expect(store.reader.spawned).toBe(0);
+    store.close();
+    await expect(openStore({ repoDir: tempDir() })).rejects.toMatchObject({ code: 'NOT_A_REPO' });
   });
 });
