@@ -2,7 +2,7 @@
 // opened lazily (so `--help` and usage errors never spawn git). The store is
 // the configured results repository when there is one (.agentv/config.yaml),
 // so the source repository (suites, HEAD) is asked for separately.
-// The store is imported when first opened: `--help`, `--version` and usage errors load none of it.
+// The store is imported when a command runs: `--help`, `--version` and usage errors load none of it.
 import type { ResultsStore } from '../src/store/config.js';
 import type { Store } from '../src/store/store.js';
 
@@ -39,8 +39,12 @@ export function makeContext({ cwd, repo, io, env }: { cwd: string; repo?: string
 } {
   let store: ResultsStore | null = null;
   const repoDir = repo ?? cwd;
-  // The store's opener alone, not the whole store barrel: a command loads what it uses.
-  const open = async () => (store ??= await (await import('../src/store/config.js')).openResultsStore({ repoDir }));
+  // The store's opener alone, not the whole store barrel: a command loads what it uses. A context
+  // exists only for a command that runs, and nearly all open the store: its module loads now,
+  // alongside the command's own (a failed load is reported by the open that needs it).
+  const opener = import('../src/store/config.js');
+  opener.catch(() => {});
+  const open = async () => (store ??= await (await opener).openResultsStore({ repoDir }));
   return {
     cwd,
     repoDir,

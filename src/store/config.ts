@@ -3,7 +3,7 @@
 // local path is opened directly; a URL is served from agentv's partial-clone
 // cache of it (<git-common-dir>/agentv/results/<hash>.git), pushed after evals.
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fsp, realpathSync } from 'node:fs';
+import { existsSync, promises as fsp, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { AgentvError } from '../errors.js';
 import { initRepo, openRepo, type Repo } from '../git/index.js';
@@ -49,7 +49,8 @@ function configError(file: string, message: string, line?: number): AgentvError 
 
 async function readText(file: string): Promise<string | null> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    // Read at once: every command looks for the file, and it is small (a thread-pool round trip costs more).
+    return readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     if ((e as NodeJS.ErrnoException).code === 'EISDIR') throw configError(file, 'is a directory; it must be a YAML file');
