@@ -82,14 +82,15 @@ function layoutOf(configText: string): { objectFormat: ObjectFormat } | null {
     const kv = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*(.*))?$/.exec(line);
     if (!kv) return null;
     const key = kv[1]!.toLowerCase();
-    const value = kv[2] === undefined ? true : kv[2].trim().toLowerCase();
+    // Booleans are case-insensitive to git; the object format's name is not.
+    const value = kv[2] === undefined ? true : kv[2].trim();
     if (section === 'core') core.set(key, value);
     else if (section === 'extensions') extensions.set(key, value);
   }
   const version = core.get('repositoryformatversion') ?? '0';
   if (version !== '0' && version !== '1') return null;
   const bare = core.get('bare') ?? 'false';
-  if (bare === true || !FALSE.has(bare)) return null;
+  if (bare === true || !FALSE.has(bare.toLowerCase())) return null;
   if (core.has('worktree')) return null;
   // Format 0 ignores extensions; format 1 must know each one.
   if (version === '0') return extensions.size === 0 ? { objectFormat: 'sha1' } : null;
@@ -97,7 +98,7 @@ function layoutOf(configText: string): { objectFormat: ObjectFormat } | null {
     if (key === 'objectformat') continue;
     // Extensions that leave the layout and object format alone.
     if (key === 'noop' || key === 'preciousobjects' || key === 'partialclone') continue;
-    if (key === 'worktreeconfig' && value !== true && FALSE.has(value)) continue;
+    if (key === 'worktreeconfig' && value !== true && FALSE.has(value.toLowerCase())) continue;
     return null;
   }
   const format = extensions.get('objectformat') ?? 'sha1';
@@ -121,8 +122,10 @@ export function discoverRepo(cwd: string, env: NodeJS.ProcessEnv = process.env):
   } catch {
     return null;
   }
-  const device = stat(dir)?.dev;
-  if (device === undefined) return null;
+  const start = stat(dir);
+  // git starts in a folder: a file given as one is an error git reports.
+  if (!start?.isDirectory()) return null;
+  const device = start.dev;
   for (;;) {
     const dotGit = path.join(dir, '.git');
     const found = stat(dotGit, true);
@@ -139,8 +142,8 @@ export function discoverRepo(cwd: string, env: NodeJS.ProcessEnv = process.env):
       const layout = layoutOf(config);
       return layout && { root: dir, commonDir: dotGit, bare: false, objectFormat: layout.objectFormat };
     }
-    // Inside a git directory (a bare repository, or .git itself): git's rules for those apply.
-    if (isGitDir(dir)) return null;
+    // Inside what may be a git directory (a bare repository, or .git itself, whatever its HEAD says): git's rules apply.
+    if (stat(path.join(dir, 'objects'))?.isDirectory() && stat(path.join(dir, 'refs'))?.isDirectory()) return null;
     const parent = path.dirname(dir);
     // The top, or a filesystem boundary git stops at.
     if (parent === dir || stat(parent)?.dev !== device) return null;

@@ -4,7 +4,8 @@
 // It reads loose objects, pack files (index v2, whole and delta entries) and
 // loose or packed refs. It only ever answers with an object or a ref it read
 // whole; anything else (not found here, an alternate object store, a damaged
-// or unfamiliar file, a symbolic ref, a reftable) is null, and the caller asks
+// or unfamiliar file, a pack that does not match its index, replacement
+// objects, a symbolic ref, a reftable) is null, and the caller asks
 // `git cat-file`, which decides as before (missing, damaged, ...).
 // test/git/local-objects.test.ts holds it to cat-file's answers.
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, fstatSync } from 'node:fs';
@@ -12,10 +13,7 @@ import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import type { GitObject } from './cat-file.js';
 import { oidBytes, type ObjectFormat } from './objects.js';
-
-export const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
-const FANOUT_AT = 8;
-const IDS_AT = FANOUT_AT + 256 * 4;
+import { IDX_FANOUT_AT, IDX_IDS_AT, IDX_MAGIC, packIndexLayout } from './pack-index.js';
 /** An index up to this size is held in memory; a larger one is searched on disk (a lookup reads ~log2(n) ids). */
 const IDX_IN_MEMORY = 8 << 20;
 /** Delta bases kept for the next read (a tree's entries are often deltas of the same base). */
@@ -23,6 +21,8 @@ const BASE_CACHE_BYTES = 16 << 20;
 const MAX_DELTA_DEPTH = 100;
 
 const TYPE_NAMES = [null, 'commit', 'tree', 'blob', 'tag'] as const;
+/** A loose object's header as git writes it (and accepts it). */
+const LOOSE_HEADER = /^(commit|tree|blob|tag) (0|[1-9][0-9]*)$/;
 
 interface Pack {
   name: string;
@@ -33,13 +33,6 @@ interface Pack {
   idx: Buffer | null;
   idxFd: number | null;
   fanout: Uint32Array;
-}
-
-/** Where each table of an index v2 with `count` objects starts. */
-export function packIndexLayout(count: number, width: number) {
-  const crcAt = IDS_AT + count * width;
-  const offsetAt = crcAt + count * 4;
-  return { idsAt: IDS_AT, crcAt, offsetAt, largeAt: offsetAt + count * 4 };
 }
 
 function readAt(fd: number, length: number, position: number): Buffer {
@@ -93,6 +86,9 @@ export class LocalObjects {
   private baseBytes = 0;
   private readonly width: number;
   private readonly objectsDir: string;
+  private readonly hexId: RegExp;
+  /** Replacement objects (`git replace`) change what cat-file answers: with any, everything is git's. */
+  private replaced: boolean | null = null;
 
   constructor(
     private readonly commonDir: string,
@@ -102,13 +98,18 @@ export class LocalObjects {
   ) {
     this.width = oidBytes(format);
     this.objectsDir = path.join(commonDir, 'objects');
+    this.hexId = new RegExp(`^[0-9a-f]{${this.width * 2}}$`);
   }
 
   /** The object, read whole; null when it is not here or not read with certainty (ask git). */
   read(oid: string): GitObject | null {
-    if (oid.length !== this.width * 2 || !/^[0-9a-f]+$/.test(oid)) return null;
+    if (!this.hexId.test(oid)) return null;
     try {
-      return this.loose(oid) ?? this.packed(oid, 0) ?? (this.rescan() ? this.packed(oid, 0) : null);
+      // The first read looks at the packs; a miss looks again for packs written since (as git does).
+      const scanned = this.packs === null;
+      if (scanned) this.rescan();
+      if (this.replacements()) return null;
+      return this.loose(oid) ?? this.packed(oid, 0) ?? (!scanned && this.rescan() ? this.packed(oid, 0) : null);
     } catch {
       return null;
     }
@@ -117,7 +118,7 @@ export class LocalObjects {
   /** The object id a ref names (a loose ref file, else packed-refs); null when absent or not plain (ask git). */
   ref(name: string): string | null {
     if (!/^refs\/[\w./-]+$/.test(name) || name.includes('..')) return null;
-    const hex = new RegExp(`^[0-9a-f]{${this.width * 2}}$`);
+    const hex = this.hexId;
     try {
       if (existsSync(path.join(this.commonDir, 'reftable'))) return null;
       const text = readFileSync(path.join(this.commonDir, name), 'utf8').trim();
@@ -142,13 +143,30 @@ export class LocalObjects {
   }
 
   close(): void {
-    for (const p of this.packs ?? []) {
-      closeSync(p.fd);
-      if (p.idxFd !== null) closeSync(p.idxFd);
-    }
+    for (const p of this.packs ?? []) this.closePack(p);
     this.packs = null;
     this.bases.clear();
     this.baseBytes = 0;
+  }
+
+  /** Whether the repository has replacement refs, looked up once per scan of the packs. */
+  private replacements(): boolean {
+    if (this.replaced !== null) return this.replaced;
+    let packed = '';
+    try {
+      packed = readFileSync(path.join(this.commonDir, 'packed-refs'), 'latin1');
+    } catch {
+      // none
+    }
+    let loose: string[] = [];
+    try {
+      loose = readdirSync(path.join(this.commonDir, 'refs', 'replace'));
+    } catch {
+      // none
+    }
+    const steered = process.env.GIT_REPLACE_REF_BASE !== undefined;
+    this.replaced = steered || loose.length > 0 || packed.includes(' refs/replace/');
+    return this.replaced;
   }
 
   private loose(oid: string): GitObject | null {
@@ -160,33 +178,51 @@ export class LocalObjects {
     }
     const body = inflateSync(raw);
     const nul = body.indexOf(0);
-    const [type, sizeText] = body.toString('latin1', 0, nul).split(' ');
-    const size = Number(sizeText);
-    if (nul < 0 || !TYPE_NAMES.includes(type as never) || size !== body.length - nul - 1) return null;
-    return { oid, type: type!, size, data: body.subarray(nul + 1) };
+    const header = nul < 0 ? null : LOOSE_HEADER.exec(body.toString('latin1', 0, nul));
+    if (!header || Number(header[2]) !== body.length - nul - 1) return null;
+    return { oid, type: header[1]!, size: body.length - nul - 1, data: body.subarray(nul + 1) };
   }
 
-  /** Look for packs written since the last look; true when there are new ones. */
+  /**
+   * Look at the packs again: open those written since the last look, let go of
+   * those removed since (a roll-up's, git gc's). True when there are new ones.
+   */
   private rescan(): boolean {
-    const known = new Set((this.packs ?? []).map((p) => p.name));
-    const before = known.size;
-    this.packs ??= [];
+    this.replaced = null;
     let names: string[];
     try {
       names = readdirSync(path.join(this.objectsDir, 'pack'));
     } catch {
-      return false;
+      names = [];
     }
-    for (const f of names) {
-      const m = /^pack-([0-9a-f]+)\.idx$/.exec(f);
-      if (!m || known.has(m[1]!)) continue;
-      const pack = this.openPack(m[1]!);
+    const present = new Set(names.flatMap((f) => /^pack-([0-9a-f]+)\.idx$/.exec(f)?.[1] ?? []));
+    const kept: Pack[] = [];
+    for (const p of this.packs ?? []) {
+      if (present.has(p.name)) kept.push(p);
+      else this.closePack(p);
+    }
+    const known = new Set(kept.map((p) => p.name));
+    let added = false;
+    for (const name of present) {
+      if (known.has(name)) continue;
+      const pack = this.openPack(name);
       if (pack) {
-        this.packs.push(pack);
-        known.add(pack.name);
+        kept.push(pack);
+        added = true;
       }
     }
-    return known.size > before;
+    this.packs = kept;
+    return added;
+  }
+
+  private closePack(p: Pack): void {
+    closeSync(p.fd);
+    if (p.idxFd !== null) closeSync(p.idxFd);
+    for (const [key, o] of this.bases) {
+      if (!key.startsWith(`${p.name}:`)) continue;
+      this.bases.delete(key);
+      this.baseBytes -= o.data.length;
+    }
   }
 
   private openPack(name: string): Pack | null {
@@ -197,17 +233,20 @@ export class LocalObjects {
       idxFd = openSync(path.join(dir, `pack-${name}.idx`), 'r');
       fd = openSync(path.join(dir, `pack-${name}.pack`), 'r');
       const idxSize = fstatSync(idxFd).size;
-      const head = readAt(idxFd, IDS_AT, 0);
-      if (head.length < IDS_AT || !head.subarray(0, 4).equals(IDX_MAGIC) || head.readUInt32BE(4) !== 2) throw new Error('not an index v2');
+      const size = fstatSync(fd).size;
+      const head = readAt(idxFd, IDX_IDS_AT, 0);
+      if (head.length < IDX_IDS_AT || !head.subarray(0, 4).equals(IDX_MAGIC) || head.readUInt32BE(4) !== 2) throw new Error('not an index v2');
+      // The pack's trailing checksum is the one its index records: git refuses a pair that differ.
+      if (!readAt(fd, this.width, size - this.width).equals(readAt(idxFd, this.width, idxSize - 2 * this.width))) throw new Error('pack does not match index');
       const fanout = new Uint32Array(256);
-      for (let i = 0; i < 256; i++) fanout[i] = head.readUInt32BE(FANOUT_AT + i * 4);
+      for (let i = 0; i < 256; i++) fanout[i] = head.readUInt32BE(IDX_FANOUT_AT + i * 4);
       const count = fanout[255]!;
       const idx = idxSize <= this.idxInMemory ? readAt(idxFd, idxSize, 0) : null;
       if (idx) {
         closeSync(idxFd);
         idxFd = null;
       }
-      return { name, fd, size: fstatSync(fd).size, count, idx, idxFd, fanout };
+      return { name, fd, size, count, idx, idxFd, fanout };
     } catch {
       if (idxFd !== null) closeSync(idxFd);
       if (fd !== null) closeSync(fd);
@@ -239,9 +278,8 @@ export class LocalObjects {
   }
 
   private packed(oid: string, depth: number): GitObject | null {
-    if (!this.packs) this.rescan();
     const id = Buffer.from(oid, 'hex');
-    for (const p of this.packs!) {
+    for (const p of this.packs ?? []) {
       const offset = this.offsetIn(p, id);
       if (offset === null) continue;
       const o = this.entry(p, offset, depth);

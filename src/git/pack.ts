@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { IDX_MAGIC, packIndexLayout } from './local-objects.js';
+import { IDX_MAGIC, packIndexLayout } from './pack-index.js';
 import { objectId, oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };

@@ -85,6 +85,7 @@ describe('repository discovery without git', () => {
       ['an unknown extension', '[core]\n\trepositoryformatversion = 1\n[extensions]\n\tsomethingnew = true\n'],
       ['a worktree config', '[core]\n\trepositoryformatversion = 1\n[extensions]\n\tworktreeconfig = true\n'],
       ['bare = true', '[core]\n\tbare = true\n'],
+      ['an object format git does not know by that name', '[core]\n\trepositoryformatversion = 1\n[extensions]\n\tobjectformat = SHA256\n'],
     ];
     for (const [why, extra] of cases) {
       const dir = makeRepo();
@@ -105,6 +106,14 @@ describe('repository discovery without git', () => {
     mkdirSync(path.join(inner, '.git'), { recursive: true });
     writeFileSync(path.join(inner, '.git', 'HEAD'), 'not a head\n');
     expect(await agrees(inner)).toBe(false);
+    // A bare repository whose HEAD this reader does not parse ("ref:" without a space): git's, not the outer one.
+    const bare = path.join(outer, 'nested', 'b.git');
+    execFileSync('git', ['init', '-q', '--bare', bare]);
+    writeFileSync(path.join(bare, 'HEAD'), 'ref:refs/heads/main\n');
+    expect(await agrees(bare)).toBe(false);
+    // A file given as the folder.
+    writeFileSync(path.join(outer, 'file.txt'), 'x');
+    expect(discoverRepo(path.join(outer, 'file.txt'))).toBeNull();
     if (process.geteuid?.() === 0) {
       const dir = makeRepo();
       chownSync(dir, 54321, 54321);

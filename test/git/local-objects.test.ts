@@ -3,7 +3,8 @@
 // own packs, or deltified by git gc (offset and ref deltas), in SHA-1 and
 // SHA-256; and null, never a wrong answer, for what it leaves to git.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CatFile } from '../../src/git/cat-file.js';
@@ -92,6 +93,65 @@ describe('objects read from the files', () => {
     expect(local.read('0'.repeat(40))).toBeNull();
     expect(local.read('not an id')).toBeNull();
     local.close();
+  });
+
+  it('lets go of packs that are gone: a long-lived reader holds no deleted pack open', () => {
+    const dir = historyRepo('sha1');
+    const local = new LocalObjects(path.join(dir, '.git'), 'sha1');
+    const fds = () => readdirSync('/proc/self/fd').length;
+    let before = 0;
+    for (let i = 0; i < 8; i++) {
+      writeFileSync(path.join(dir, 'more.txt'), `round ${i}`);
+      git(dir, 'add', '-A');
+      git(dir, 'commit', '-q', '-m', `round ${i}`);
+      git(dir, 'repack', '-q', '-a', '-d');
+      // A miss (the new commit is in the new pack only) looks at the packs again.
+      expect(local.read(git(dir, 'rev-parse', 'HEAD'))?.type).toBe('commit');
+      if (i === 0) before = fds();
+    }
+    expect(fds()).toBe(before);
+    local.close();
+  });
+
+  it('leaves everything to git in a repository with replacement objects', () => {
+    const dir = makeRepo();
+    const a = git(dir, 'hash-object', '-w', '--stdin');
+    const b = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: dir, input: 'replaced', encoding: 'utf8' }).trim();
+    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(a)?.type).toBe('blob');
+    git(dir, 'replace', a, b);
+    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(a)).toBeNull();
+    git(dir, 'pack-refs', '--all');
+    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(a)).toBeNull();
+  });
+
+  it('a pack that does not match its index is left to git', () => {
+    const dir = historyRepo('sha1');
+    git(dir, 'gc', '-q', '--prune=now');
+    const packDir = path.join(dir, '.git', 'objects', 'pack');
+    const pack = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.pack'))!);
+    const head = git(dir, 'rev-parse', 'HEAD');
+    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(head)?.type).toBe('commit');
+    const bytes = readFileSync(pack);
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
+    execFileSync('chmod', ['u+w', pack]);
+    writeFileSync(pack, bytes);
+    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(head)).toBeNull();
+  });
+
+  it('a loose object with a header git would refuse is left to git', () => {
+    const dir = makeRepo();
+    const local = new LocalObjects(path.join(dir, '.git'), 'sha1');
+    const oid = 'ab'.repeat(20);
+    const file = path.join(dir, '.git', 'objects', oid.slice(0, 2), oid.slice(2));
+    mkdirSync(path.dirname(file), { recursive: true });
+    for (const header of ['blob 05', 'blob ', 'blob 5 junk', 'blob 0x5', 'bolb 5']) {
+      rmSync(file, { force: true });
+      writeFileSync(file, deflateSync(Buffer.from(`${header}\0hello`)));
+      expect(local.read(oid), header).toBeNull();
+    }
+    rmSync(file, { force: true });
+    writeFileSync(file, deflateSync(Buffer.from('blob 5\0hello')));
+    expect(local.read(oid)?.data.toString()).toBe('hello');
   });
 
   it('a damaged loose object is left to git (null), never read wrong', () => {
