@@ -38,10 +38,11 @@ function countsOf(v: unknown): RunCounts | null {
   return { completed_count: v.completed_count, passed: v.passed, failed: v.failed, errored: v.errored, pass_rate: v.pass_rate, avg_score: v.avg_score };
 }
 
-const DEFAULT_OPTIONS = (): RunOptions => ({ suite_paths: [], target: null, grader: null, workers: null, test_ids: [], tags: [] });
+/** The options of a manifest that records none (Manifest's default, shared with the schema). */
+export const defaultRunOptions = (): RunOptions => ({ suite_paths: [], target: null, grader: null, workers: null, test_ids: [], tags: [] });
 
 function optionsOf(v: unknown): RunOptions | null {
-  if (v === undefined) return DEFAULT_OPTIONS();
+  if (v === undefined) return defaultRunOptions();
   if (!isObj(v)) return null;
   if ((v.suite_paths !== undefined && !isStrings(v.suite_paths)) || (v.test_ids !== undefined && !isStrings(v.test_ids)) || (v.tags !== undefined && !isStrings(v.tags))) return null;
   if ((v.target != null && !isStr(v.target)) || (v.grader != null && !isStr(v.grader)) || (v.workers != null && !isPositive(v.workers))) return null;

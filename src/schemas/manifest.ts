@@ -2,7 +2,7 @@
 // every status change. `planned_tests` is the contract that resume diffs against.
 import { z } from 'zod';
 import { RunId, RunStatus, Timestamp } from './common.js';
-import { plannedTestsOf } from './manifest-check.js';
+import { defaultRunOptions, plannedTestsOf } from './manifest-check.js';
 
 export { plannedTestsOf };
 
@@ -103,7 +103,7 @@ export const Manifest = z.object({
   status: RunStatus,
   counts: RunCounts.nullable().default(null),
   tags: z.array(z.string()).default([]),
-  options: RunOptions.default({ suite_paths: [], target: null, grader: null, workers: null, test_ids: [], tags: [] }),
+  options: RunOptions.default(defaultRunOptions),
   owner: Owner.nullable().default(null),
   events: z.array(RunEvent).default([]),
   retry_of: RunId.nullable().default(null),

@@ -3,10 +3,9 @@
 // commit never rewrites earlier rows), update the manifest. Every write is a
 // change applied by Store.commit, re-applied on a lost race.
 import { AgentvError } from '../errors.js';
-import { Manifest, parseManifestValue } from '../schemas/manifest.js';
+import { Manifest, parseManifestValue, type SliceRef } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import type { StoredInput } from '../schemas/input.js';
-import type { SliceRef } from '../schemas/manifest.js';
 import { toJsonl } from './jsonl.js';
 import { inputEdits } from './inputs.js';
 import { quickRow } from './row-check.js';

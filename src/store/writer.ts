@@ -4,10 +4,9 @@
 // Commits are serialized, so chunk numbers follow the order rows finished.
 import type { StoredInput } from '../schemas/input.js';
 import type { SliceRef } from '../schemas/manifest.js';
-import { localName } from './layout.js';
+import { journalPath, localName } from './layout.js';
 import type { Row } from '../schemas/row.js';
 import { Journal, removeJournal } from './journal.js';
-import { journalPath } from './layout.js';
 import type { KnownChunks } from './runs.js';
 import { updateRun } from './run-writes.js';
 import type { Store } from './store.js';
