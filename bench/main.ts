@@ -77,7 +77,7 @@ interface SizeResult {
   /** The warm store's first read after the ref moved (new tip: its trees and index head are new to it). */
   moved: number;
   cold: number;
-  /** Part of `cold` spent in openStore (it starts `git rev-parse`). */
+  /** Part of `cold` spent in openStore (it finds the repository from the files, or asks `git rev-parse`). */
   open: number;
   cliMs: number;
   /** GET /api/runs?limit=50 through Studio's app (inject: no socket), repeated / first after the ref moved. */
@@ -364,7 +364,7 @@ async function main(): Promise<void> {
         `≤ 1.5x ${mark(flat((r) => r.moved) <= 1.5)}`,
       ],
       [
-        'first page of 50, cold: fresh openStore (new git processes, empty caches) after the ref moved (ms, median of 15; in brackets the openStore part)',
+        'first page of 50, cold: fresh openStore (new readers, empty caches) after the ref moved (ms, median of 15; in brackets the openStore part)',
         ...cells((r) => `${fmtMs(r.cold)} (${fmtMs(r.open)})`), `100k/1k = ${fmtX(flat((r) => r.cold))}`, `≤ 1.5x ${mark(flat((r) => r.cold) <= 1.5)}`,
       ],
       ['`GET /api/runs?limit=50` (Studio app, inject), repeated (ms, median of 15)', ...cells((r) => fmtMs(r.studio)), `100k/1k = ${fmtX(flat((r) => r.studio))}`, `≤ 1.5x ${mark(flat((r) => r.studio) <= 1.5)}`],
@@ -392,7 +392,7 @@ async function main(): Promise<void> {
         '',
         '',
         fmtX(k10.baseline! / k10.cold),
-        `info: process starts dominate (openStore's git rev-parse ${fmtMs(k10.open)} ms, then a cat-file start); the walk starts none`,
+        `info: a fresh store reads the index from the files (openStore ${fmtMs(k10.open)} ms, no git process); the walk reads every manifest`,
       ],
       ['`createRun` (manifest + index row, one CAS commit), per run (ms, median of 15)', ...cells((r) => fmtMs(r.createRun)), `100k/1k = ${fmtX(flat((r) => r.createRun))}`, 'flat'],
       ['seeding with one `git fast-import`, 10 rows per run (s)', ...cells((r) => (r.seedMs / 1000).toFixed(1)), `${n(100_000 / (k100.seedMs / 1000))} runs/s at 100k`, `100k well under 60 s ${mark(k100.seedMs < 60_000)}`],
