@@ -14,7 +14,14 @@ import { inflateSync } from 'node:zlib';
 import type { GitObject } from './cat-file.js';
 import { oidBytes, type ObjectFormat } from './objects.js';
 import { IDX_FANOUT_AT, IDX_IDS_AT, IDX_MAGIC, packIndexLayout } from './pack-index.js';
-/** An index up to this size is held in memory; a larger one is searched on disk (a lookup reads ~log2(n) ids). */
+/**
+ * An index is searched on disk (a lookup reads ~log2(n) ids) until it has served
+ * this many lookups, then read whole if it is no larger than IDX_IN_MEMORY: a
+ * one-shot read looks up a handful of objects, a long reader (Studio, an eval)
+ * thousands. A small one is read whole at once.
+ */
+const LOOKUPS_BEFORE_LOAD = 16;
+const IDX_SMALL = 64 << 10;
 const IDX_IN_MEMORY = 8 << 20;
 /** Delta bases kept for the next read (a tree's entries are often deltas of the same base). */
 const BASE_CACHE_BYTES = 16 << 20;
@@ -29,9 +36,11 @@ interface Pack {
   fd: number;
   size: number;
   count: number;
-  /** The whole index when small, else its descriptor. */
+  /** The whole index once read, else its descriptor. */
   idx: Buffer | null;
   idxFd: number | null;
+  idxSize: number;
+  lookups: number;
   fanout: Uint32Array;
 }
 
@@ -93,8 +102,8 @@ export class LocalObjects {
   constructor(
     private readonly commonDir: string,
     format: ObjectFormat,
-    /** Indexes up to this many bytes are read whole (tests set 0 to search every index on disk). */
-    private readonly idxInMemory = IDX_IN_MEMORY,
+    /** When an index is read whole (tests set both to 0 to search every index on disk). */
+    private readonly limits = { small: IDX_SMALL, inMemory: IDX_IN_MEMORY },
   ) {
     this.width = oidBytes(format);
     this.objectsDir = path.join(commonDir, 'objects');
@@ -241,17 +250,20 @@ export class LocalObjects {
       const fanout = new Uint32Array(256);
       for (let i = 0; i < 256; i++) fanout[i] = head.readUInt32BE(IDX_FANOUT_AT + i * 4);
       const count = fanout[255]!;
-      const idx = idxSize <= this.idxInMemory ? readAt(idxFd, idxSize, 0) : null;
-      if (idx) {
-        closeSync(idxFd);
-        idxFd = null;
-      }
-      return { name, fd, size, count, idx, idxFd, fanout };
+      const pack: Pack = { name, fd, size, count, idx: null, idxFd, idxSize, lookups: 0, fanout };
+      if (idxSize <= Math.min(this.limits.small, this.limits.inMemory)) this.loadIndex(pack);
+      return pack;
     } catch {
       if (idxFd !== null) closeSync(idxFd);
       if (fd !== null) closeSync(fd);
       return null;
     }
+  }
+
+  private loadIndex(p: Pack): void {
+    p.idx = readAt(p.idxFd!, p.idxSize, 0);
+    closeSync(p.idxFd!);
+    p.idxFd = null;
   }
 
   private idxBytes(p: Pack, at: number, length: number): Buffer {
@@ -260,6 +272,7 @@ export class LocalObjects {
 
   /** The object's offset in pack `p`, or null. */
   private offsetIn(p: Pack, id: Buffer): number | null {
+    if (!p.idx && ++p.lookups > LOOKUPS_BEFORE_LOAD && p.idxSize <= this.limits.inMemory) this.loadIndex(p);
     const first = id[0]!;
     let lo = first ? p.fanout[first - 1]! : 0;
     let hi = p.fanout[first]!;
