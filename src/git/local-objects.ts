@@ -250,6 +250,9 @@ export class LocalObjects {
       const fanout = new Uint32Array(256);
       for (let i = 0; i < 256; i++) fanout[i] = head.readUInt32BE(IDX_FANOUT_AT + i * 4);
       const count = fanout[255]!;
+      // git's own check of an index's size: its tables, at most one large offset per object, two checksums.
+      const least = packIndexLayout(count, this.width).largeAt + 2 * this.width;
+      if (idxSize < least || idxSize > least + count * 8) throw new Error('index size does not fit its object count');
       const pack: Pack = { name, fd, size, count, idx: null, idxFd, idxSize, lookups: 0, fanout };
       if (idxSize <= Math.min(this.limits.small, this.limits.inMemory)) this.loadIndex(pack);
       return pack;

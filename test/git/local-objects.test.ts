@@ -126,6 +126,20 @@ describe('objects read from the files', () => {
     expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(a)).toBeNull();
   });
 
+  it('an index whose size does not fit its object count is left to git', () => {
+    const dir = historyRepo('sha1');
+    git(dir, 'gc', '-q', '--prune=now');
+    const packDir = path.join(dir, '.git', 'objects', 'pack');
+    const idx = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.idx'))!);
+    const head = git(dir, 'rev-parse', 'HEAD');
+    const bytes = readFileSync(idx);
+    // The last fan-out entry is the object count: claim one more.
+    bytes.writeUInt32BE(bytes.readUInt32BE(8 + 255 * 4) + 1, 8 + 255 * 4);
+    execFileSync('chmod', ['u+w', idx]);
+    writeFileSync(idx, bytes);
+    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(head)).toBeNull();
+  });
+
   it('a pack that does not match its index is left to git', () => {
     const dir = historyRepo('sha1');
     git(dir, 'gc', '-q', '--prune=now');
