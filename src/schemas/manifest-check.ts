@@ -5,8 +5,8 @@
 // (same keys, same order, same defaults, unknown keys dropped); anything else
 // returns null and the caller asks the schema, which says what is wrong.
 // test/store/manifest-check.test.ts proves the agreement. The plan is checked
-// here for the write path too (parseManifestValue): zod checks a 10,000-test
-// plan in tens of milliseconds.
+// here; the write path checks with it too (parseManifestValue): zod checks a
+// 10,000-test plan in tens of milliseconds.
 import { isRunId } from './ids.js';
 import type { Manifest, PlannedTest, RunCounts, RunEvent, RunOptions, SliceSummary, TargetRef } from './manifest.js';
 

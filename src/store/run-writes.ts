@@ -3,7 +3,7 @@
 // commit never rewrites earlier rows), update the manifest. Every write is a
 // change applied by Store.commit, re-applied on a lost race.
 import { AgentvError } from '../errors.js';
-import { Manifest, parseManifestValue, type SliceRef } from '../schemas/manifest.js';
+import { parseManifestValue, type Manifest, type SliceRef } from '../schemas/manifest.js';
 import type { Row } from '../schemas/row.js';
 import type { StoredInput } from '../schemas/input.js';
 import { toJsonl } from './jsonl.js';
@@ -26,7 +26,7 @@ import type { Edits, Store, Tip } from './store.js';
  * exit 2), and otherwise creates it with `whole` as the run's manifest.json.
  */
 export async function createRun({ store, manifest, rows = [], whole }: { store: Store; manifest: Manifest; rows?: Row[]; whole?: Manifest }): Promise<Manifest> {
-  const m = Manifest.parse(manifest);
+  const m = parseManifestValue(manifest);
   const slice = m.slice ?? null;
   let result = m;
   await store.commit({
@@ -52,7 +52,7 @@ export async function createRun({ store, manifest, rows = [], whole }: { store: 
           throw new AgentvError('CORRUPT', `run ${m.run_id} has a directory but no manifest.json; check with: agentv results fsck`, { run_id: m.run_id });
         }
         const parts = existing ? await readSlicePartsAt(store, tip!.tree, m.run_id) : [];
-        result = Manifest.parse(wholeManifest(existing ?? Manifest.parse(whole ?? m), [...parts, m], slice.count));
+        result = parseManifestValue(wholeManifest(existing ?? parseManifestValue(whole ?? m), [...parts, m], slice.count));
         edits.set(manifestPath(m.run_id, slice), serializeManifest(m));
       }
       for (const [k, v] of await indexEdits(store, tip?.tree ?? null, [summaryOf(result)])) edits.set(k, v);
@@ -162,7 +162,7 @@ export async function updateRun({
         const whole = await readManifestAt(store, tip.tree, runId);
         if (!whole) throw new AgentvError('CORRUPT', `run ${runId} has slice parts but no manifest.json; check with: agentv results fsck`, { run_id: runId });
         const others = (await readSlicePartsAt(store, tip.tree, runId)).filter((p) => p.slice?.index !== slice.index);
-        next = Manifest.parse(wholeManifest(whole, [...others, next], slice.count));
+        next = parseManifestValue(wholeManifest(whole, [...others, next], slice.count));
       }
       result = next;
       edits.set(manifestPath(runId), serializeManifest(next));

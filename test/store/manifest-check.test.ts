@@ -1,7 +1,7 @@
 // The hand checks of a manifest must agree with Manifest.parse: the same value
 // with keys in the same order (the bytes committed follow it), and the schema's
-// error otherwise. parseManifestValue is the write path's check (the plan by
-// hand); quickManifest the readers' (all of it by hand, so reading loads no zod).
+// error otherwise. quickManifest is the readers' check (all of it by hand, so
+// reading loads no zod); parseManifestValue the write path's (it, else the schema).
 import { describe, expect, it } from 'vitest';
 import { Manifest, parseManifestValue, plannedTestsOf } from '../../src/schemas/manifest.js';
 import { quickManifest } from '../../src/schemas/manifest-check.js';
