@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { IDX_MAGIC, packIndexLayout } from './pack-index.js';
+import { IDX_FANOUT_AT, IDX_IDS_AT, IDX_MAGIC, packIndexLayout } from './pack-index.js';
 import { objectId, oidBytes, type ObjectFormat, type ObjectType } from './objects.js';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
@@ -197,9 +197,9 @@ export async function writePack(commonDir: string, batch: ObjectBatch): Promise<
 
 /** Parse an index v2: each object's id, CRC-32 and offset, in id order. */
 function parsePackIndex(idx: Buffer, format: ObjectFormat): { oid: string; crc: number; offset: number }[] {
-  if (idx.length < 8 + 1024 || !idx.subarray(0, 4).equals(IDX_MAGIC) || idx.readUInt32BE(4) !== 2) throw new Error('not a version 2 pack index');
+  if (idx.length < IDX_IDS_AT || !idx.subarray(0, 4).equals(IDX_MAGIC) || idx.readUInt32BE(4) !== 2) throw new Error('not a version 2 pack index');
   const width = oidBytes(format);
-  const n = idx.readUInt32BE(8 + 255 * 4);
+  const n = idx.readUInt32BE(IDX_FANOUT_AT + 255 * 4);
   const { idsAt, crcAt, offsetAt: offAt, largeAt } = packIndexLayout(n, width);
   return Array.from({ length: n }, (_, i) => {
     const off = idx.readUInt32BE(offAt + i * 4);
@@ -217,7 +217,7 @@ async function packCount(file: string): Promise<number | null> {
   try {
     fh = await fsp.open(file, 'r');
     const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 8 + 255 * 4);
+    await fh.read(b, 0, 4, IDX_FANOUT_AT + 255 * 4);
     return b.readUInt32BE(0);
   } catch {
     return null;

@@ -126,32 +126,32 @@ describe('objects read from the files', () => {
     expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(a)).toBeNull();
   });
 
-  it('an index whose size does not fit its object count is left to git', () => {
+  /** A gc'd history whose HEAD reads from its one pack, then that pack's `ext` file rewritten by `damage`. */
+  function damagedPack(ext: '.idx' | '.pack', damage: (bytes: Buffer) => void): { commonDir: string; head: string } {
     const dir = historyRepo('sha1');
     git(dir, 'gc', '-q', '--prune=now');
-    const packDir = path.join(dir, '.git', 'objects', 'pack');
-    const idx = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.idx'))!);
+    const commonDir = path.join(dir, '.git');
     const head = git(dir, 'rev-parse', 'HEAD');
-    const bytes = readFileSync(idx);
+    expect(new LocalObjects(commonDir, 'sha1').read(head)?.type).toBe('commit');
+    const packDir = path.join(commonDir, 'objects', 'pack');
+    const file = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith(ext))!);
+    const bytes = readFileSync(file);
+    damage(bytes);
+    execFileSync('chmod', ['u+w', file]);
+    writeFileSync(file, bytes);
+    return { commonDir, head };
+  }
+
+  it('an index whose size does not fit its object count is left to git', () => {
     // The last fan-out entry is the object count: claim one more.
-    bytes.writeUInt32BE(bytes.readUInt32BE(8 + 255 * 4) + 1, 8 + 255 * 4);
-    execFileSync('chmod', ['u+w', idx]);
-    writeFileSync(idx, bytes);
-    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(head)).toBeNull();
+    const { commonDir, head } = damagedPack('.idx', (b) => b.writeUInt32BE(b.readUInt32BE(8 + 255 * 4) + 1, 8 + 255 * 4));
+    expect(new LocalObjects(commonDir, 'sha1').read(head)).toBeNull();
   });
 
   it('a pack that does not match its index is left to git', () => {
-    const dir = historyRepo('sha1');
-    git(dir, 'gc', '-q', '--prune=now');
-    const packDir = path.join(dir, '.git', 'objects', 'pack');
-    const pack = path.join(packDir, readdirSync(packDir).find((f) => f.endsWith('.pack'))!);
-    const head = git(dir, 'rev-parse', 'HEAD');
-    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(head)?.type).toBe('commit');
-    const bytes = readFileSync(pack);
-    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
-    execFileSync('chmod', ['u+w', pack]);
-    writeFileSync(pack, bytes);
-    expect(new LocalObjects(path.join(dir, '.git'), 'sha1').read(head)).toBeNull();
+    // The pack's trailing checksum, one bit pattern flipped.
+    const { commonDir, head } = damagedPack('.pack', (b) => (b[b.length - 1] = b[b.length - 1]! ^ 0xff));
+    expect(new LocalObjects(commonDir, 'sha1').read(head)).toBeNull();
   });
 
   it('a loose object with a header git would refuse is left to git', () => {
